@@ -1,0 +1,68 @@
+/**
+ * The one small interface every backend (tfserving, torchserve, triton, onnx) implements. Each
+ * backend folder owns its wire codec; nothing outside it knows a backend's format.
+ */
+import type { NamedTensor, TensorSpec } from "../tensor/types.js";
+
+/** The backend types of SPEC section 2. */
+export type BackendType = "tfserving" | "torchserve" | "triton" | "onnx";
+
+/** What a backend reports of a model (KServe v2 model metadata, canonical datatypes). */
+export interface ModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/** A resolved target: one model version on one backend (SPEC 2 target, defaults applied). */
+export interface TargetRef {
+  /** The backend's name in the config. */
+  backend: string;
+  /** The model's name on the backend. */
+  model: string;
+  /** The backend's version; undefined = the backend's latest/default. */
+  version?: string;
+  /** TF Serving signature. */
+  signature?: string;
+  /** Declared tensors, for backends without metadata or to override what they report. */
+  inputs?: TensorSpec[];
+  outputs?: TensorSpec[];
+}
+
+/** One call to a backend. */
+export interface BackendCall {
+  id?: string;
+  inputs: NamedTensor[];
+  /** Requested output names; undefined = all outputs. */
+  outputs?: string[];
+  /** Absolute deadline, ms since the epoch (Date.now() clock). */
+  deadline: number;
+  /** Aborted when the caller gives up (deadline, client gone, shutdown). */
+  signal: AbortSignal;
+}
+
+/** A backend's answer. */
+export interface BackendResult {
+  outputs: NamedTensor[];
+  /** The version the backend says computed it, when it says. */
+  modelVersion?: string;
+}
+
+/** A connection to one configured backend. Errors thrown are GatewayErrors (src/errors.ts). */
+export interface BackendAdapter {
+  /** The backend's name in the config. */
+  readonly name: string;
+  readonly type: BackendType;
+  /** Runs one inference. */
+  infer(target: TargetRef, call: BackendCall): Promise<BackendResult>;
+  /** The model's metadata as the backend reports it (declared tensors are applied by the caller). */
+  metadata(target: TargetRef): Promise<ModelMetadata>;
+  /** True when the target's model version is loaded and ready. */
+  ready(target: TargetRef): Promise<boolean>;
+  /** True when the backend process is reachable and live. */
+  health(): Promise<boolean>;
+  /** Releases connections and sessions. */
+  close(): Promise<void>;
+}

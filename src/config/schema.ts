@@ -1,0 +1,131 @@
+/**
+ * The routing config of SPEC section 2 as a zod schema; the TypeScript types are inferred from it.
+ * Every object is strict (unknown keys are errors). Cross-references (traffic and labels naming
+ * existing versions, targets naming existing backends) are checked in `references.ts`.
+ */
+import { z } from "zod";
+import { DATATYPES } from "../tensor/types.js";
+
+/** Versions are strings; a bare YAML integer (`default: 1`) is accepted and read as "1". */
+const versionId = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const port = z.number().int().min(0).max(65535);
+
+export const tensorSpecSchema = z.strictObject({
+  name: z.string().min(1),
+  datatype: z.enum(DATATYPES),
+  shape: z.array(z.number().int().min(-1)),
+});
+
+export const targetSchema = z.strictObject({
+  backend: z.string().min(1),
+  model: z.string().min(1).optional(),
+  version: versionId.optional(),
+  signature: z.string().min(1).optional(),
+  inputs: z.array(tensorSpecSchema).optional(),
+  outputs: z.array(tensorSpecSchema).optional(),
+});
+
+export const retrySchema = z.strictObject({
+  attempts: nonNegativeInt.default(2),
+  backoffMs: nonNegativeInt.default(25),
+  budgetPercent: z.number().min(0).max(100).default(20),
+});
+
+export const breakerSchema = z.strictObject({
+  errorThresholdPercentage: z.number().min(0).max(100).default(50),
+  volumeThreshold: nonNegativeInt.default(20),
+  rollingWindowMs: positiveInt.default(10_000),
+  resetTimeoutMs: positiveInt.default(5_000),
+});
+
+export const batchingSchema = z.strictObject({
+  maxBatchSize: positiveInt.default(32),
+  maxDelayMs: z.number().min(0).default(2),
+  maxQueue: positiveInt.default(1024),
+});
+
+export const cacheSchema = z.strictObject({
+  ttlSeconds: z.number().positive(),
+});
+
+const httpAddress = z.url({ protocol: /^https?$/ });
+const grpcAddress = z.string().regex(/^[^\s/]+:\d+$/, "expected host:port");
+const remoteProtocol = z.enum(["rest", "grpc"]);
+
+const remoteKeys = {
+  url: httpAddress.optional(),
+  grpc: grpcAddress.optional(),
+  protocol: remoteProtocol.optional(),
+};
+
+export const backendSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("tfserving"), ...remoteKeys }),
+  z.strictObject({ type: z.literal("torchserve"), ...remoteKeys }),
+  z.strictObject({ type: z.literal("triton"), ...remoteKeys }),
+  z.strictObject({
+    type: z.literal("onnx"),
+    modelDir: z.string().min(1),
+    /** onnxruntime intra-op threads per session; absent = onnxruntime's default. */
+    intraOpNumThreads: positiveInt.optional(),
+  }),
+]);
+
+export const serverSchema = z.strictObject({
+  host: z.string().min(1).default("0.0.0.0"),
+  port: port.default(8080),
+  grpcPort: port.optional(),
+  bodyLimitBytes: positiveInt.default(8_388_608),
+  /** Largest gRPC message accepted or sent; default: bodyLimitBytes. */
+  grpcMaxMessageBytes: positiveInt.optional(),
+  drainTimeoutMs: nonNegativeInt.default(10_000),
+});
+
+export const defaultsSchema = z.strictObject({
+  timeoutMs: positiveInt.default(1000),
+  retry: retrySchema.optional(),
+  breaker: breakerSchema.optional(),
+  batching: batchingSchema.optional(),
+  cache: cacheSchema.optional(),
+});
+
+export const trafficEntrySchema = z.strictObject({
+  version: versionId,
+  weight: nonNegativeInt,
+});
+
+export const modelSchema = z.strictObject({
+  versions: z.record(z.string().min(1), targetSchema).refine((v) => Object.keys(v).length > 0, {
+    message: "a model needs at least one version",
+  }),
+  labels: z.record(z.string().min(1), versionId).optional(),
+  default: versionId.optional(),
+  traffic: z.array(trafficEntrySchema).min(1).optional(),
+  sticky: z.strictObject({ header: z.string().min(1) }).optional(),
+  fallback: z.array(targetSchema).optional(),
+  timeoutMs: positiveInt.optional(),
+  retry: retrySchema.optional(),
+  breaker: breakerSchema.optional(),
+  batching: batchingSchema.optional(),
+  cache: cacheSchema.optional(),
+});
+
+export const configSchema = z.strictObject({
+  server: serverSchema.default(() => serverSchema.parse({})),
+  redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, "expected redis:// URL") }).optional(),
+  backends: z.record(z.string().min(1), backendSchema),
+  defaults: defaultsSchema.default(() => defaultsSchema.parse({})),
+  models: z.record(z.string().min(1), modelSchema),
+});
+
+/** A parsed, defaults-applied config. */
+export type GatewayConfig = z.output<typeof configSchema>;
+export type BackendConfig = z.output<typeof backendSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type TargetConfig = z.output<typeof targetSchema>;
+export type RetryConfig = z.output<typeof retrySchema>;
+export type BreakerConfig = z.output<typeof breakerSchema>;
+export type BatchingConfig = z.output<typeof batchingSchema>;
+export type CacheConfig = z.output<typeof cacheSchema>;

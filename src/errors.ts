@@ -1,0 +1,132 @@
+/**
+ * Typed gateway errors with the stable codes of SPEC section 3. Every front (unified HTTP, KServe v2
+ * REST, KServe v2 gRPC) turns these into responses in exactly one place each.
+ */
+
+/** The stable error codes of SPEC section 3. */
+export type ErrorCode =
+  | "INVALID_REQUEST"
+  | "MODEL_NOT_FOUND"
+  | "VERSION_NOT_FOUND"
+  | "PAYLOAD_TOO_LARGE"
+  | "OVERLOADED"
+  | "BACKEND_UNAVAILABLE"
+  | "BACKEND_TIMEOUT"
+  | "BACKEND_ERROR"
+  | "INTERNAL";
+
+/** HTTP status for each code (SPEC section 3). */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  INVALID_REQUEST: 400,
+  MODEL_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  OVERLOADED: 503,
+  BACKEND_UNAVAILABLE: 503,
+  BACKEND_TIMEOUT: 504,
+  BACKEND_ERROR: 502,
+  INTERNAL: 500,
+};
+
+/**
+ * gRPC status code numbers (from grpc's status.proto) for each error code, so the gRPC front
+ * needs no table of its own. RESOURCE_EXHAUSTED for OVERLOADED mirrors Envoy's local rate limit.
+ */
+export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
+  INVALID_REQUEST: 3, // INVALID_ARGUMENT
+  MODEL_NOT_FOUND: 5, // NOT_FOUND
+  VERSION_NOT_FOUND: 5, // NOT_FOUND
+  PAYLOAD_TOO_LARGE: 8, // RESOURCE_EXHAUSTED
+  OVERLOADED: 8, // RESOURCE_EXHAUSTED
+  BACKEND_UNAVAILABLE: 14, // UNAVAILABLE
+  BACKEND_TIMEOUT: 4, // DEADLINE_EXCEEDED
+  BACKEND_ERROR: 13, // INTERNAL
+  INTERNAL: 13, // INTERNAL
+};
+
+/** Base class of every error the gateway reports to a client. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  /** Seconds for a `Retry-After` header, when the client should come back later. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+
+  /** The HTTP status SPEC section 3 gives this error's code. */
+  get status(): number {
+    return HTTP_STATUS[this.code];
+  }
+}
+
+/** Malformed JSON, wrong shape or datatype, unknown input name, ragged arrays. */
+export class InvalidRequestError extends GatewayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("INVALID_REQUEST", message, options);
+  }
+}
+
+/** No model of that name. */
+export class ModelNotFoundError extends GatewayError {
+  constructor(model: string) {
+    super("MODEL_NOT_FOUND", `model "${model}" not found`);
+  }
+}
+
+/** No version or label of that name. */
+export class VersionNotFoundError extends GatewayError {
+  constructor(model: string, version: string) {
+    super("VERSION_NOT_FOUND", `model "${model}" has no version or label "${version}"`);
+  }
+}
+
+/** Body over `server.bodyLimitBytes`. */
+export class PayloadTooLargeError extends GatewayError {
+  constructor(limit: number) {
+    super("PAYLOAD_TOO_LARGE", `request body exceeds ${limit} bytes`);
+  }
+}
+
+/** Queue full or shedding load. */
+export class OverloadedError extends GatewayError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super("OVERLOADED", message, { retryAfterSeconds });
+  }
+}
+
+/** Target and every fallback down, or breaker open. */
+export class BackendUnavailableError extends GatewayError {
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super("BACKEND_UNAVAILABLE", message, options);
+  }
+}
+
+/** The request's deadline passed. */
+export class BackendTimeoutError extends GatewayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("BACKEND_TIMEOUT", message, options);
+  }
+}
+
+/** The backend answered with an error the client did not cause. */
+export class BackendError extends GatewayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("BACKEND_ERROR", message, options);
+  }
+}
+
+/** A bug. The message reaching clients is generic; the cause goes to the log. */
+export class InternalError extends GatewayError {
+  constructor(cause?: unknown) {
+    super("INTERNAL", "internal error", { cause });
+  }
+}
+
+/** Any thrown value as a GatewayError; unknown throwables become INTERNAL (never a stack trace). */
+export function toGatewayError(err: unknown): GatewayError {
+  return err instanceof GatewayError ? err : new InternalError(err);
+}

@@ -1,0 +1,86 @@
+/**
+ * The service every front (unified HTTP, KServe v2 REST, KServe v2 gRPC) calls. A front turns its
+ * wire format into these canonical values and back; it never sees config, routing or backends.
+ */
+import type { ModelMetadata } from "../backends/types.js";
+import type { NamedTensor } from "../tensor/types.js";
+
+/** Reads a request header by lower-case name (HTTP headers or gRPC metadata). */
+export type HeaderLookup = (name: string) => string | undefined;
+
+/**
+ * A request resolved to one model version of one config snapshot. Opaque to fronts except for the
+ * fields below; it pins the snapshot so a reload never changes a request in flight.
+ */
+export interface Route {
+  /** The gateway's model name. */
+  readonly model: string;
+  /** The gateway's version id that was chosen. */
+  readonly version: string;
+  /** The config backend name of the primary target. */
+  readonly backend: string;
+}
+
+/** A canonical inference request, after the front decoded its wire format. */
+export interface InferRequest {
+  id?: string;
+  inputs: NamedTensor[];
+  /** Requested output names; undefined = all. */
+  outputs?: string[];
+  parameters?: Record<string, unknown>;
+}
+
+/** Per-request context a front builds from its transport. */
+export interface RequestContext {
+  /** `x-request-id` echoed or generated. */
+  requestId: string;
+  /** Header lookup (stickiness, version pinning, Cache-Control). */
+  header: HeaderLookup;
+  /** A deadline the client asked for (ms since epoch); the gateway uses the earlier of it and the model's timeoutMs. */
+  clientDeadline?: number;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+}
+
+/** A canonical inference answer. */
+export interface InferResponse {
+  id?: string;
+  model: string;
+  version: string;
+  outputs: NamedTensor[];
+  /** The config backend name that computed the answer. */
+  backend: string;
+  /** True when a fallback target answered. */
+  fallback: boolean;
+  cache: "hit" | "miss" | "off";
+}
+
+/** Server identity for KServe v2 server metadata. */
+export interface ServerInfo {
+  name: string;
+  version: string;
+  extensions: string[];
+}
+
+/** The gateway as the fronts see it. */
+export interface InferenceService {
+  readonly info: ServerInfo;
+  /**
+   * Resolves a model and an optional version or label (else the `x-infergate-version` header, else
+   * the default / traffic split). Throws ModelNotFoundError / VersionNotFoundError.
+   */
+  resolve(model: string, version: string | undefined, header: HeaderLookup): Route;
+  /** The route's model metadata under the gateway's model name and version ids. */
+  metadata(route: Route): Promise<ModelMetadata>;
+  /** True when the route's target (or a fallback) can answer. */
+  ready(route: Route): Promise<boolean>;
+  /**
+   * Runs a request. Inputs are checked against the model metadata (names, datatypes, shapes);
+   * errors are GatewayErrors.
+   */
+  infer(route: Route, request: InferRequest, context: RequestContext): Promise<InferResponse>;
+  /** The configured model names. */
+  models(): string[];
+  /** Ready once config is loaded and every model has at least one reachable target. */
+  readiness(): Promise<{ ready: boolean; reasons: string[] }>;
+}
