@@ -1,0 +1,42 @@
+/**
+ * A resolved route: one model version of one config snapshot. Holding the service it came from is
+ * what lets a request in flight finish on the routes it started with after a reload.
+ */
+import type { TargetRef } from "../backends/types.js";
+import type { ModelConfig, TargetConfig } from "../config/schema.js";
+import type { Route } from "./types.js";
+
+/** The concrete Route the gateway service hands out; `owner` is the snapshot's service. */
+export class ResolvedRoute<Owner = unknown> implements Route {
+  readonly backend: string;
+
+  constructor(
+    readonly owner: Owner,
+    readonly model: string,
+    readonly version: string,
+    readonly modelConfig: ModelConfig,
+    readonly target: TargetRef,
+  ) {
+    this.backend = target.backend;
+  }
+}
+
+/** A config target with its defaults applied: `model` defaults to the gateway's model name. */
+export function toTargetRef(modelName: string, target: TargetConfig): TargetRef {
+  const ref: TargetRef = { backend: target.backend, model: target.model ?? modelName };
+  if (target.version !== undefined) ref.version = target.version;
+  if (target.signature !== undefined) ref.signature = target.signature;
+  if (target.inputs !== undefined) ref.inputs = target.inputs;
+  if (target.outputs !== undefined) ref.outputs = target.outputs;
+  return ref;
+}
+
+/** A stable key for one target, used to cache its metadata. */
+export function targetKey(target: TargetRef): string {
+  return JSON.stringify([
+    target.backend,
+    target.model,
+    target.version ?? "",
+    target.signature ?? "",
+  ]);
+}

@@ -1,0 +1,175 @@
+/**
+ * Holds the live config snapshot and swaps it atomically on reload. Requests in flight keep the
+ * service (and adapters) they started with; new requests take the new one. Adapters whose backend
+ * config did not change are carried over, so a reload does not drop connections or ONNX sessions.
+ */
+import { createAdapter } from "../backends/factory.js";
+import type { BackendAdapter } from "../backends/types.js";
+import { loadConfigFile } from "../config/load.js";
+import type { GatewayConfig } from "../config/schema.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics/registry.js";
+import { GatewayService } from "./service.js";
+import type { ServerInfo } from "./types.js";
+
+/** A config that failed to load, with every error in SPEC's `path: message` form. */
+export class ConfigInvalidError extends Error {
+  override name = "ConfigInvalidError";
+  constructor(readonly errors: string[]) {
+    super(`invalid config:\n${errors.join("\n")}`);
+  }
+}
+
+/** The result of a reload, as POST /admin/reload reports it. */
+export type ReloadResult = { ok: true } | { ok: false; errors: string[] };
+
+interface LiveAdapter {
+  key: string;
+  adapter: BackendAdapter;
+}
+
+/** Options for starting a runtime. */
+export interface RuntimeOptions {
+  configPath: string;
+  metrics: Metrics;
+  logger: Logger;
+  info: ServerInfo;
+  env?: Record<string, string | undefined>;
+}
+
+/** The gateway's live state: the current service and the adapters behind it. */
+export class Runtime {
+  private reloading: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly options: RuntimeOptions,
+    private service: GatewayService,
+    private adapters: Map<string, LiveAdapter>,
+  ) {}
+
+  /** Loads the config and starts every backend; throws ConfigInvalidError for a bad file. */
+  static async start(options: RuntimeOptions): Promise<Runtime> {
+    const config = await Runtime.load(options);
+    const adapters = await buildAdapters(config, new Map());
+    return new Runtime(options, Runtime.serviceFor(options, config, adapters), adapters);
+  }
+
+  /** The service new requests should use. */
+  current(): GatewayService {
+    return this.service;
+  }
+
+  /** Reloads the config file; a bad file changes nothing. Reloads run one at a time. */
+  reload(): Promise<ReloadResult> {
+    const next = this.reloading.then(() => this.reloadNow());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Waits (up to `timeoutMs`) for requests in flight, then closes every adapter. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.reloading;
+    await this.service.inFlight.idle(timeoutMs);
+    await closeAll(
+      [...this.adapters.values()].map((a) => a.adapter),
+      this.options.logger,
+    );
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
+    const { logger, metrics } = this.options;
+    let config: GatewayConfig;
+    let adapters: Map<string, LiveAdapter>;
+    try {
+      config = await Runtime.load(this.options);
+      adapters = await buildAdapters(config, this.adapters);
+    } catch (err) {
+      const errors =
+        err instanceof ConfigInvalidError
+          ? err.errors
+          : [String(err instanceof Error ? err.message : err)];
+      metrics.configReloads.inc({ result: "failure" });
+      logger.warn({ errors }, "config reload rejected; the old config keeps serving");
+      return { ok: false, errors };
+    }
+    warnOnListenerChange(this.service.config, config, logger);
+    const old = this.service;
+    const retired = [...this.adapters.entries()]
+      .filter(([name, live]) => adapters.get(name)?.adapter !== live.adapter)
+      .map(([, live]) => live.adapter);
+    this.service = Runtime.serviceFor(this.options, config, adapters);
+    this.adapters = adapters;
+    metrics.configReloads.inc({ result: "success" });
+    logger.info({ models: Object.keys(config.models) }, "config reloaded");
+    // Old requests finish on the old adapters before those close.
+    void old.inFlight.idle(old.config.server.drainTimeoutMs).then(() => closeAll(retired, logger));
+    return { ok: true };
+  }
+
+  private static async load(options: RuntimeOptions): Promise<GatewayConfig> {
+    const result = await loadConfigFile(
+      options.configPath,
+      options.env === undefined ? {} : { env: options.env },
+    );
+    if (!result.ok) throw new ConfigInvalidError(result.errors);
+    return result.config;
+  }
+
+  private static serviceFor(
+    options: RuntimeOptions,
+    config: GatewayConfig,
+    adapters: Map<string, LiveAdapter>,
+  ): GatewayService {
+    const byName = new Map([...adapters].map(([name, live]) => [name, live.adapter]));
+    return new GatewayService({
+      config,
+      adapters: byName,
+      metrics: options.metrics,
+      info: options.info,
+    });
+  }
+}
+
+/** Reuses adapters whose backend config is unchanged; starts the rest. On failure closes what it started. */
+async function buildAdapters(
+  config: GatewayConfig,
+  existing: ReadonlyMap<string, LiveAdapter>,
+): Promise<Map<string, LiveAdapter>> {
+  const built = new Map<string, LiveAdapter>();
+  const started: BackendAdapter[] = [];
+  try {
+    for (const [name, backend] of Object.entries(config.backends)) {
+      const key = JSON.stringify(backend);
+      const reuse = existing.get(name);
+      if (reuse !== undefined && reuse.key === key) {
+        built.set(name, reuse);
+        continue;
+      }
+      const adapter = await createAdapter(name, backend);
+      started.push(adapter);
+      built.set(name, { key, adapter });
+    }
+  } catch (err) {
+    await Promise.allSettled(started.map((a) => a.close()));
+    throw err;
+  }
+  return built;
+}
+
+async function closeAll(adapters: readonly BackendAdapter[], logger: Logger): Promise<void> {
+  const results = await Promise.allSettled(adapters.map((a) => a.close()));
+  for (const r of results) {
+    if (r.status === "rejected") logger.warn({ err: r.reason }, "closing a backend failed");
+  }
+}
+
+function warnOnListenerChange(before: GatewayConfig, after: GatewayConfig, logger: Logger): void {
+  const a = before.server;
+  const b = after.server;
+  if (a.host !== b.host || a.port !== b.port || a.grpcPort !== b.grpcPort) {
+    logger.warn("server host and ports change only on restart; the listeners keep their addresses");
+  }
+}
