@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * infergate's command line: `serve` (the default) and `validate`, as SPEC section 1 describes.
+ */
+import { parseArgs } from "node:util";
+import { loadConfigFile } from "./config/load.js";
+import { ConfigInvalidError } from "./gateway/runtime.js";
+import { createLogger } from "./logger.js";
+import { startGateway } from "./server.js";
+
+const DEFAULT_CONFIG = "config/gateway.yaml";
+const USAGE = `usage: infergate [serve|validate] [--config FILE]
+
+  serve      serve FILE (default: $INFERGATE_CONFIG, else ${DEFAULT_CONFIG})
+  validate   check FILE; exit 0 when valid, else print every error and exit 1`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const command = positionals[0] ?? "serve";
+  const configPath = values.config ?? process.env.INFERGATE_CONFIG ?? DEFAULT_CONFIG;
+  switch (command) {
+    case "validate":
+      return validate(configPath);
+    case "serve":
+      return serveUntilSignalled(configPath);
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+async function validate(configPath: string): Promise<number> {
+  const result = await loadConfigFile(configPath);
+  if (result.ok) {
+    process.stdout.write(`${configPath}: ok\n`);
+    return 0;
+  }
+  process.stdout.write(`${result.errors.join("\n")}\n`);
+  return 1;
+}
+
+async function serveUntilSignalled(configPath: string): Promise<number> {
+  const logger = createLogger();
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway({ configPath, logger });
+  } catch (err) {
+    if (err instanceof ConfigInvalidError) {
+      logger.error({ config: configPath, errors: err.errors }, "invalid config");
+    } else {
+      logger.error({ err }, "failed to start");
+    }
+    return 1;
+  }
+  process.on("SIGHUP", () => {
+    void gateway.runtime.reload();
+  });
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, "shutting down");
+      gateway.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Exit explicitly: backends may hold handles (sockets, thread pools) that keep the loop alive.
+    if (code !== undefined) setImmediate(() => process.exit(code));
+  },
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,103 @@
+/**
+ * Starts a whole gateway: the runtime (config + backends), the HTTP listener and, when
+ * `server.grpcPort` is set, the gRPC listener. `stop()` drains as SPEC 5 describes.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Runtime } from "./gateway/runtime.js";
+import type { ServerInfo } from "./gateway/types.js";
+import { createGrpcFront } from "./grpc/server.js";
+import { createHttpApp } from "./http/app.js";
+import type { Logger } from "./logger.js";
+import { createMetrics, type Metrics } from "./metrics/registry.js";
+import { GATEWAY_VERSION } from "./version.js";
+
+/** A running gateway. */
+export interface RunningGateway {
+  runtime: Runtime;
+  metrics: Metrics;
+  httpPort: number;
+  grpcPort: number | undefined;
+  /** Stops accepting, lets requests in flight finish (up to drainTimeoutMs), closes backends. */
+  stop(): Promise<void>;
+}
+
+/** Server identity for KServe v2 server metadata. */
+export const SERVER_INFO: ServerInfo = {
+  name: "infergate",
+  version: GATEWAY_VERSION,
+  extensions: ["binary_tensor_data"],
+};
+
+/** Options for startGateway. */
+export interface StartOptions {
+  configPath: string;
+  logger: Logger;
+  env?: Record<string, string | undefined>;
+}
+
+/** Loads the config, starts the backends and opens the listeners. */
+export async function startGateway(options: StartOptions): Promise<RunningGateway> {
+  const { logger } = options;
+  const metrics = createMetrics();
+  const runtime = await Runtime.start({
+    configPath: options.configPath,
+    metrics,
+    logger,
+    info: SERVER_INFO,
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
+  const server = runtime.current().config.server;
+
+  const app = createHttpApp({
+    service: () => runtime.current(),
+    metrics,
+    bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
+    reload: () => runtime.reload(),
+    logger,
+  });
+  const http = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: server.host, port: server.port }, () =>
+      resolve(s),
+    );
+    s.once("error", reject);
+  });
+  const httpPort = (http.address() as AddressInfo).port;
+  logger.info({ protocol: "http", host: server.host, port: httpPort }, "listening");
+
+  let grpc: ReturnType<typeof createGrpcFront> | undefined;
+  let grpcPort: number | undefined;
+  if (server.grpcPort !== undefined) {
+    grpc = createGrpcFront(() => runtime.current(), {
+      maxMessageBytes: server.grpcMaxMessageBytes ?? server.bodyLimitBytes,
+    });
+    try {
+      grpcPort = await grpc.listen(server.host, server.grpcPort);
+    } catch (err) {
+      http.close();
+      await runtime.close(0);
+      throw err;
+    }
+    logger.info({ protocol: "grpc", host: server.host, port: grpcPort }, "listening");
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const drainMs = runtime.current().config.server.drainTimeoutMs;
+      logger.info({ drainTimeoutMs: drainMs }, "draining");
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // Idle keep-alive sockets would hold close() open; busy ones finish their response first.
+      if ("closeIdleConnections" in http) http.closeIdleConnections();
+      const grpcClosed = grpc?.close(drainMs) ?? Promise.resolve();
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+      await Promise.race([Promise.all([httpClosed, grpcClosed]), timer]);
+      if ("closeAllConnections" in http) http.closeAllConnections();
+      await runtime.close(drainMs);
+      logger.info("stopped");
+    })();
+    return stopping;
+  };
+
+  return { runtime, metrics, httpPort, grpcPort, stop };
+}
