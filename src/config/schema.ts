@@ -114,7 +114,9 @@ export const modelSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   server: serverSchema.default(() => serverSchema.parse({})),
-  redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, "expected redis:// URL") }).optional(),
+  redis: z
+    .strictObject({ url: z.string().regex(/^rediss?:\/\//, "expected redis:// URL") })
+    .optional(),
   backends: z.record(z.string().min(1), backendSchema),
   defaults: defaultsSchema.default(() => defaultsSchema.parse({})),
   models: z.record(z.string().min(1), modelSchema),

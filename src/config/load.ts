@@ -1,0 +1,99 @@
+/**
+ * Loading a routing config: YAML -> `${ENV}` interpolation -> zod schema -> cross-references.
+ * Every error in the file is collected and reported in one result, as `path: what is wrong` lines
+ * (SPEC section 1, `infergate validate`). Nothing here throws for a bad file.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { formatIssues, formatPath } from "./format.js";
+import { type Env, interpolateDocument } from "./interpolate.js";
+import { checkReferences } from "./references.js";
+import { configSchema, type GatewayConfig } from "./schema.js";
+import { parseYaml } from "./yaml-document.js";
+
+/** A loaded config, or every reason it is invalid. */
+export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
+
+export interface ParseOptions {
+  /** Variables for `${NAME}`; default `process.env`. */
+  env?: Env;
+  /** Directory relative onnx `modelDir`s are resolved against; default the working directory. */
+  baseDir?: string;
+}
+
+export interface LoadOptions {
+  /** Variables for `${NAME}`; default `process.env`. */
+  env?: Env;
+}
+
+/** yaml's default alias budget; bounds "billion laughs" expansion when converting to JS. */
+const MAX_ALIAS_COUNT = 100;
+
+/** Parses and validates config text. Relative onnx `modelDir`s come back absolute. */
+export function parseConfigText(text: string, options: ParseOptions = {}): ConfigResult {
+  const parsed = parseYaml(text);
+  if (!parsed.ok) return parsed;
+
+  const interpolationErrors = interpolateDocument(parsed.doc, options.env ?? process.env);
+  let raw: unknown;
+  try {
+    raw = parsed.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    return { ok: false, errors: [`(root): ${err instanceof Error ? err.message : String(err)}`] };
+  }
+
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  const schemaErrors = result.success ? [] : formatIssues(result.error.issues);
+  const referenceErrors = checkReferences(raw);
+
+  // A value whose variable is unset still holds "${X}"; what the schema then says about that
+  // value is a consequence, not a second problem.
+  const failedPaths = interpolationErrors.map((e) => `${formatPath(e.path)}:`);
+  const consequence = (line: string): boolean => failedPaths.some((p) => line.startsWith(p));
+  const errors = unique([
+    ...interpolationErrors.map((e) => e.line),
+    ...schemaErrors.filter((line) => !consequence(line)),
+    ...referenceErrors.filter((line) => !consequence(line)),
+  ]);
+
+  if (!result.success || errors.length > 0) {
+    return { ok: false, errors: errors.length > 0 ? errors : ["(root): invalid config"] };
+  }
+  return { ok: true, config: resolveModelDirs(result.data, options.baseDir ?? process.cwd()) };
+}
+
+/**
+ * Reads and validates a config file. Relative onnx `modelDir`s are resolved against the file's
+ * directory, so `config/gateway.yaml` can say `modelDir: ../models`. An unreadable file is one
+ * error naming it.
+ */
+export async function loadConfigFile(
+  path: string,
+  options: LoadOptions = {},
+): Promise<ConfigResult> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return { ok: false, errors: [`${path}: cannot read config file (${reason})`] };
+  }
+  const parseOptions: ParseOptions = { baseDir: dirname(resolve(path)) };
+  if (options.env !== undefined) parseOptions.env = options.env;
+  return parseConfigText(text, parseOptions);
+}
+
+function resolveModelDirs(config: GatewayConfig, baseDir: string): GatewayConfig {
+  const backends: GatewayConfig["backends"] = {};
+  for (const [name, backend] of Object.entries(config.backends)) {
+    backends[name] =
+      backend.type === "onnx" && !isAbsolute(backend.modelDir)
+        ? { ...backend, modelDir: resolve(baseDir, backend.modelDir) }
+        : backend;
+  }
+  return { ...config, backends };
+}
+
+function unique(lines: string[]): string[] {
+  return [...new Set(lines)];
+}
