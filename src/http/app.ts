@@ -1,0 +1,41 @@
+/**
+ * The gateway's HTTP front: unified predict API, KServe v2 REST, health, metrics and admin routes
+ * on one Hono app.
+ */
+import { Hono } from "hono";
+import { payloadLimit } from "./body-limit.js";
+import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
+import { errorHandler, notFoundHandler } from "./errors.js";
+import { opsRoutes } from "./ops.js";
+import { requestId } from "./request-id.js";
+import { unifiedRoutes } from "./unified.js";
+import { v2Routes } from "./v2.js";
+
+export type { AppEnv, HttpDeps, HttpLogger, ReloadResult } from "./deps.js";
+
+// Without an injected logger, bugs still leave a trace on stderr, one JSON line each.
+const stderrLogger: HttpLogger = {
+  error: (obj, msg) => console.error(JSON.stringify({ level: "error", msg, ...describe(obj) })),
+  warn: (obj, msg) => console.error(JSON.stringify({ level: "warn", msg, ...describe(obj) })),
+};
+
+function describe(obj: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    out[key] = value instanceof Error ? { message: value.message, stack: value.stack } : value;
+  }
+  return out;
+}
+
+/** Builds the HTTP app; serve it with `@hono/node-server` or call `app.request()` in tests. */
+export function createHttpApp(deps: HttpDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", requestId());
+  app.use("*", payloadLimit({ maxBytes: deps.bodyLimitBytes }));
+  app.route("/", opsRoutes(deps));
+  app.route("/", unifiedRoutes(deps));
+  app.route("/", v2Routes(deps));
+  app.notFound(notFoundHandler());
+  app.onError(errorHandler({ logger: deps.logger ?? stderrLogger }));
+  return app;
+}

@@ -1,0 +1,33 @@
+/**
+ * What the HTTP front needs from the rest of the gateway, and the Hono environment its handlers
+ * share. Kept apart from app.ts so route modules can import the types without a cycle.
+ */
+import type { InferenceService } from "../gateway/types.js";
+import type { Metrics } from "../metrics/registry.js";
+
+/** The minimal logger the front writes to (pino's signature). */
+export interface HttpLogger {
+  error(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** Result of a config reload. */
+export type ReloadResult = { ok: true } | { ok: false; errors: string[] };
+
+/** Dependencies of {@link createHttpApp}. */
+export interface HttpDeps {
+  /** The current service; a getter because a config reload swaps it. Called once per request. */
+  service: () => InferenceService;
+  /** The registry served at `/metrics`. */
+  metrics: Metrics;
+  /** The current `server.bodyLimitBytes`. */
+  bodyLimitBytes: () => number;
+  /** Reloads the config file (`POST /admin/reload`). */
+  reload: () => Promise<ReloadResult>;
+  logger?: HttpLogger;
+}
+
+/** Hono environment of the HTTP front: the request id set by the request-id middleware. */
+export interface AppEnv {
+  Variables: { requestId: string };
+}

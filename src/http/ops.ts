@@ -1,0 +1,42 @@
+/**
+ * Operations routes (SPEC 5): liveness, readiness, Prometheus metrics and config reload.
+ */
+import { Hono } from "hono";
+import type { AppEnv, HttpDeps } from "./deps.js";
+
+/** `/healthz`, `/readyz`, `/metrics` and `POST /admin/reload`. */
+export function opsRoutes(deps: Pick<HttpDeps, "service" | "metrics" | "reload">): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }, 200));
+
+  app.get("/readyz", async (c) => {
+    const { ready, reasons } = await deps.service().readiness();
+    return ready
+      ? c.json({ status: "ready", reasons }, 200)
+      : c.json({ status: "not ready", reasons }, 503);
+  });
+
+  app.get("/metrics", async (c) => {
+    const registry = deps.metrics.registry;
+    const text = await registry.metrics();
+    return c.body(text, 200, { "content-type": registry.contentType });
+  });
+
+  app.post("/admin/reload", async (c) => {
+    const result = await deps.reload();
+    if (result.ok) return c.json({ status: "reloaded" }, 200);
+    return c.json(
+      {
+        error: {
+          code: "INVALID_REQUEST",
+          message: `config rejected; the running config keeps serving (${result.errors.length} errors)`,
+          details: result.errors,
+        },
+      },
+      400,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,34 @@
+/**
+ * Request id middleware: echoes a sane client `x-request-id`, else generates one, and sets it on the
+ * response before the handler runs so error responses carry it too.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./deps.js";
+
+/** Options of {@link requestId}. */
+export interface RequestIdOptions {
+  /** Longest id echoed; longer ones are replaced (ids end up in logs and headers). */
+  limitLength?: number;
+  /** Id generator for requests without a usable id. */
+  generator?: () => string;
+}
+
+const REQUEST_ID_HEADER = "x-request-id";
+// Printable ASCII without spaces: anything else could not travel back in a response header.
+const SAFE_ID = /^[\x21-\x7e]+$/;
+
+/** Sets `c.get("requestId")` and the `x-request-id` response header. */
+export function requestId(options: RequestIdOptions = {}): MiddlewareHandler<AppEnv> {
+  const limitLength = options.limitLength ?? 255;
+  const generator = options.generator ?? (() => crypto.randomUUID());
+  return async function requestId(c, next) {
+    const given = c.req.header(REQUEST_ID_HEADER);
+    const id =
+      given !== undefined && given.length <= limitLength && SAFE_ID.test(given)
+        ? given
+        : generator();
+    c.set("requestId", id);
+    c.header(REQUEST_ID_HEADER, id);
+    await next();
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Request helpers shared by the unified and the KServe v2 routes: reading the body, the per-request
+ * context handed to the service, and the prediction response headers.
+ */
+import type { Context } from "hono";
+import { InvalidRequestError } from "../errors.js";
+import type { InferResponse, RequestContext } from "../gateway/types.js";
+import type { AppEnv } from "./deps.js";
+
+const TIMEOUT_HEADER = "x-infergate-timeout-ms";
+// A week: anything longer is a typo, and Date arithmetic stays exact.
+const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
+
+/** The request body as bytes (already bounded by the body limit middleware). */
+export async function readBodyBytes(c: Context<AppEnv>): Promise<Uint8Array> {
+  return new Uint8Array(await c.req.arrayBuffer());
+}
+
+/** Parses JSON text; malformed JSON is INVALID_REQUEST. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new InvalidRequestError(`malformed JSON body: ${detail}`);
+  }
+}
+
+/** The body parsed as JSON. */
+export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
+  return parseJson(new TextDecoder().decode(await readBodyBytes(c)));
+}
+
+/** True for a JSON object (not an array, not null). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The service's view of this request: request id, header lookup, client abort signal and the
+ * optional `x-infergate-timeout-ms` deadline.
+ */
+export function requestContext(c: Context<AppEnv>): RequestContext {
+  const context: RequestContext = {
+    requestId: c.get("requestId"),
+    header: (name) => c.req.header(name),
+    signal: c.req.raw.signal,
+  };
+  const timeout = c.req.header(TIMEOUT_HEADER);
+  if (timeout !== undefined) {
+    const ms = /^\s*\d+\s*$/.test(timeout) ? Number(timeout) : Number.NaN;
+    if (!(ms > 0 && ms <= MAX_TIMEOUT_MS)) {
+      throw new InvalidRequestError(
+        `${TIMEOUT_HEADER} must be a whole number of milliseconds between 1 and ${MAX_TIMEOUT_MS}`,
+      );
+    }
+    context.clientDeadline = Date.now() + ms;
+  }
+  return context;
+}
+
+/** Sets the `x-infergate-*` headers of a successful prediction. */
+export function setPredictionHeaders(c: Context<AppEnv>, response: InferResponse): void {
+  c.header("x-infergate-version", response.version);
+  c.header("x-infergate-backend", response.backend);
+  c.header("x-infergate-cache", response.cache);
+  if (response.fallback) c.header("x-infergate-fallback", "true");
+}

@@ -1,0 +1,190 @@
+/**
+ * Wire codec of the unified API (SPEC 3): the predict body to an InferRequest using the model's
+ * input specs, and an InferResponse to the `{"model","version","outputs":{name: nested}}` body.
+ * Tensor conversion itself is the tensor module's; this file only decides which form a value is.
+ */
+import { InvalidRequestError } from "../errors.js";
+import type { InferResponse } from "../gateway/types.js";
+import {
+  isDatatype,
+  type NamedTensor,
+  type Tensor,
+  type TensorSpec,
+  tensorFromJsonData,
+  tensorFromNested,
+  tensorToNested,
+} from "../tensor/index.js";
+import { isPlainObject } from "./request.js";
+
+/** The parsed top level of a predict body, path parameters applied. */
+export interface PredictBody {
+  model: string;
+  /** A version id or label; undefined lets the service use the header, default or split. */
+  version: string | undefined;
+  id: string | undefined;
+  /** Undecoded: decoding needs the model's metadata. */
+  inputs: unknown;
+  outputs: string[] | undefined;
+}
+
+/** Model and version named in the URL path; they win over the body. */
+export interface PathNames {
+  model: string | undefined;
+  version: string | undefined;
+}
+
+function optionalName(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string" && value.length > 0) return value;
+  // Versions are strings, but `"version": 2` is an easy mistake with one obvious meaning.
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
+  throw new InvalidRequestError(`"${field}" must be a non-empty string`);
+}
+
+function parseOutputs(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === "string")) {
+    throw new InvalidRequestError(`"outputs" must be a list of output names`);
+  }
+  return value.length > 0 ? value : undefined;
+}
+
+/** Validates the predict body's top level (SPEC 3). */
+export function parsePredictBody(body: unknown, path: PathNames): PredictBody {
+  if (!isPlainObject(body)) throw new InvalidRequestError("request body must be a JSON object");
+  const model = path.model ?? optionalName(body.model, "model");
+  if (model === undefined) {
+    throw new InvalidRequestError(`"model" is required (in the body or the URL path)`);
+  }
+  const version = path.version ?? optionalName(body.version, "version");
+  const idValue = body.id;
+  if (idValue !== undefined && idValue !== null && typeof idValue !== "string") {
+    throw new InvalidRequestError(`"id" must be a string`);
+  }
+  const inputs = body.inputs;
+  if (!Array.isArray(inputs) && !isPlainObject(inputs)) {
+    throw new InvalidRequestError(
+      `"inputs" is required: an object of input name -> tensor, or a tensor`,
+    );
+  }
+  return {
+    model,
+    version,
+    id: typeof idValue === "string" ? idValue : undefined,
+    inputs,
+    outputs: parseOutputs(body.outputs),
+  };
+}
+
+const TENSOR_KEYS = new Set(["datatype", "shape", "data"]);
+
+/**
+ * An explicit `{datatype, shape, data}` tensor rather than an object of inputs: only those keys, with
+ * `data`. A model may name an input `data` or `shape`, so an object whose keys are all input names
+ * stays an inputs object.
+ */
+function isExplicitTensor(value: Record<string, unknown>, specs: readonly TensorSpec[]): boolean {
+  const keys = Object.keys(value);
+  if (!("data" in value) || !keys.every((k) => TENSOR_KEYS.has(k))) return false;
+  return !keys.every((k) => specs.some((s) => s.name === k));
+}
+
+function isShape(value: unknown): value is number[] {
+  return (
+    Array.isArray(value) &&
+    value.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)
+  );
+}
+
+function decodeExplicit(value: Record<string, unknown>, spec: TensorSpec | undefined): Tensor {
+  const datatype = value.datatype ?? spec?.datatype;
+  if (datatype === undefined) {
+    throw new InvalidRequestError(`"datatype" is required (the model does not declare this input)`);
+  }
+  if (!isDatatype(datatype)) {
+    throw new InvalidRequestError(`unknown datatype ${JSON.stringify(datatype)}`);
+  }
+  if (value.shape === undefined) return tensorFromNested(value.data, datatype);
+  if (!isShape(value.shape)) {
+    throw new InvalidRequestError(`"shape" must be a list of non-negative integers`);
+  }
+  return tensorFromJsonData(datatype, value.shape, value.data);
+}
+
+function decodeTensor(name: string, value: unknown, specs: readonly TensorSpec[]): NamedTensor {
+  const spec = specs.find((s) => s.name === name);
+  try {
+    const tensor =
+      isPlainObject(value) && isExplicitTensor(value, specs)
+        ? decodeExplicit(value, spec)
+        : tensorFromNested(value, spec?.datatype);
+    return { name, datatype: tensor.datatype, shape: tensor.shape, data: tensor.data };
+  } catch (err) {
+    if (err instanceof InvalidRequestError) {
+      throw new InvalidRequestError(`input "${name}": ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function inputNames(specs: readonly TensorSpec[]): string {
+  return specs.map((s) => `"${s.name}"`).join(", ");
+}
+
+/**
+ * The `inputs` value as named tensors: an object of input name -> tensor, or one bare tensor (a
+ * nested array or an explicit tensor) for a model with exactly one input.
+ */
+export function decodeUnifiedInputs(
+  model: string,
+  inputs: unknown,
+  specs: readonly TensorSpec[],
+): NamedTensor[] {
+  const bare = Array.isArray(inputs) || (isPlainObject(inputs) && isExplicitTensor(inputs, specs));
+  if (bare) {
+    const only = specs.length === 1 ? specs[0] : undefined;
+    if (only === undefined) {
+      const declared =
+        specs.length === 0
+          ? "declares no inputs"
+          : `has ${specs.length} inputs (${inputNames(specs)})`;
+      throw new InvalidRequestError(
+        `model "${model}" ${declared}; name them: "inputs": {"<name>": tensor}`,
+      );
+    }
+    return [decodeTensor(only.name, inputs, specs)];
+  }
+  if (!isPlainObject(inputs)) {
+    throw new InvalidRequestError(
+      `"inputs" must be an object of input name -> tensor, or a tensor`,
+    );
+  }
+  const names = Object.keys(inputs);
+  if (names.length === 0) throw new InvalidRequestError(`"inputs" is empty`);
+  // A model without declared inputs (a backend without metadata) cannot be checked here.
+  if (specs.length > 0) {
+    for (const name of names) {
+      if (!specs.some((s) => s.name === name)) {
+        throw new InvalidRequestError(
+          `unknown input "${name}" for model "${model}"; its inputs are ${inputNames(specs)}`,
+        );
+      }
+    }
+  }
+  return names.map((name) => decodeTensor(name, inputs[name], specs));
+}
+
+/** The unified response body; `id` only when the request carried one. */
+export function encodeUnifiedResponse(
+  response: InferResponse,
+  id: string | undefined,
+): Record<string, unknown> {
+  const outputs: Record<string, unknown> = {};
+  for (const output of response.outputs) outputs[output.name] = tensorToNested(output);
+  return {
+    ...(id === undefined ? {} : { id }),
+    model: response.model,
+    version: response.version,
+    outputs,
+  };
+}

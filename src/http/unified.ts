@@ -1,0 +1,39 @@
+/**
+ * The unified predict API (SPEC 3): `POST /v1/predict`, `/v1/models/:model/predict`,
+ * `/v1/models/:model/versions/:version/predict`.
+ */
+import { type Context, Hono } from "hono";
+import type { InferRequest } from "../gateway/types.js";
+import type { AppEnv, HttpDeps } from "./deps.js";
+import { readJsonBody, requestContext, setPredictionHeaders } from "./request.js";
+import { decodeUnifiedInputs, encodeUnifiedResponse, parsePredictBody } from "./unified-codec.js";
+
+/** Routes of the unified API; errors propagate to the app's error handler. */
+export function unifiedRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  async function predict(c: Context<AppEnv>): Promise<Response> {
+    const service = deps.service();
+    const body = parsePredictBody(await readJsonBody(c), {
+      model: c.req.param("model"),
+      version: c.req.param("version"),
+    });
+    const context = requestContext(c);
+    // An undefined version lets the service apply the x-infergate-version header, then the split.
+    const route = service.resolve(body.model, body.version, context.header);
+    const metadata = await service.metadata(route);
+    const request: InferRequest = {
+      inputs: decodeUnifiedInputs(route.model, body.inputs, metadata.inputs),
+    };
+    if (body.id !== undefined) request.id = body.id;
+    if (body.outputs !== undefined) request.outputs = body.outputs;
+    const response = await service.infer(route, request, context);
+    setPredictionHeaders(c, response);
+    return c.json(encodeUnifiedResponse(response, body.id), 200);
+  }
+
+  app.post("/v1/predict", predict);
+  app.post("/v1/models/:model/predict", predict);
+  app.post("/v1/models/:model/versions/:version/predict", predict);
+  return app;
+}

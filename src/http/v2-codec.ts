@@ -1,0 +1,253 @@
+/**
+ * Wire codec of the KServe v2 REST infer call (PROTOCOLS 1): the JSON body, optionally followed by
+ * binary tensor blobs (`Inference-Header-Content-Length`), to an InferRequest; an InferResponse to
+ * JSON or JSON + blobs. Tensor conversion itself is the tensor module's.
+ */
+import { InvalidRequestError } from "../errors.js";
+import type { InferRequest, InferResponse } from "../gateway/types.js";
+import {
+  type Datatype,
+  isDatatype,
+  type NamedTensor,
+  type Tensor,
+  tensorFromJsonData,
+  tensorFromRaw,
+  tensorToFlatJson,
+  tensorToRaw,
+} from "../tensor/index.js";
+import { isPlainObject, parseJson } from "./request.js";
+
+/** Header giving the byte length of the JSON part of a body with binary tensors. */
+export const INFERENCE_HEADER = "inference-header-content-length";
+
+/** A v2 body split into its JSON value and the binary blobs after it. */
+export interface V2Body {
+  json: unknown;
+  /** Bytes after the JSON; undefined when the request used no binary extension. */
+  binary: Uint8Array | undefined;
+}
+
+/** Splits a body at `Inference-Header-Content-Length` (absent = all JSON). */
+export function splitV2Body(bytes: Uint8Array, headerValue: string | undefined): V2Body {
+  const decoder = new TextDecoder();
+  if (headerValue === undefined)
+    return { json: parseJson(decoder.decode(bytes)), binary: undefined };
+  const jsonLength = /^\s*\d+\s*$/.test(headerValue) ? Number(headerValue) : Number.NaN;
+  if (!(jsonLength <= bytes.byteLength)) {
+    throw new InvalidRequestError(
+      `Inference-Header-Content-Length must be a byte count no larger than the body (${bytes.byteLength} bytes)`,
+    );
+  }
+  return {
+    json: parseJson(decoder.decode(bytes.subarray(0, jsonLength))),
+    binary: bytes.subarray(jsonLength),
+  };
+}
+
+/** A decoded v2 request and which outputs to answer as binary. */
+export interface DecodedV2Request {
+  request: InferRequest;
+  binaryOutput: (name: string) => boolean;
+}
+
+function isShape(value: unknown): value is number[] {
+  return (
+    Array.isArray(value) &&
+    value.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)
+  );
+}
+
+function optionalParameters(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (!isPlainObject(value))
+    throw new InvalidRequestError(`${where} "parameters" must be an object`);
+  return value;
+}
+
+function optionalBool(value: unknown, what: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") throw new InvalidRequestError(`"${what}" must be a boolean`);
+  return value;
+}
+
+/** Reads binary blobs in input order; the sizes must cover the binary part exactly. */
+class BlobReader {
+  private offset = 0;
+  constructor(private readonly binary: Uint8Array | undefined) {}
+
+  take(name: string, size: unknown): Uint8Array {
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+      throw new InvalidRequestError(`input "${name}": "binary_data_size" must be a byte count`);
+    }
+    if (this.binary === undefined) {
+      throw new InvalidRequestError(
+        `input "${name}" has "binary_data_size" but the request has no Inference-Header-Content-Length header`,
+      );
+    }
+    if (this.offset + size > this.binary.byteLength) {
+      throw new InvalidRequestError(
+        `input "${name}": binary_data_size ${size} runs past the end of the body's binary data`,
+      );
+    }
+    const blob = this.binary.subarray(this.offset, this.offset + size);
+    this.offset += size;
+    return blob;
+  }
+
+  finish(): void {
+    if (this.binary !== undefined && this.offset !== this.binary.byteLength) {
+      throw new InvalidRequestError(
+        `the body has ${this.binary.byteLength} bytes of binary data but the inputs' binary_data_size add up to ${this.offset}`,
+      );
+    }
+  }
+}
+
+function decodeInput(raw: unknown, index: number, blobs: BlobReader): NamedTensor {
+  if (!isPlainObject(raw)) throw new InvalidRequestError(`inputs[${index}] must be an object`);
+  const name = raw.name;
+  if (typeof name !== "string" || name.length === 0) {
+    throw new InvalidRequestError(`inputs[${index}] needs a "name"`);
+  }
+  const datatype = raw.datatype;
+  if (!isDatatype(datatype)) throw new InvalidRequestError(`invalid datatype for input "${name}"`);
+  if (!isShape(raw.shape)) {
+    throw new InvalidRequestError(
+      `input "${name}": "shape" must be a list of non-negative integers`,
+    );
+  }
+  const size = optionalParameters(raw.parameters, `input "${name}"`).binary_data_size;
+  const hasData = raw.data !== undefined;
+  if (hasData === (size !== undefined)) {
+    throw new InvalidRequestError(
+      `input "${name}" must set exactly one of "data" and "parameters.binary_data_size"`,
+    );
+  }
+  try {
+    const tensor =
+      size !== undefined
+        ? tensorFromRaw(datatype, raw.shape, blobs.take(name, size))
+        : fromJson(name, datatype, raw.shape, raw.data);
+    return { name, datatype: tensor.datatype, shape: tensor.shape, data: tensor.data };
+  } catch (err) {
+    if (err instanceof InvalidRequestError && !err.message.startsWith(`input "${name}"`)) {
+      throw new InvalidRequestError(`input "${name}": ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function fromJson(name: string, datatype: Datatype, shape: number[], data: unknown): Tensor {
+  // Like Triton: half floats have no JSON form on this protocol, only the binary extension.
+  if (datatype === "FP16" || datatype === "BF16") {
+    throw new InvalidRequestError(
+      `input "${name}": receiving ${datatype} data via JSON is not supported; use the binary data format`,
+    );
+  }
+  return tensorFromJsonData(datatype, shape, data);
+}
+
+function decodeOutputs(value: unknown): {
+  names: string[] | undefined;
+  binary: Map<string, boolean>;
+} {
+  const binary = new Map<string, boolean>();
+  if (value === undefined || value === null) return { names: undefined, binary };
+  if (!Array.isArray(value)) throw new InvalidRequestError(`"outputs" must be a list`);
+  const names: string[] = [];
+  value.forEach((raw: unknown, index) => {
+    if (!isPlainObject(raw) || typeof raw.name !== "string" || raw.name.length === 0) {
+      throw new InvalidRequestError(`outputs[${index}] needs a "name"`);
+    }
+    names.push(raw.name);
+    const flag = optionalBool(
+      optionalParameters(raw.parameters, `output "${raw.name}"`).binary_data,
+      "binary_data",
+    );
+    if (flag !== undefined) binary.set(raw.name, flag);
+  });
+  return { names: names.length > 0 ? names : undefined, binary };
+}
+
+/** Decodes a v2 infer request body (JSON part plus optional binary part). */
+export function decodeV2Request(json: unknown, binary: Uint8Array | undefined): DecodedV2Request {
+  if (!isPlainObject(json)) throw new InvalidRequestError("request body must be a JSON object");
+  if (!Array.isArray(json.inputs) || json.inputs.length === 0) {
+    throw new InvalidRequestError(`"inputs" must be a non-empty list`);
+  }
+  const blobs = new BlobReader(binary);
+  const inputs = json.inputs.map((raw: unknown, index) => decodeInput(raw, index, blobs));
+  blobs.finish();
+  const seen = new Set<string>();
+  for (const input of inputs) {
+    if (seen.has(input.name)) throw new InvalidRequestError(`input "${input.name}" appears twice`);
+    seen.add(input.name);
+  }
+  if (json.id !== undefined && typeof json.id !== "string") {
+    throw new InvalidRequestError(`"id" must be a string`);
+  }
+  const { binary_data_output: allBinary, ...parameters } = optionalParameters(
+    json.parameters,
+    "request",
+  );
+  const binaryDefault = optionalBool(allBinary, "binary_data_output") ?? false;
+  const outputs = decodeOutputs(json.outputs);
+  const request: InferRequest = { inputs };
+  if (typeof json.id === "string") request.id = json.id;
+  if (outputs.names !== undefined) request.outputs = outputs.names;
+  if (Object.keys(parameters).length > 0) request.parameters = parameters;
+  return {
+    request,
+    binaryOutput: (name) => outputs.binary.get(name) ?? binaryDefault,
+  };
+}
+
+/** An encoded v2 infer response. */
+export interface EncodedV2Response {
+  body: Uint8Array<ArrayBuffer>;
+  contentType: string;
+  /** Length of the JSON part when binary blobs follow it. */
+  jsonLength: number | undefined;
+}
+
+/** Encodes a v2 infer response; outputs marked binary travel as blobs after the JSON. */
+export function encodeV2Response(
+  response: InferResponse,
+  id: string | undefined,
+  binaryOutput: (name: string) => boolean,
+): EncodedV2Response {
+  const blobs: Uint8Array[] = [];
+  const outputs = response.outputs.map((output) => {
+    const head = { name: output.name, datatype: output.datatype, shape: [...output.shape] };
+    if (binaryOutput(output.name)) {
+      const raw = tensorToRaw(output);
+      blobs.push(raw);
+      return { ...head, parameters: { binary_data_size: raw.byteLength } };
+    }
+    if (output.datatype === "FP16" || output.datatype === "BF16") {
+      throw new InvalidRequestError(
+        `output "${output.name}": sending ${output.datatype} data via JSON is not supported; request it with "binary_data": true`,
+      );
+    }
+    return { ...head, data: tensorToFlatJson(output) };
+  });
+  const json = new TextEncoder().encode(
+    JSON.stringify({
+      model_name: response.model,
+      model_version: response.version,
+      ...(id === undefined ? {} : { id }),
+      outputs,
+    }),
+  );
+  if (blobs.length === 0)
+    return { body: json, contentType: "application/json", jsonLength: undefined };
+  const total = blobs.reduce((sum, blob) => sum + blob.byteLength, json.byteLength);
+  const body = new Uint8Array(total);
+  body.set(json, 0);
+  let offset = json.byteLength;
+  for (const blob of blobs) {
+    body.set(blob, offset);
+    offset += blob.byteLength;
+  }
+  return { body, contentType: "application/octet-stream", jsonLength: json.byteLength };
+}

@@ -1,0 +1,78 @@
+/**
+ * KServe v2 REST front (SPEC 4, PROTOCOLS 1) with the gateway's model names and versions. Errors
+ * are answered as `{"error":"msg"}` by the app's error handler (it recognises `/v2` paths).
+ */
+import { type Context, Hono } from "hono";
+import type { AppEnv, HttpDeps } from "./deps.js";
+import { readBodyBytes, requestContext, setPredictionHeaders } from "./request.js";
+import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";
+
+/** Routes of the KServe v2 REST protocol. */
+export function v2Routes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/v2/health/live", (c) => c.json({ live: true }, 200));
+
+  app.get("/v2/health/ready", async (c) => {
+    const { ready } = await deps.service().readiness();
+    return c.json({ ready }, ready ? 200 : 503);
+  });
+
+  app.get("/v2", (c) => {
+    const { name, version, extensions } = deps.service().info;
+    return c.json({ name, version, extensions }, 200);
+  });
+
+  // Resolves the path's model and optional version; unknown ones throw the 404 errors.
+  function resolve(c: Context<AppEnv>) {
+    const service = deps.service();
+    const model = c.req.param("model") ?? "";
+    const route = service.resolve(model, c.req.param("version"), (name) => c.req.header(name));
+    return { service, route };
+  }
+
+  async function modelMetadata(c: Context<AppEnv>): Promise<Response> {
+    const { service, route } = resolve(c);
+    const metadata = await service.metadata(route);
+    return c.json(
+      {
+        name: route.model,
+        versions: metadata.versions,
+        platform: metadata.platform,
+        inputs: metadata.inputs,
+        outputs: metadata.outputs,
+      },
+      200,
+    );
+  }
+
+  async function modelReady(c: Context<AppEnv>): Promise<Response> {
+    const { service, route } = resolve(c);
+    const ready = await service.ready(route);
+    // Triton answers a loaded-but-not-ready model with 400; clients read only the status.
+    return c.json({ name: route.model, ready }, ready ? 200 : 400);
+  }
+
+  async function infer(c: Context<AppEnv>): Promise<Response> {
+    // Resolve first so an unknown model is a 404 whatever the body holds.
+    const { service, route } = resolve(c);
+    const context = requestContext(c);
+    const bytes = await readBodyBytes(c);
+    const { json, binary } = splitV2Body(bytes, c.req.header(INFERENCE_HEADER));
+    const decoded = decodeV2Request(json, binary);
+    const response = await service.infer(route, decoded.request, context);
+    const encoded = encodeV2Response(response, decoded.request.id, decoded.binaryOutput);
+    setPredictionHeaders(c, response);
+    c.header("content-type", encoded.contentType);
+    if (encoded.jsonLength !== undefined) c.header(INFERENCE_HEADER, String(encoded.jsonLength));
+    return c.body(encoded.body, 200);
+  }
+
+  app.get("/v2/models/:model", modelMetadata);
+  app.get("/v2/models/:model/versions/:version", modelMetadata);
+  app.get("/v2/models/:model/ready", modelReady);
+  app.get("/v2/models/:model/versions/:version/ready", modelReady);
+  app.post("/v2/models/:model/infer", infer);
+  app.post("/v2/models/:model/versions/:version/infer", infer);
+  return app;
+}
