@@ -1,0 +1,212 @@
+/**
+ * The shipped models: the generator is deterministic and matches the committed files, and each
+ * model computes what models/README.md says, run through the real onnxruntime.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import protobuf from "protobufjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const repo = join(import.meta.dirname, "..");
+const modelsDir = join(repo, "models");
+const MODELS = ["iris", "mlp", "ops"] as const;
+const SPECIES = ["setosa", "versicolor", "virginica"];
+
+function modelPath(dir: string, model: string): string {
+  return join(dir, model, "1", "model.onnx");
+}
+
+function readIrisCsv(): { x: number[][]; y: number[] } {
+  const lines = readFileSync(join(repo, "scripts", "data", "iris.csv"), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+    .slice(1);
+  const x = lines.map((l) => l.split(",").slice(0, 4).map(Number));
+  const y = lines.map((l) => SPECIES.indexOf(l.split(",")[4]?.trim() ?? ""));
+  return { x, y };
+}
+
+function floats(value: ort.OnnxValue | undefined): Float32Array {
+  if (!(value instanceof ort.Tensor) || !(value.data instanceof Float32Array)) {
+    throw new Error("expected a float32 tensor");
+  }
+  return value.data;
+}
+
+/** The float32 initializers of a model file, decoded with the script's own onnx.proto. */
+function initializers(bytes: Uint8Array): Map<string, Float32Array> {
+  const ModelProto = protobuf
+    .loadSync(join(repo, "scripts", "onnx.proto"))
+    .lookupType("onnx.ModelProto");
+  const decoded: unknown = ModelProto.toObject(ModelProto.decode(bytes));
+  const graph =
+    typeof decoded === "object" && decoded !== null && "graph" in decoded
+      ? decoded.graph
+      : undefined;
+  const list =
+    typeof graph === "object" && graph !== null && "initializer" in graph ? graph.initializer : [];
+  const out = new Map<string, Float32Array>();
+  for (const t of Array.isArray(list) ? (list as unknown[]) : []) {
+    if (typeof t !== "object" || t === null || !("name" in t) || !("rawData" in t)) continue;
+    if (typeof t.name !== "string" || !(t.rawData instanceof Uint8Array)) continue;
+    // A copy: the decoded bytes may sit at an offset that is not 4-aligned.
+    out.set(t.name, new Float32Array(Uint8Array.from(t.rawData).buffer));
+  }
+  return out;
+}
+
+describe("scripts/make-models.mjs", () => {
+  let outDir = "";
+  let log = "";
+  beforeAll(() => {
+    outDir = mkdtempSync(join(tmpdir(), "infergate-models-"));
+    log = execFileSync(process.execPath, [join(repo, "scripts", "make-models.mjs"), outDir], {
+      encoding: "utf8",
+    });
+  });
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it.each(MODELS)("regenerates %s byte-identical to the committed file", (model) => {
+    const fresh = readFileSync(modelPath(outDir, model));
+    const committed = readFileSync(modelPath(modelsDir, model));
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(fresh.equals(committed)).toBe(true);
+  });
+
+  it("prints a training accuracy above 95%", () => {
+    const match = /training accuracy ([\d.]+)%/.exec(log);
+    expect(match).not.toBeNull();
+    expect(Number(match?.[1])).toBeGreaterThan(95);
+  });
+});
+
+describe("the data set", () => {
+  it("holds Fisher's 150 rows with the well-known class means", () => {
+    const { x, y } = readIrisCsv();
+    expect(x).toHaveLength(150);
+    const expected = [
+      [5.006, 3.428, 1.462, 0.246],
+      [5.936, 2.77, 4.26, 1.326],
+      [6.588, 2.974, 5.552, 2.026],
+    ];
+    expected.forEach((means, c) => {
+      const rows = x.filter((_, i) => y[i] === c);
+      expect(rows).toHaveLength(50);
+      means.forEach((m, j) => {
+        expect(rows.reduce((s, r) => s + (r[j] ?? 0), 0) / 50).toBeCloseTo(m, 9);
+      });
+    });
+  });
+});
+
+describe("iris/1", () => {
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    session = await ort.InferenceSession.create(modelPath(modelsDir, "iris"));
+  });
+  afterAll(() => session.release());
+
+  it("declares input [batch,4] and outputs probabilities [batch,3], label [batch]", () => {
+    expect(session.inputMetadata).toEqual([
+      { name: "input", isTensor: true, type: "float32", shape: ["batch", 4] },
+    ]);
+    expect(session.outputMetadata).toEqual([
+      { name: "probabilities", isTensor: true, type: "float32", shape: ["batch", 3] },
+      { name: "label", isTensor: true, type: "int64", shape: ["batch"] },
+    ]);
+  });
+
+  it("calls [5.1, 3.5, 1.4, 0.2] setosa with probabilities summing to 1", async () => {
+    const input = new ort.Tensor("float32", Float32Array.from([5.1, 3.5, 1.4, 0.2]), [1, 4]);
+    const out = await session.run({ input });
+    const p = floats(out.probabilities);
+    expect(p[0]).toBeGreaterThan(0.9);
+    expect(p.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+    expect(out.label?.data).toEqual(BigInt64Array.from([0n]));
+  });
+
+  it("classifies more than 95% of the data set correctly", async () => {
+    const { x, y } = readIrisCsv();
+    const input = new ort.Tensor("float32", Float32Array.from(x.flat()), [x.length, 4]);
+    const out = await session.run({ input });
+    const labels = out.label?.data;
+    expect(labels).toBeInstanceOf(BigInt64Array);
+    const predicted = [...(labels as BigInt64Array)].map(Number);
+    const correct = predicted.filter((label, i) => label === y[i]).length;
+    expect(correct / x.length).toBeGreaterThan(0.95);
+  });
+});
+
+describe("mlp/1", () => {
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    session = await ort.InferenceSession.create(modelPath(modelsDir, "mlp"));
+  });
+  afterAll(() => session.release());
+
+  it("declares input [batch,256] and logits [batch,10]", () => {
+    expect(session.inputMetadata).toEqual([
+      { name: "input", isTensor: true, type: "float32", shape: ["batch", 256] },
+    ]);
+    expect(session.outputMetadata).toEqual([
+      { name: "logits", isTensor: true, type: "float32", shape: ["batch", 10] },
+    ]);
+  });
+
+  it("computes Gemm -> Relu -> Gemm with the weights stored in the file", async () => {
+    const init = initializers(readFileSync(modelPath(modelsDir, "mlp")));
+    const [w1, b1, w2, b2] = ["w1", "b1", "w2", "b2"].map((name) => {
+      const values = init.get(name);
+      if (values === undefined) throw new Error(`initializer ${name} missing`);
+      return values;
+    }) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    expect([w1.length, b1.length, w2.length, b2.length]).toEqual([256 * 1024, 1024, 10240, 10]);
+
+    const x = Float32Array.from({ length: 256 }, (_, i) => Math.sin(i) / 2);
+    const hidden = Array.from({ length: 1024 }, (_, h) => {
+      let s = b1[h] ?? 0;
+      for (let i = 0; i < 256; i++) s += (x[i] ?? 0) * (w1[i * 1024 + h] ?? 0);
+      return Math.max(0, s);
+    });
+    const expected = Array.from({ length: 10 }, (_, o) => {
+      let s = b2[o] ?? 0;
+      for (let h = 0; h < 1024; h++) s += (hidden[h] ?? 0) * (w2[h * 10 + o] ?? 0);
+      return s;
+    });
+
+    const out = await session.run({ input: new ort.Tensor("float32", x, [1, 256]) });
+    const logits = floats(out.logits);
+    expect(logits).toHaveLength(10);
+    expected.forEach((v, i) => {
+      expect(logits[i]).toBeCloseTo(v, 3);
+    });
+    // Seeded non-zero weights: the logits are not all equal.
+    expect(new Set(logits).size).toBeGreaterThan(1);
+  });
+});
+
+describe("ops/1", () => {
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    session = await ort.InferenceSession.create(modelPath(modelsDir, "ops"));
+  });
+  afterAll(() => session.release());
+
+  it("declares inputs a, b and outputs sum, product, all [batch,4]", () => {
+    const spec = (name: string) => ({ name, isTensor: true, type: "float32", shape: ["batch", 4] });
+    expect(session.inputMetadata).toEqual([spec("a"), spec("b")]);
+    expect(session.outputMetadata).toEqual([spec("sum"), spec("product")]);
+  });
+
+  it("returns a + b and a * b", async () => {
+    const a = new ort.Tensor("float32", Float32Array.from([1, 2, 3, 4, -1, 0.5, 10, 0]), [2, 4]);
+    const b = new ort.Tensor("float32", Float32Array.from([5, 6, 7, 8, 2, 4, -3, 9]), [2, 4]);
+    const out = await session.run({ a, b });
+    expect([...floats(out.sum)]).toEqual([6, 8, 10, 12, 1, 4.5, 7, 9]);
+    expect([...floats(out.product)]).toEqual([5, 12, 21, 32, -2, 2, -30, 0]);
+    expect(out.sum?.dims).toEqual([2, 4]);
+  });
+});
