@@ -1,0 +1,244 @@
+/**
+ * The KServe v2 gRPC front (SPEC section 4): `inference.GRPCInferenceService` served with
+ * @grpc/grpc-js on top of the InferenceService.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  type handleUnaryCall,
+  Metadata,
+  type MethodDefinition,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceError,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { GRPC_STATUS, toGatewayError } from "../errors.js";
+import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
+import { decodeInferRequest, encodeInferResponse } from "./codec.js";
+import { type KserveMethods, kserveService } from "./proto.js";
+
+/** Options of the gRPC front. */
+export interface GrpcFrontOptions {
+  /** Largest request and response message; bigger ones fail with RESOURCE_EXHAUSTED. */
+  maxMessageBytes: number;
+  /** Receives every non-GatewayError thrown by an RPC (clients only see "internal error"). */
+  onInternalError?: (err: unknown, rpc: string) => void;
+}
+
+/** A running (or not yet bound) gRPC front. */
+export interface GrpcFront {
+  server: Server;
+  /** Binds and starts serving; resolves to the bound port (the real one when `port` is 0). */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops taking calls, lets calls in flight finish for up to `graceMs`, then cuts them. */
+  close(graceMs: number): Promise<void>;
+}
+
+type Handler<M extends keyof KserveMethods> =
+  KserveMethods[M] extends MethodDefinition<infer Req, infer Res>
+    ? handleUnaryCall<Req, Res>
+    : never;
+
+/**
+ * Creates the gRPC front. `service` is read once per RPC, so a config reload that swaps the
+ * service takes effect on the next call while calls in flight keep theirs.
+ */
+export function createGrpcFront(
+  service: () => InferenceService,
+  options: GrpcFrontOptions,
+): GrpcFront {
+  const server = new Server({
+    "grpc.max_receive_message_length": options.maxMessageBytes,
+    "grpc.max_send_message_length": options.maxMessageBytes,
+  });
+  const fail = <Res>(
+    rpc: string,
+    callback: sendUnaryData<Res>,
+    err: unknown,
+    trailers?: Metadata,
+  ) => {
+    const gatewayError = toGatewayError(err);
+    if (gatewayError.code === "INTERNAL" && options.onInternalError !== undefined) {
+      options.onInternalError(err, rpc);
+    }
+    const metadata = trailers ?? new Metadata();
+    if (gatewayError.retryAfterSeconds !== undefined) {
+      metadata.set("retry-after", String(gatewayError.retryAfterSeconds));
+    }
+    const error: ServiceError = Object.assign(new Error(gatewayError.message), {
+      code: GRPC_STATUS[gatewayError.code],
+      details: gatewayError.message,
+      metadata,
+    });
+    callback(error);
+  };
+
+  const ServerLive: Handler<"ServerLive"> = (_call, callback) => {
+    callback(null, { live: true });
+  };
+
+  const ServerReady: Handler<"ServerReady"> = (_call, callback) => {
+    const run = async () => (await service().readiness()).ready;
+    run().then(
+      (ready) => callback(null, { ready }),
+      (err: unknown) => fail("ServerReady", callback, err),
+    );
+  };
+
+  const ServerMetadata: Handler<"ServerMetadata"> = (_call, callback) => {
+    try {
+      const { name, version, extensions } = service().info;
+      callback(null, { name, version, extensions: [...extensions] });
+    } catch (err) {
+      fail("ServerMetadata", callback, err);
+    }
+  };
+
+  // Unknown model or version -> `ready: false` with status OK, not NOT_FOUND: that is Triton's
+  // contract for ModelReady (TRITONSERVER_ServerModelIsReady reports an unresolvable model as not
+  // ready; triton-inference-server/core#508 restored it after a regression), so tritonclient's
+  // is_model_ready() returns False instead of raising.
+  const ModelReady: Handler<"ModelReady"> = (call, callback) => {
+    const run = async (): Promise<boolean> => {
+      const svc = service();
+      let route: Route;
+      try {
+        route = svc.resolve(
+          call.request.name,
+          call.request.version || undefined,
+          headerLookup(call.metadata),
+        );
+      } catch (err) {
+        const code = toGatewayError(err).code;
+        if (code === "MODEL_NOT_FOUND" || code === "VERSION_NOT_FOUND") return false;
+        throw err;
+      }
+      return svc.ready(route);
+    };
+    run().then(
+      (ready) => callback(null, { ready }),
+      (err: unknown) => fail("ModelReady", callback, err),
+    );
+  };
+
+  const ModelMetadata: Handler<"ModelMetadata"> = (call, callback) => {
+    const run = async () => {
+      const svc = service();
+      const route = svc.resolve(
+        call.request.name,
+        call.request.version || undefined,
+        headerLookup(call.metadata),
+      );
+      const md = await svc.metadata(route);
+      const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({
+        name: t.name,
+        datatype: t.datatype,
+        shape: t.shape.map(String),
+      });
+      return {
+        name: md.name,
+        versions: md.versions.map(String),
+        platform: md.platform,
+        inputs: md.inputs.map(tensor),
+        outputs: md.outputs.map(tensor),
+      };
+    };
+    run().then(
+      (res) => callback(null, res),
+      (err: unknown) => fail("ModelMetadata", callback, err),
+    );
+  };
+
+  const ModelInfer: Handler<"ModelInfer"> = (call, callback) => {
+    const header = headerLookup(call.metadata);
+    const requestId = header("x-request-id") ?? randomUUID();
+    const trailers = new Metadata();
+    trailers.set("x-request-id", requestId);
+    const controller = new AbortController();
+    const onCancelled = () => controller.abort();
+    call.on("cancelled", onCancelled);
+    if (call.cancelled) controller.abort();
+    const context: RequestContext = { requestId, header, signal: controller.signal };
+    const deadline = deadlineMs(call);
+    if (deadline !== undefined) context.clientDeadline = deadline;
+
+    const run = async () => {
+      const svc = service();
+      const route = svc.resolve(
+        call.request.model_name,
+        call.request.model_version || undefined,
+        header,
+      );
+      const { request, raw } = decodeInferRequest(call.request);
+      const response = await svc.infer(route, request, context);
+      const body = encodeInferResponse(response, raw, request.id);
+      const md = new Metadata();
+      md.set("x-request-id", requestId);
+      md.set("x-infergate-version", response.version);
+      md.set("x-infergate-backend", response.backend);
+      md.set("x-infergate-cache", response.cache);
+      if (response.fallback) md.set("x-infergate-fallback", "true");
+      return { body, md };
+    };
+    run()
+      .then(
+        ({ body, md }) => {
+          call.sendMetadata(md);
+          callback(null, body);
+        },
+        (err: unknown) => fail("ModelInfer", callback, err, trailers),
+      )
+      .finally(() => call.off("cancelled", onCancelled));
+  };
+
+  const implementation: UntypedServiceImplementation = {
+    ServerLive,
+    ServerReady,
+    ServerMetadata,
+    ModelReady,
+    ModelMetadata,
+    ModelInfer,
+  };
+  server.addService(kserveService().definition, implementation);
+
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise<number>((resolve, reject) => {
+        const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+        server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) =>
+          err ? reject(err) : resolve(bound),
+        );
+      }),
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
+
+/** gRPC metadata as a header lookup: keys are lower-case in grpc-js; binary (`-bin`) values are skipped. */
+function headerLookup(metadata: Metadata): HeaderLookup {
+  return (name) => {
+    for (const value of metadata.get(name.toLowerCase())) {
+      if (typeof value === "string") return value;
+    }
+    return undefined;
+  };
+}
+
+/** The call's deadline in ms since the epoch, or undefined when the client set none. */
+function deadlineMs(call: ServerUnaryCall<unknown, unknown>): number | undefined {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? ms : undefined;
+}
