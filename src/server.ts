@@ -2,12 +2,14 @@
  * Starts a whole gateway: the runtime (config + backends), the HTTP listener and, when
  * `server.grpcPort` is set, the gRPC listener. `stop()` drains as SPEC 5 describes.
  */
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
 import { createHttpApp } from "./http/app.js";
+import { HttpDrainer } from "./http/drain.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { GATEWAY_VERSION } from "./version.js";
@@ -62,6 +64,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     );
     s.once("error", reject);
   });
+  const drainer = new HttpDrainer(http as Server);
   const httpPort = (http.address() as AddressInfo).port;
   logger.info({ protocol: "http", host: server.host, port: httpPort }, "listening");
 
@@ -70,6 +73,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   if (server.grpcPort !== undefined) {
     grpc = createGrpcFront(() => runtime.current(), {
       maxMessageBytes: server.grpcMaxMessageBytes ?? server.bodyLimitBytes,
+      onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
     });
     try {
       grpcPort = await grpc.listen(server.host, server.grpcPort);
@@ -86,14 +90,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     stopping ??= (async () => {
       const drainMs = runtime.current().config.server.drainTimeoutMs;
       logger.info({ drainTimeoutMs: drainMs }, "draining");
-      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
-      // Idle keep-alive sockets would hold close() open; busy ones finish their response first.
-      if ("closeIdleConnections" in http) http.closeIdleConnections();
-      const grpcClosed = grpc?.close(drainMs) ?? Promise.resolve();
-      const timer = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
-      await Promise.race([Promise.all([httpClosed, grpcClosed]), timer]);
-      if ("closeAllConnections" in http) http.closeAllConnections();
-      await runtime.close(drainMs);
+      const started = Date.now();
+      await Promise.all([drainer.drain(drainMs), grpc?.close(drainMs)]);
+      await runtime.close(Math.max(0, drainMs - (Date.now() - started)));
       logger.info("stopped");
     })();
     return stopping;

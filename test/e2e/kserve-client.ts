@@ -1,0 +1,54 @@
+/**
+ * A KServe v2 gRPC client built only from protos/ (loaded here, independently of src/), as a
+ * Triton or KServe user's client would be.
+ */
+import { resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+
+const PROTO = resolve(import.meta.dirname, "../../protos/kserve/grpc_service.proto");
+
+/** A loosely typed unary call: the test reads fields it knows from PROTOCOLS.md. */
+export type Unary = (
+  request: Record<string, unknown>,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response: Record<string, unknown>) => void,
+) => void;
+
+/** Opens a client to `address`. */
+export function kserveClient(address: string): {
+  call(
+    method: string,
+    request: Record<string, unknown>,
+    metadata?: Record<string, string>,
+  ): Promise<Record<string, unknown>>;
+  close(): void;
+} {
+  const definition = protoLoader.loadSync(PROTO, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
+  };
+  const client = new pkg.inference.GRPCInferenceService(address, grpc.credentials.createInsecure());
+  return {
+    call(method, request, metadata = {}) {
+      const md = new grpc.Metadata();
+      for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+      const fn = (client as unknown as Record<string, Unary>)[method];
+      if (fn === undefined) throw new Error(`no method ${method}`);
+      return new Promise((resolvePromise, reject) => {
+        fn.call(client, request, md, { deadline: Date.now() + 5000 }, (err, response) =>
+          err ? reject(err) : resolvePromise(response),
+        );
+      });
+    },
+    close() {
+      client.close();
+    },
+  };
+}
