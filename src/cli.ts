@@ -64,7 +64,12 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
     void gateway.runtime.reload();
   });
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const shutdown = (signal: string) => {
+      // Wrappers (npm, sh, container runtimes) often forward the same signal again; the drain
+      // already under way must not be cut short by the default handler.
+      if (stopping) return;
+      stopping = true;
       logger.info({ signal }, "shutting down");
       gateway.stop().then(
         () => resolve(0),
@@ -74,8 +79,8 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
         },
       );
     };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
   });
 }
 
