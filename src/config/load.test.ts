@@ -93,7 +93,7 @@ describe("loadConfigFile", () => {
           sticky: { header: "x-user-id" },
           fallback: [{ backend: "local", model: "fraud", version: "1" }],
           timeoutMs: 300,
-          batching: { maxBatchSize: 64, maxDelayMs: 1, maxQueue: 1024 },
+          batching: { maxBatchSize: 64, maxDelayMs: 1 },
           cache: { ttlSeconds: 300 },
         },
       },

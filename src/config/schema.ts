@@ -28,24 +28,42 @@ export const targetSchema = z.strictObject({
   outputs: z.array(tensorSpecSchema).optional(),
 });
 
-export const retrySchema = z.strictObject({
-  attempts: nonNegativeInt.default(2),
-  backoffMs: nonNegativeInt.default(25),
-  budgetPercent: z.number().min(0).max(100).default(20),
-});
+const retryKeys = {
+  attempts: nonNegativeInt,
+  backoffMs: nonNegativeInt,
+  budgetPercent: z.number().min(0).max(100),
+};
+const breakerKeys = {
+  errorThresholdPercentage: z.number().min(0).max(100),
+  volumeThreshold: nonNegativeInt,
+  rollingWindowMs: positiveInt,
+  resetTimeoutMs: positiveInt,
+};
+const batchingKeys = {
+  maxBatchSize: positiveInt,
+  maxDelayMs: z.number().min(0),
+  maxQueue: positiveInt,
+};
 
-export const breakerSchema = z.strictObject({
-  errorThresholdPercentage: z.number().min(0).max(100).default(50),
-  volumeThreshold: nonNegativeInt.default(20),
-  rollingWindowMs: positiveInt.default(10_000),
-  resetTimeoutMs: positiveInt.default(5_000),
-});
+/** Built-in values of each policy key (SPEC section 2's example values). */
+export const POLICY_DEFAULTS = {
+  retry: { attempts: 2, backoffMs: 25, budgetPercent: 20 },
+  breaker: {
+    errorThresholdPercentage: 50,
+    volumeThreshold: 20,
+    rollingWindowMs: 10_000,
+    resetTimeoutMs: 5_000,
+  },
+  batching: { maxBatchSize: 32, maxDelayMs: 2, maxQueue: 1024 },
+} as const;
 
-export const batchingSchema = z.strictObject({
-  maxBatchSize: positiveInt.default(32),
-  maxDelayMs: z.number().min(0).default(2),
-  maxQueue: positiveInt.default(1024),
-});
+/**
+ * A policy block as written: every key optional. A model's block is merged over `defaults`' block
+ * key by key (see `effectivePolicy`), so a model can change one key and inherit the rest.
+ */
+export const retrySchema = z.strictObject(retryKeys).partial();
+export const breakerSchema = z.strictObject(breakerKeys).partial();
+export const batchingSchema = z.strictObject(batchingKeys).partial();
 
 export const cacheSchema = z.strictObject({
   ttlSeconds: z.number().positive(),
@@ -127,7 +145,8 @@ export type GatewayConfig = z.output<typeof configSchema>;
 export type BackendConfig = z.output<typeof backendSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;
-export type RetryConfig = z.output<typeof retrySchema>;
-export type BreakerConfig = z.output<typeof breakerSchema>;
-export type BatchingConfig = z.output<typeof batchingSchema>;
+/** Effective policies, every key set (see `effectivePolicy`). */
+export type RetryConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.retry]: number };
+export type BreakerConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.breaker]: number };
+export type BatchingConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.batching]: number };
 export type CacheConfig = z.output<typeof cacheSchema>;
