@@ -77,11 +77,18 @@ const remoteKeys = {
   url: httpAddress.optional(),
   grpc: grpcAddress.optional(),
   protocol: remoteProtocol.optional(),
+  /** Most connections (HTTP) the gateway opens to this backend; default 64. */
+  maxConnections: positiveInt.optional(),
 };
 
 export const backendSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("tfserving"), ...remoteKeys }),
-  z.strictObject({ type: z.literal("torchserve"), ...remoteKeys }),
+  z.strictObject({
+    type: z.literal("torchserve"),
+    ...remoteKeys,
+    /** TorchServe's inference API token (`Authorization: Bearer`), usually `${TS_TOKEN}`. */
+    token: z.string().min(1).optional(),
+  }),
   z.strictObject({ type: z.literal("triton"), ...remoteKeys }),
   z.strictObject({
     type: z.literal("onnx"),

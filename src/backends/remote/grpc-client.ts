@@ -1,0 +1,87 @@
+/**
+ * gRPC plumbing shared by the remote adapters: one channel per backend address (grpc-js shares
+ * channels between clients made with the same options), unary calls as promises with the
+ * request's deadline and cancellation, and statuses mapped to typed errors.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { abortError, errorFromGrpcStatus } from "./errors.js";
+
+/** Options of every client the gateway opens to a backend. */
+export function channelOptions(maxMessageBytes = 256 * 1024 * 1024): grpc.ChannelOptions {
+  return {
+    "grpc.max_receive_message_length": maxMessageBytes,
+    "grpc.max_send_message_length": maxMessageBytes,
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+    // Fail fast on a dead backend instead of waiting for reconnection until the deadline.
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 2_000,
+  };
+}
+
+/** Per-call settings. */
+export interface UnaryOptions {
+  deadline: number;
+  signal?: AbortSignal;
+  metadata?: Record<string, string>;
+}
+
+/** A grpc-js unary method as loaded by @grpc/proto-loader. */
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/**
+ * Calls `method` on `client`; resolves with the answer or rejects with a GatewayError
+ * (statuses mapped by errorFromGrpcStatus, a cancelled call by the signal's reason).
+ */
+export function unaryCall<Req, Res>(
+  backend: string,
+  client: grpc.Client,
+  method: string,
+  request: Req,
+  options: UnaryOptions,
+): Promise<Res> {
+  const fn = (client as unknown as Record<string, UnaryMethod<Req, Res> | undefined>)[method];
+  if (typeof fn !== "function")
+    return Promise.reject(new Error(`gRPC client has no method ${method}`));
+  if (options.signal?.aborted || options.deadline <= Date.now()) {
+    return Promise.reject(abortError(backend, options.signal));
+  }
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value);
+  return new Promise<Res>((resolve, reject) => {
+    const onAbort = () => call.cancel();
+    const call = fn.call(
+      client,
+      request,
+      metadata,
+      { deadline: options.deadline },
+      (err, response) => {
+        options.signal?.removeEventListener("abort", onAbort);
+        if (err === null && response !== undefined) {
+          resolve(response);
+          return;
+        }
+        if (err !== null && err.code === grpc.status.CANCELLED && options.signal?.aborted) {
+          reject(abortError(backend, options.signal));
+          return;
+        }
+        reject(
+          err === null
+            ? new Error("gRPC call ended without an answer")
+            : errorFromGrpcStatus(backend, err.code, err.details),
+        );
+      },
+    );
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Closes a client's channel. */
+export function closeClient(client: grpc.Client): void {
+  client.close();
+}

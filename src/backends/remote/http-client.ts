@@ -1,0 +1,151 @@
+/**
+ * A keep-alive HTTP connection pool to one backend origin (undici Pool), with the request's
+ * deadline and cancellation applied and transport failures mapped to typed errors. Adapters build
+ * their wire format on top; this knows nothing of any backend's format.
+ */
+import { Pool, errors as undiciErrors } from "undici";
+import { BackendError, BackendUnavailableError, GatewayError } from "../../errors.js";
+import { abortError } from "./errors.js";
+
+/** One HTTP request to the backend. */
+export interface HttpRequest {
+  method: "GET" | "POST";
+  /** Path and query, e.g. `/v2/models/iris/infer`. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+  /** Absolute deadline (ms since epoch). */
+  deadline: number;
+  /** Aborts the request (client gone, deadline policy). */
+  signal?: AbortSignal;
+}
+
+/** A backend's raw answer. */
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** Options of an HttpClient. */
+export interface HttpClientOptions {
+  /** Most open connections to the origin. */
+  connections?: number;
+  /** Largest answer body accepted, in bytes. */
+  maxResponseBytes?: number;
+}
+
+/** A pooled HTTP client for one backend. */
+export class HttpClient {
+  private readonly pool: Pool;
+  private readonly maxResponseBytes: number;
+  private readonly basePath: string;
+
+  /** `baseUrl` may carry a path prefix, which is prepended to every request path. */
+  constructor(
+    private readonly backend: string,
+    baseUrl: string,
+    options: HttpClientOptions = {},
+  ) {
+    const url = new URL(baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.maxResponseBytes = options.maxResponseBytes ?? 256 * 1024 * 1024;
+    this.pool = new Pool(url.origin, {
+      connections: options.connections ?? 64,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connectTimeout: 5_000,
+    });
+  }
+
+  /** Sends one request and reads the whole answer; throws GatewayErrors for transport failures. */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const remaining = req.deadline - Date.now();
+    if (remaining <= 0) throw abortError(this.backend, req.signal);
+    const timeout = AbortSignal.timeout(remaining);
+    const signal = req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]);
+    try {
+      const res = await this.pool.request({
+        method: req.method,
+        path: this.basePath + req.path,
+        ...(req.headers === undefined ? {} : { headers: req.headers }),
+        ...(req.body === undefined ? {} : { body: req.body }),
+        signal,
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        const buf = chunk as Buffer;
+        size += buf.length;
+        if (size > this.maxResponseBytes) {
+          res.body.destroy();
+          throw new BackendError(
+            `backend "${this.backend}" answer exceeds ${this.maxResponseBytes} bytes`,
+          );
+        }
+        chunks.push(buf);
+      }
+      return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, size) };
+    } catch (err) {
+      throw this.mapError(err, req.signal, timeout);
+    }
+  }
+
+  /** Closes every connection; requests in flight are aborted. */
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+
+  private mapError(
+    err: unknown,
+    callerSignal: AbortSignal | undefined,
+    timeout: AbortSignal,
+  ): GatewayError {
+    if (err instanceof GatewayError) return err;
+    if (callerSignal?.aborted) return abortError(this.backend, callerSignal);
+    if (timeout.aborted) return abortError(this.backend, undefined);
+    if (
+      err instanceof undiciErrors.SocketError ||
+      err instanceof undiciErrors.ConnectTimeoutError ||
+      err instanceof undiciErrors.ClientDestroyedError ||
+      err instanceof undiciErrors.ClientClosedError ||
+      isConnectionError(err)
+    ) {
+      return new BackendUnavailableError(
+        `backend "${this.backend}" unreachable: ${describe(err)}`,
+        { cause: err },
+      );
+    }
+    return new BackendError(`backend "${this.backend}" request failed: ${describe(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ETIMEDOUT",
+  "UND_ERR_SOCKET",
+]);
+
+function isConnectionError(err: unknown): boolean {
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    "code" in err &&
+    CONNECTION_CODES.has(String(err.code))
+  );
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = "code" in err ? ` (${String(err.code)})` : "";
+    return `${err.message}${code}`;
+  }
+  return String(err);
+}
