@@ -5,6 +5,7 @@
  *   iris/1  species classifier trained here on Fisher's iris data (scripts/data/iris.csv)
  *   mlp/1   256 -> 1024 -> 10 MLP with seeded weights, for the benchmarks
  *   ops/1   two inputs, two outputs (a + b, a * b), for tests
+ *   echo_<dt>/1  y = Identity(x), x and y [-1, -1] of one element type, one model per datatype
  *
  * Usage: node scripts/make-models.mjs [outDir=models]
  *
@@ -27,7 +28,18 @@ const OPSET = 13;
 
 /** TensorProto.DataType numbers (onnx.proto). */
 const FLOAT = 1;
+const UINT8 = 2;
+const INT8 = 3;
+const UINT16 = 4;
+const INT16 = 5;
+const INT32 = 6;
 const INT64 = 7;
+const STRING = 8;
+const BOOL = 9;
+const FLOAT16 = 10;
+const DOUBLE = 11;
+const UINT32 = 12;
+const UINT64 = 13;
 
 /** AttributeProto.AttributeType numbers (onnx.proto). */
 const ATTR_INT = 2;
@@ -278,6 +290,38 @@ function opsModel() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// echo_<dt>: y = Identity(x), one model per datatype, for the every-datatype round trips
+// ---------------------------------------------------------------------------------------------
+
+/** Model name suffix (the gateway's datatype, lower-cased) -> ONNX element type. */
+const ECHO_TYPES = [
+  ["bool", BOOL],
+  ["uint8", UINT8],
+  ["uint16", UINT16],
+  ["uint32", UINT32],
+  ["uint64", UINT64],
+  ["int8", INT8],
+  ["int16", INT16],
+  ["int32", INT32],
+  ["int64", INT64],
+  ["fp16", FLOAT16],
+  ["fp32", FLOAT],
+  ["fp64", DOUBLE],
+  ["bytes", STRING],
+];
+
+function echoModel(suffix, elemType) {
+  return encodeModel({
+    graphName: `echo_${suffix}`,
+    doc: `y = Identity(x), ${suffix.toUpperCase()} [-1, -1]. For every-datatype round-trip tests.`,
+    initializers: [],
+    nodes: [node("Identity", ["x"], ["y"])],
+    inputs: [valueInfo("x", elemType, ["batch", "n"])],
+    outputs: [valueInfo("y", elemType, ["batch", "n"])],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function write(outDir, model, bytes) {
   const dir = join(outDir, model, "1");
@@ -297,3 +341,5 @@ console.log(
 write(outDir, "iris", irisModel(irisParams));
 write(outDir, "mlp", mlpModel());
 write(outDir, "ops", opsModel());
+for (const [suffix, elemType] of ECHO_TYPES)
+  write(outDir, `echo_${suffix}`, echoModel(suffix, elemType));

@@ -3,7 +3,7 @@
  * model computes what models/README.md says, run through the real onnxruntime.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -12,7 +12,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = join(import.meta.dirname, "..");
 const modelsDir = join(repo, "models");
-const MODELS = ["iris", "mlp", "ops"] as const;
+/** The echo_<suffix> models: suffix -> onnxruntime element type. */
+const ECHO_TYPES = {
+  bool: "bool",
+  uint8: "uint8",
+  uint16: "uint16",
+  uint32: "uint32",
+  uint64: "uint64",
+  int8: "int8",
+  int16: "int16",
+  int32: "int32",
+  int64: "int64",
+  fp16: "float16",
+  fp32: "float32",
+  fp64: "float64",
+  bytes: "string",
+} as const;
+const ECHO_MODELS = Object.keys(ECHO_TYPES).map((suffix) => `echo_${suffix}`);
+const MODELS = ["iris", "mlp", "ops", ...ECHO_MODELS];
 const SPECIES = ["setosa", "versicolor", "virginica"];
 
 function modelPath(dir: string, model: string): string {
@@ -74,6 +91,10 @@ describe("scripts/make-models.mjs", () => {
     const committed = readFileSync(modelPath(modelsDir, model));
     expect(fresh.length).toBeGreaterThan(0);
     expect(fresh.equals(committed)).toBe(true);
+  });
+
+  it("writes exactly the models this test knows, and nothing else", () => {
+    expect(readdirSync(outDir).sort()).toEqual([...MODELS].sort());
   });
 
   it("prints a training accuracy above 95%", () => {
@@ -208,5 +229,95 @@ describe("ops/1", () => {
     expect([...floats(out.sum)]).toEqual([6, 8, 10, 12, 1, 4.5, 7, 9]);
     expect([...floats(out.product)]).toEqual([5, 12, 21, 32, -2, 2, -30, 0]);
     expect(out.sum?.dims).toEqual([2, 4]);
+  });
+});
+
+/** Bit-exact bytes of a typed array (so NaN payloads and -0 compare exactly). */
+function bytesOf(data: unknown): Buffer {
+  if (!ArrayBuffer.isView(data)) throw new Error("expected a typed array");
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+const f32Bits = (bits: number[]) => new Float32Array(Uint32Array.from(bits).buffer);
+const f64Bits = (bits: bigint[]) => new Float64Array(BigUint64Array.from(bits).buffer);
+
+/** Per echo model: a [2, 3] input of its type's edge values (each a constructor ORT accepts). */
+const ECHO_CASES: Record<keyof typeof ECHO_TYPES, ort.Tensor["data"]> = {
+  bool: Uint8Array.from([1, 0, 0, 1, 1, 0]),
+  uint8: Uint8Array.from([0, 255, 1, 128, 127, 254]),
+  uint16: Uint16Array.from([0, 65535, 1, 32768, 32767, 65534]),
+  uint32: Uint32Array.from([0, 4294967295, 1, 2147483648, 2147483647, 4294967294]),
+  uint64: BigUint64Array.from([0n, 2n ** 64n - 1n, 1n, 2n ** 63n, 2n ** 53n + 1n, 2n ** 64n - 2n]),
+  int8: Int8Array.from([-128, 127, 0, -1, 1, -127]),
+  int16: Int16Array.from([-32768, 32767, 0, -1, 1, -32767]),
+  int32: Int32Array.from([-2147483648, 2147483647, 0, -1, 1, -2147483647]),
+  int64: BigInt64Array.from([
+    -(2n ** 63n),
+    2n ** 63n - 1n,
+    0n,
+    -1n,
+    2n ** 53n + 1n,
+    -(2n ** 53n) - 1n,
+  ]),
+  // FP16 bit patterns: -0, max 65504, smallest subnormal, +inf, -inf, a quiet NaN with payload.
+  fp16: Uint16Array.from([0x8000, 0x7bff, 0x0001, 0x7c00, 0xfc00, 0x7e01]),
+  // -0, max, smallest subnormal, +inf, -inf, a NaN with payload.
+  fp32: f32Bits([0x80000000, 0x7f7fffff, 0x00000001, 0x7f800000, 0xff800000, 0x7fc00001]),
+  fp64: f64Bits([
+    0x8000000000000000n,
+    0x7fefffffffffffffn,
+    0x0000000000000001n,
+    0x7ff0000000000000n,
+    0xfff0000000000000n,
+    0x7ff8000000000001n,
+  ]),
+  bytes: ["", "héllo", "日本語", "😀 emoji", "tab\tand\nnewline", "x".repeat(1000)],
+};
+
+describe.each(Object.entries(ECHO_TYPES))("echo_%s/1", (suffix, type) => {
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    session = await ort.InferenceSession.create(modelPath(modelsDir, `echo_${suffix}`));
+  });
+  afterAll(() => session.release());
+
+  it(`declares x and y ${type} [batch, n]`, () => {
+    expect(session.inputMetadata).toEqual([
+      { name: "x", isTensor: true, type, shape: ["batch", "n"] },
+    ]);
+    expect(session.outputMetadata).toEqual([
+      { name: "y", isTensor: true, type, shape: ["batch", "n"] },
+    ]);
+  });
+
+  it("returns its edge-value input unchanged, bit for bit", async () => {
+    const data = ECHO_CASES[suffix as keyof typeof ECHO_TYPES];
+    const x = new ort.Tensor(type, data, [2, 3]);
+    const out = await session.run({ x });
+    const y = out.y;
+    expect(y).toBeInstanceOf(ort.Tensor);
+    expect(y?.type).toBe(type);
+    expect(y?.dims).toEqual([2, 3]);
+    if (Array.isArray(data)) {
+      expect(y?.data).toEqual(data);
+    } else {
+      expect(y?.data).toBeInstanceOf(data.constructor);
+      expect(bytesOf(y?.data).equals(bytesOf(data))).toBe(true);
+    }
+  });
+
+  it("takes any shape for both symbolic dims, including an empty batch", async () => {
+    for (const dims of [
+      [1, 1],
+      [3, 2],
+      [0, 5],
+    ]) {
+      const count = (dims[0] ?? 0) * (dims[1] ?? 0);
+      const source = ECHO_CASES[suffix as keyof typeof ECHO_TYPES];
+      const data = source.slice(0, count) as typeof source;
+      const out = await session.run({ x: new ort.Tensor(type, data, dims) });
+      expect(out.y?.dims).toEqual(dims);
+      expect(out.y?.size).toBe(count);
+    }
   });
 });

@@ -37,7 +37,10 @@ describe("findModelFiles", () => {
 
   it("finds the shipped models", async () => {
     const files = await findModelFiles(join(import.meta.dirname, "..", "..", "..", "models"));
-    expect(files.map((f) => `${f.model}/${f.version}`)).toEqual(["iris/1", "mlp/1", "ops/1"]);
+    const found = files.map((f) => `${f.model}/${f.version}`);
+    expect(found).toEqual([...found].sort());
+    expect(found).toEqual(expect.arrayContaining(["iris/1", "mlp/1", "ops/1", "echo_fp32/1", "echo_bytes/1"]));
+    expect(found).toHaveLength(16);
   });
 
   it("names a missing modelDir in a BACKEND_UNAVAILABLE error", async () => {
