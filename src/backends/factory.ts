@@ -4,12 +4,8 @@
  */
 import type { BackendConfig } from "../config/schema.js";
 import { OnnxAdapter } from "./onnx/adapter.js";
+import { createTritonAdapter } from "./triton/index.js";
 import type { BackendAdapter } from "./types.js";
-
-/** Thrown when a backend cannot be started (bad model directory, unsupported type). */
-export class BackendStartError extends Error {
-  override name = "BackendStartError";
-}
 
 /** Starts the adapter for backend `name`. */
 export async function createAdapter(name: string, config: BackendConfig): Promise<BackendAdapter> {
@@ -21,12 +17,10 @@ export async function createAdapter(name: string, config: BackendConfig): Promis
           ? {}
           : { intraOpNumThreads: config.intraOpNumThreads }),
       });
+    case "triton":
+      return createTritonAdapter(name, config);
     case "tfserving":
     case "torchserve":
-    case "triton":
-      // The remote adapters arrive with issue 3; fail loudly rather than serve a half gateway.
-      throw new BackendStartError(
-        `backend "${name}": type ${config.type} is not supported by this build yet`,
-      );
+      throw new Error(`backend "${name}": type ${config.type} is not wired in yet`);
   }
 }

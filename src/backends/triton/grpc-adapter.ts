@@ -1,0 +1,102 @@
+/**
+ * Triton (or any KServe v2 server) over gRPC `inference.GRPCInferenceService`: `ModelInfer` with
+ * raw contents, `ModelMetadata`, `ModelReady`, `ServerLive`. One client (one channel) per backend.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { GatewayError } from "../../errors.js";
+import {
+  KSERVE_SERVICE_NAME,
+  kserveService,
+  type WireEmpty,
+  type WireModelInferRequest,
+  type WireModelInferResponse,
+  type WireModelMetadataResponse,
+  type WireModelRef,
+} from "../../grpc/proto.js";
+import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
+import type {
+  BackendAdapter,
+  BackendCall,
+  BackendResult,
+  ModelMetadata,
+  TargetRef,
+} from "../types.js";
+import { buildGrpcInferRequest, readGrpcInferResponse } from "./grpc-codec.js";
+import { CONTROL_TIMEOUT_MS, metadataFrom } from "./wire.js";
+
+/** A Triton backend reached over gRPC at `host:port`. */
+export class TritonGrpcAdapter implements BackendAdapter {
+  readonly type = "triton";
+  private readonly client: grpc.Client;
+
+  constructor(
+    readonly name: string,
+    address: string,
+  ) {
+    const Client = grpc.makeGenericClientConstructor(
+      kserveService().definition,
+      KSERVE_SERVICE_NAME,
+    );
+    this.client = new Client(address, grpc.credentials.createInsecure(), channelOptions());
+  }
+
+  async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {
+    const request = buildGrpcInferRequest(target, call);
+    const response = await unaryCall<WireModelInferRequest, WireModelInferResponse>(
+      this.name,
+      this.client,
+      "ModelInfer",
+      request,
+      { deadline: call.deadline, signal: call.signal },
+    );
+    return readGrpcInferResponse(this.name, response);
+  }
+
+  async metadata(target: TargetRef): Promise<ModelMetadata> {
+    const response = await unaryCall<WireModelRef, WireModelMetadataResponse>(
+      this.name,
+      this.client,
+      "ModelMetadata",
+      { name: target.model, version: target.version ?? "" },
+      { deadline: Date.now() + CONTROL_TIMEOUT_MS },
+    );
+    return metadataFrom(this.name, target.model, response);
+  }
+
+  async ready(target: TargetRef): Promise<boolean> {
+    try {
+      const response = await unaryCall<WireModelRef, { ready: boolean }>(
+        this.name,
+        this.client,
+        "ModelReady",
+        { name: target.model, version: target.version ?? "" },
+        { deadline: Date.now() + CONTROL_TIMEOUT_MS },
+      );
+      return response.ready === true;
+    } catch (err) {
+      // An unreachable or failing backend has no ready model; anything else is a bug.
+      if (err instanceof GatewayError) return false;
+      throw err;
+    }
+  }
+
+  async health(): Promise<boolean> {
+    try {
+      const response = await unaryCall<WireEmpty, { live: boolean }>(
+        this.name,
+        this.client,
+        "ServerLive",
+        {},
+        { deadline: Date.now() + CONTROL_TIMEOUT_MS },
+      );
+      return response.live === true;
+    } catch (err) {
+      if (err instanceof GatewayError) return false;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    closeClient(this.client);
+  }
+}

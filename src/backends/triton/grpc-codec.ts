@@ -1,0 +1,124 @@
+/**
+ * Canonical calls <-> KServe v2 gRPC `ModelInferRequest` / `ModelInferResponse` as a client: every
+ * input travels in `raw_input_contents` (the only form FP16/BF16 have, and Triton's fast path);
+ * answers are read from `raw_output_contents`, or from typed `contents` when a server answers so.
+ */
+import { BackendError } from "../../errors.js";
+import type {
+  WireInferOutputTensor,
+  WireModelInferRequest,
+  WireModelInferResponse,
+  WireTensorContents,
+} from "../../grpc/proto.js";
+import {
+  type Datatype,
+  type NamedTensor,
+  type Tensor,
+  tensorFromJsonData,
+  tensorFromRaw,
+  tensorToRaw,
+} from "../../tensor/index.js";
+import type { BackendCall, BackendResult, TargetRef } from "../types.js";
+import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
+
+/** The typed `contents` field of each datatype; FP16 and BF16 have none. */
+const TYPED_FIELD: Readonly<Record<Datatype, keyof WireTensorContents | undefined>> = {
+  BOOL: "bool_contents",
+  UINT8: "uint_contents",
+  UINT16: "uint_contents",
+  UINT32: "uint_contents",
+  UINT64: "uint64_contents",
+  INT8: "int_contents",
+  INT16: "int_contents",
+  INT32: "int_contents",
+  INT64: "int64_contents",
+  FP16: undefined,
+  BF16: undefined,
+  FP32: "fp32_contents",
+  FP64: "fp64_contents",
+  BYTES: "bytes_contents",
+};
+
+/** The `ModelInferRequest` for one call; `model_version` "" asks for the latest version. */
+export function buildGrpcInferRequest(target: TargetRef, call: BackendCall): WireModelInferRequest {
+  return {
+    model_name: target.model,
+    model_version: target.version ?? "",
+    id: call.id ?? "",
+    parameters: {},
+    inputs: call.inputs.map((t) => ({
+      name: t.name,
+      datatype: t.datatype,
+      shape: t.shape.map(String),
+      parameters: {},
+      contents: null,
+    })),
+    outputs: (call.outputs ?? []).map((name) => ({ name, parameters: {} })),
+    raw_input_contents: call.inputs.map((t) => tensorToRaw(t)),
+  };
+}
+
+/** Reads a `ModelInferResponse`; anything malformed is a BackendError. */
+export function readGrpcInferResponse(
+  backend: string,
+  wire: WireModelInferResponse,
+): BackendResult {
+  const raw = wire.raw_output_contents ?? [];
+  if (raw.length > 0 && raw.length !== wire.outputs.length) {
+    throw new BackendError(
+      `backend "${backend}" answered ${wire.outputs.length} outputs with ${raw.length} raw_output_contents`,
+    );
+  }
+  const outputs = wire.outputs.map((o, i) => readOutput(backend, o, raw[i]));
+  return wire.model_version === "" || wire.model_version === undefined
+    ? { outputs }
+    : { outputs, modelVersion: wire.model_version };
+}
+
+function readOutput(
+  backend: string,
+  output: WireInferOutputTensor,
+  raw: Uint8Array | undefined,
+): NamedTensor {
+  const what = `output "${output.name}"`;
+  const datatype = datatypeFrom(backend, output.datatype, what);
+  const shape = shapeFrom(backend, output.shape, what, false);
+  const tensor = fromBackend(backend, what, () =>
+    raw !== undefined
+      ? tensorFromRaw(datatype, shape, raw)
+      : fromContents(backend, datatype, shape, output.contents),
+  );
+  return { name: output.name, datatype: tensor.datatype, shape: tensor.shape, data: tensor.data };
+}
+
+function fromContents(
+  backend: string,
+  datatype: Datatype,
+  shape: number[],
+  contents: Partial<WireTensorContents> | null,
+): Tensor {
+  const field = TYPED_FIELD[datatype];
+  if (field === undefined) {
+    throw new BackendError(`backend "${backend}" sent ${datatype} data outside raw contents`);
+  }
+  const values = contents?.[field] ?? [];
+  if (datatype === "BYTES") {
+    return tensorFromRaw(datatype, shape, lengthPrefixed(values as Uint8Array[]));
+  }
+  return tensorFromJsonData(datatype, shape, values);
+}
+
+/** BYTES elements in the raw layout (uint32 LE length, then the bytes), for the tensor codec. */
+function lengthPrefixed(elements: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const e of elements) total += 4 + e.length;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  for (const e of elements) {
+    view.setUint32(offset, e.length, true);
+    out.set(e, offset + 4);
+    offset += 4 + e.length;
+  }
+  return out;
+}

@@ -1,0 +1,30 @@
+/** The Triton backend (SPEC section 6, `type: triton`): KServe v2 over gRPC or REST. */
+import { effectiveProtocol } from "../../config/references.js";
+import type { BackendConfig } from "../../config/schema.js";
+import type { BackendAdapter } from "../types.js";
+import { TritonGrpcAdapter } from "./grpc-adapter.js";
+import { TritonRestAdapter } from "./rest-adapter.js";
+
+export { TritonGrpcAdapter } from "./grpc-adapter.js";
+export { TritonRestAdapter } from "./rest-adapter.js";
+
+/** The adapter for Triton backend `name`, speaking the protocol its config selects. */
+export function createTritonAdapter(
+  name: string,
+  config: Extract<BackendConfig, { type: "triton" }>,
+): BackendAdapter {
+  if (effectiveProtocol(config) === "grpc") {
+    if (config.grpc === undefined) {
+      throw new Error(`backend "${name}": protocol grpc needs a "grpc" address`);
+    }
+    return new TritonGrpcAdapter(name, config.grpc);
+  }
+  if (config.url === undefined) {
+    throw new Error(`backend "${name}": protocol rest needs a "url"`);
+  }
+  return new TritonRestAdapter(
+    name,
+    config.url,
+    config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections },
+  );
+}

@@ -1,0 +1,202 @@
+/**
+ * What both of the emulator's protocols share: model lookup with Triton's NOT_FOUND messages, the
+ * request checks Triton's core makes against the model (inputs, datatypes, shapes, outputs), the
+ * call record and the EmulatorMode gate, and running the model.
+ */
+import type * as ort from "onnxruntime-node";
+import type { CallRecord, EmulatorMode } from "../control.js";
+import type { LoadedModel, ModelRunner, OrtValueInfo } from "../runner.js";
+import { type InputLabel, V2_TYPE } from "./convert.js";
+import { invalidArg, TritonError } from "./errors.js";
+
+/** Triton's platform string for ONNX Runtime models. */
+export const PLATFORM = "onnxruntime_onnx";
+
+/** An input as it arrived: its header, and how to turn its payload into a tensor once checked. */
+export interface WireInput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  decode(at: InputLabel): ort.Tensor;
+}
+
+/** One computed output. */
+export interface Output {
+  name: string;
+  datatype: string;
+  shape: number[];
+  tensor: ort.Tensor;
+}
+
+/** The KServe v2 datatype of a model tensor. */
+export function datatypeOf(info: OrtValueInfo): string {
+  return V2_TYPE[info.type] ?? info.type.toUpperCase();
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
+/** The emulator's state shared by REST and gRPC. */
+export class TritonCore {
+  readonly calls: CallRecord[] = [];
+  mode: EmulatorMode = { kind: "ok" };
+  private served = 0;
+  /** Resolvers of stalled calls, released on kill so nothing waits forever. */
+  private readonly stalled = new Set<() => void>();
+
+  constructor(readonly runner: ModelRunner) {}
+
+  /**
+   * The model version a request names (empty/undefined = latest), or Triton's NOT_FOUND.
+   * A version that is not an integer is INVALID_ARG, as in Triton.
+   */
+  find(model: string, version: string | undefined): LoadedModel {
+    if (version !== undefined && version !== "" && !/^-?\d+$/.test(version)) {
+      throw invalidArg(
+        `failed to get model version from specified version string '${version}' (details: stoll)`,
+      );
+    }
+    const latest = version === undefined || version === "" || version === "-1";
+    if (this.runner.versions(model).length === 0) {
+      throw new TritonError("NOT_FOUND", `Request for unknown model: '${model}' is not found`);
+    }
+    const found = this.runner.get(model, latest ? undefined : version);
+    if (found === undefined) {
+      throw new TritonError(
+        "NOT_FOUND",
+        `Request for unknown model: '${model}' version ${version} is not found`,
+      );
+    }
+    return found;
+  }
+
+  /** Records an inference call; the caller marks it cancelled when its client goes away. */
+  record(protocol: "rest" | "grpc", model: string, version: string | undefined, batch?: number) {
+    const call: CallRecord = {
+      protocol,
+      model,
+      version: version === "" ? undefined : version,
+      batchSize: batch,
+      at: Date.now(),
+    };
+    this.calls.push(call);
+    return call;
+  }
+
+  /**
+   * Applies the mode: waits `delayMs`, then fails (unavailable, error, every n-th call) or stalls.
+   * Resolves true to go on computing, false when the client left during a stall.
+   */
+  async admit(gone: Promise<void>): Promise<boolean> {
+    const mode = this.mode;
+    this.served++;
+    if (mode.delayMs !== undefined && mode.delayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, mode.delayMs));
+    }
+    if (mode.kind === "stall") {
+      await new Promise<void>((resolve) => {
+        this.stalled.add(resolve);
+        void gone.then(() => {
+          this.stalled.delete(resolve);
+          resolve();
+        });
+      });
+      return false;
+    }
+    if (mode.kind === "unavailable" || (mode.failEvery && this.served % mode.failEvery === 0)) {
+      throw new TritonError("UNAVAILABLE", "Server not ready: model unavailable (emulated)");
+    }
+    if (mode.kind === "error") {
+      throw new TritonError("INTERNAL", "internal error (emulated failure)");
+    }
+    return true;
+  }
+
+  /** Releases every stalled call (the process "died"). */
+  releaseStalled(): void {
+    for (const resolve of this.stalled) resolve();
+    this.stalled.clear();
+  }
+
+  /** Checks the request against the model like Triton's core, runs it, returns the outputs. */
+  async infer(
+    model: LoadedModel,
+    inputs: readonly WireInput[],
+    requested: readonly string[] | undefined,
+  ): Promise<Output[]> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const input of inputs) {
+      const spec = model.inputs.find((i) => i.name === input.name);
+      if (spec === undefined) {
+        throw invalidArg(`unexpected inference input '${input.name}' for model '${model.name}'`);
+      }
+      if (feeds[input.name] !== undefined) {
+        throw invalidArg(`input '${input.name}' already exists in request`);
+      }
+      const expected = datatypeOf(spec);
+      if (input.datatype !== expected) {
+        throw invalidArg(
+          `inference input '${input.name}' data-type is '${input.datatype}', but model '${model.name}' expects '${expected}'`,
+        );
+      }
+      const fits =
+        input.shape.length === spec.dims.length &&
+        spec.dims.every((d, i) => d === -1 || d === input.shape[i]);
+      if (!fits) {
+        throw invalidArg(
+          `unexpected shape for input '${input.name}' for model '${model.name}'. Expected ${shapeText(spec.dims)}, got ${shapeText(input.shape)}`,
+        );
+      }
+      feeds[input.name] = input.decode({ input: input.name, model: model.name });
+    }
+    const missing = model.inputs.filter((i) => feeds[i.name] === undefined);
+    if (missing.length > 0) {
+      throw invalidArg(
+        `expected ${model.inputs.length} inputs but got ${inputs.length} inputs for model '${model.name}'. Got input(s) [${inputs.map((i) => `'${i.name}'`).join(", ")}], but missing required input(s) [${missing.map((i) => `'${i.name}'`).join(", ")}]. Please provide all required input(s).`,
+      );
+    }
+    for (const name of requested ?? []) {
+      if (!model.outputs.some((o) => o.name === name)) {
+        throw invalidArg(`unexpected inference output '${name}' for model '${model.name}'`);
+      }
+    }
+    const names = requested === undefined || requested.length === 0 ? undefined : [...requested];
+    let results: Record<string, ort.Tensor>;
+    try {
+      results = await this.runner.run(model, feeds, names);
+    } catch (err) {
+      throw new TritonError(
+        "INTERNAL",
+        `onnx runtime error: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    const order = names ?? model.outputs.map((o) => o.name);
+    return order.map((name) => {
+      const tensor = results[name];
+      if (tensor === undefined) throw new TritonError("INTERNAL", `output '${name}' missing`);
+      return {
+        name,
+        datatype: V2_TYPE[tensor.type] ?? tensor.type,
+        shape: tensor.dims.map(Number),
+        tensor,
+      };
+    });
+  }
+
+  /** Model metadata as KServe v2 reports it. */
+  metadata(model: LoadedModel) {
+    const spec = (info: OrtValueInfo) => ({
+      name: info.name,
+      datatype: datatypeOf(info),
+      shape: info.dims,
+    });
+    return {
+      name: model.name,
+      versions: this.runner.versions(model.name),
+      platform: PLATFORM,
+      inputs: model.inputs.map(spec),
+      outputs: model.outputs.map(spec),
+    };
+  }
+}

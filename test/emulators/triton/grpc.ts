@@ -1,0 +1,179 @@
+/**
+ * The emulator's KServe v2 gRPC service as Triton's grpc server implements it: raw and typed
+ * contents never mixed, raw sizes checked, answers always in `raw_output_contents`, statuses from
+ * Triton's error codes. The proto is loaded here with @grpc/proto-loader, not through src/.
+ */
+import { resolve } from "node:path";
+import type * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { ortToRaw, rawToOrt, type TypedContents, typedToOrt } from "./convert.js";
+import type { TritonCore, WireInput } from "./core.js";
+import { GRPC_CODE, invalidArg, TritonError } from "./errors.js";
+
+const PROTO = resolve(import.meta.dirname, "../../../protos/kserve/grpc_service.proto");
+
+interface InferInput {
+  name: string;
+  datatype: string;
+  shape: string[];
+  contents: TypedContents | null;
+}
+
+interface InferRequest {
+  model_name: string;
+  model_version: string;
+  id: string;
+  inputs: InferInput[];
+  outputs: { name: string }[];
+  raw_input_contents: Buffer[];
+}
+
+interface ModelRef {
+  name: string;
+  version: string;
+}
+
+let service: grpc.ServiceDefinition | undefined;
+
+/** The service definition, loaded once. */
+export function tritonServiceDefinition(): grpc.ServiceDefinition {
+  if (service !== undefined) return service;
+  const pkg = loadSync(PROTO, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    bytes: Buffer,
+    defaults: true,
+    arrays: true,
+    objects: true,
+    oneofs: true,
+  });
+  const def = pkg["inference.GRPCInferenceService"];
+  if (def === undefined || "format" in def) throw new Error(`${PROTO}: no GRPCInferenceService`);
+  service = def as unknown as grpc.ServiceDefinition;
+  return service;
+}
+
+function fail(callback: grpc.sendUnaryData<unknown>, err: unknown): void {
+  const e =
+    err instanceof TritonError
+      ? err
+      : new TritonError("INTERNAL", err instanceof Error ? err.message : String(err));
+  callback({
+    code: GRPC_CODE[e.code],
+    details: e.message,
+    name: "TritonError",
+    message: e.message,
+  });
+}
+
+function shapeOf(input: InferInput): number[] {
+  return input.shape.map((d) => {
+    const n = Number(d);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw invalidArg(`invalid shape dimension ${d} for input '${input.name}'`);
+    }
+    return n;
+  });
+}
+
+/** Triton's rule: raw contents for every input or for none; never `contents` alongside raw. */
+function wireInputs(request: InferRequest): WireInput[] {
+  const raw = request.raw_input_contents;
+  const model = request.model_name;
+  if (raw.length > 0 && raw.length !== request.inputs.length) {
+    throw invalidArg(
+      `expected ${request.inputs.length} inputs but got ${raw.length} raw_input_contents for model '${model}'`,
+    );
+  }
+  return request.inputs.map((input, i): WireInput => {
+    const shape = shapeOf(input);
+    const { name, datatype } = input;
+    const blob = raw[i];
+    if (blob !== undefined) {
+      if (input.contents !== null) {
+        throw invalidArg(
+          `contents field must not be specified when using raw_input_contents for '${name}' for model '${model}'`,
+        );
+      }
+      return { name, datatype, shape, decode: (at) => rawToOrt(datatype, shape, blob, at) };
+    }
+    const contents = input.contents;
+    if (contents === null) {
+      throw invalidArg(
+        `input '${name}' has no contents and no raw_input_contents for model '${model}'`,
+      );
+    }
+    return { name, datatype, shape, decode: (at) => typedToOrt(datatype, shape, contents, at) };
+  });
+}
+
+/** The service implementation over the shared core. */
+export function grpcImplementation(core: TritonCore): grpc.UntypedServiceImplementation {
+  const ModelInfer = (
+    call: grpc.ServerUnaryCall<InferRequest, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ) => {
+    const request = call.request;
+    const gone = new Promise<void>((resolveGone) => call.on("cancelled", () => resolveGone()));
+    const run = async () => {
+      const found = core.find(request.model_name, request.model_version);
+      const inputs = wireInputs(request);
+      const record = core.record(
+        "grpc",
+        request.model_name,
+        request.model_version,
+        inputs[0]?.shape[0],
+      );
+      void gone.then(() => {
+        record.cancelled = true;
+      });
+      if (call.cancelled) record.cancelled = true;
+      if (!(await core.admit(gone))) return;
+      const requested = request.outputs.map((o) => o.name);
+      const outputs = await core.infer(found, inputs, requested.length > 0 ? requested : undefined);
+      callback(null, {
+        model_name: found.name,
+        model_version: found.version,
+        id: request.id,
+        outputs: outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
+        raw_output_contents: outputs.map((o) => ortToRaw(o.tensor)),
+      });
+    };
+    run().catch((err: unknown) => fail(callback, err));
+  };
+
+  const lookup = (ref: ModelRef) => core.find(ref.name, ref.version);
+
+  return {
+    ServerLive: (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
+      callback(null, { live: true }),
+    ServerReady: (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
+      callback(null, { ready: true }),
+    ServerMetadata: (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
+      callback(null, { name: "triton", version: "2.50.0", extensions: ["binary_tensor_data"] }),
+    ModelReady: (
+      call: grpc.ServerUnaryCall<ModelRef, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      let ready = true;
+      try {
+        lookup(call.request);
+      } catch {
+        ready = false;
+      }
+      callback(null, { ready });
+    },
+    ModelMetadata: (
+      call: grpc.ServerUnaryCall<ModelRef, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      try {
+        callback(null, core.metadata(lookup(call.request)));
+      } catch (err) {
+        fail(callback, err);
+      }
+    },
+    ModelInfer,
+  };
+}
