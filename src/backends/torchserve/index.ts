@@ -1,0 +1,39 @@
+/** The TorchServe backend (SPEC 6): the adapter for one configured `type: torchserve` backend. */
+
+import { effectiveProtocol } from "../../config/references.js";
+import type { BackendConfig } from "../../config/schema.js";
+import type { BackendAdapter } from "../types.js";
+import { TorchServeAdapter } from "./adapter.js";
+import { TorchServeGrpc } from "./grpc.js";
+import { TorchServeRest } from "./rest.js";
+
+export { TorchServeAdapter } from "./adapter.js";
+
+/**
+ * The adapter for backend `name`, speaking REST (`url`) or gRPC (`grpc`) as `effectiveProtocol`
+ * picks. Throws when the chosen protocol's address is missing (the config check reports it first).
+ */
+export function createTorchServeAdapter(
+  name: string,
+  config: Extract<BackendConfig, { type: "torchserve" }>,
+): BackendAdapter {
+  const protocol = effectiveProtocol(config);
+  if (protocol === "grpc") {
+    if (config.grpc === undefined) {
+      throw new Error(`backend "${name}": protocol grpc needs a "grpc" address`);
+    }
+    return new TorchServeAdapter(
+      name,
+      new TorchServeGrpc(name, { address: config.grpc, token: config.token }),
+    );
+  }
+  if (config.url === undefined) throw new Error(`backend "${name}": protocol rest needs a "url"`);
+  return new TorchServeAdapter(
+    name,
+    new TorchServeRest(name, {
+      url: config.url,
+      token: config.token,
+      maxConnections: config.maxConnections,
+    }),
+  );
+}
