@@ -143,6 +143,10 @@ export class GatewayService implements InferenceService {
     }
   }
 
+  hold(): () => void {
+    return this.inFlight.enter();
+  }
+
   models(): string[] {
     return Object.keys(this.config.models);
   }

@@ -79,6 +79,12 @@ export interface InferenceService {
    * errors are GatewayErrors.
    */
   infer(route: Route, request: InferRequest, context: RequestContext): Promise<InferResponse>;
+  /**
+   * Pins this config snapshot for one request until the returned function is called. A front
+   * holds it from the moment it takes the service until its answer is built, so a reload never
+   * closes a backend that a request already on this snapshot still needs.
+   */
+  hold(): () => void;
   /** The configured model names. */
   models(): string[];
   /** Ready once config is loaded and every model has at least one reachable target. */

@@ -103,6 +103,7 @@ export function createGrpcFront(
   const ModelReady: Handler<"ModelReady"> = (call, callback) => {
     const run = async (): Promise<boolean> => {
       const svc = service();
+      const release = svc.hold();
       let route: Route;
       try {
         route = svc.resolve(
@@ -111,11 +112,12 @@ export function createGrpcFront(
           headerLookup(call.metadata),
         );
       } catch (err) {
+        release();
         const code = toGatewayError(err).code;
         if (code === "MODEL_NOT_FOUND" || code === "VERSION_NOT_FOUND") return false;
         throw err;
       }
-      return svc.ready(route);
+      return svc.ready(route).finally(release);
     };
     run().then(
       (ready) => callback(null, { ready }),
@@ -126,12 +128,18 @@ export function createGrpcFront(
   const ModelMetadata: Handler<"ModelMetadata"> = (call, callback) => {
     const run = async () => {
       const svc = service();
-      const route = svc.resolve(
-        call.request.name,
-        call.request.version || undefined,
-        headerLookup(call.metadata),
-      );
-      const md = await svc.metadata(route);
+      const release = svc.hold();
+      let md: Awaited<ReturnType<typeof svc.metadata>>;
+      try {
+        const route = svc.resolve(
+          call.request.name,
+          call.request.version || undefined,
+          headerLookup(call.metadata),
+        );
+        md = await svc.metadata(route);
+      } finally {
+        release();
+      }
       const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({
         name: t.name,
         datatype: t.datatype,
@@ -166,13 +174,21 @@ export function createGrpcFront(
 
     const run = async () => {
       const svc = service();
-      const route = svc.resolve(
-        call.request.model_name,
-        call.request.model_version || undefined,
-        header,
-      );
-      const { request, raw } = decodeInferRequest(call.request);
-      const response = await svc.infer(route, request, context);
+      const release = svc.hold();
+      let response: Awaited<ReturnType<typeof svc.infer>>;
+      let request: ReturnType<typeof decodeInferRequest>["request"];
+      let raw: boolean;
+      try {
+        const route = svc.resolve(
+          call.request.model_name,
+          call.request.model_version || undefined,
+          header,
+        );
+        ({ request, raw } = decodeInferRequest(call.request));
+        response = await svc.infer(route, request, context);
+      } finally {
+        release();
+      }
       const body = encodeInferResponse(response, raw, request.id);
       const md = new Metadata();
       md.set("x-request-id", requestId);

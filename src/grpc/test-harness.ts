@@ -167,6 +167,18 @@ export class FakeService implements InferenceService {
     }
   }
 
+  /** Snapshot holds not yet released (a front must release every hold it takes). */
+  held = 0;
+
+  hold(): () => void {
+    this.held++;
+    let released = false;
+    return () => {
+      if (!released) this.held--;
+      released = true;
+    };
+  }
+
   async readiness(): Promise<{ ready: boolean; reasons: string[] }> {
     return { ready: this.readyAnswer, reasons: [] };
   }

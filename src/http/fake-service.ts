@@ -238,6 +238,18 @@ export class FakeService implements InferenceService {
     return Object.keys(MODELS);
   }
 
+  /** Snapshot holds not yet released (a front must release every hold it takes). */
+  held = 0;
+
+  hold(): () => void {
+    this.held++;
+    let released = false;
+    return () => {
+      if (!released) this.held--;
+      released = true;
+    };
+  }
+
   async readiness(): Promise<{ ready: boolean; reasons: string[] }> {
     return this.readinessState;
   }

@@ -14,22 +14,27 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
 
   async function predict(c: Context<AppEnv>): Promise<Response> {
     const service = deps.service();
-    const body = parsePredictBody(await readJsonBody(c), {
-      model: c.req.param("model"),
-      version: c.req.param("version"),
-    });
-    const context = requestContext(c);
-    // An undefined version lets the service apply the x-infergate-version header, then the split.
-    const route = service.resolve(body.model, body.version, context.header);
-    const metadata = await service.metadata(route);
-    const request: InferRequest = {
-      inputs: decodeUnifiedInputs(route.model, body.inputs, metadata.inputs),
-    };
-    if (body.id !== undefined) request.id = body.id;
-    if (body.outputs !== undefined) request.outputs = body.outputs;
-    const response = await service.infer(route, request, context);
-    setPredictionHeaders(c, response);
-    return c.json(encodeUnifiedResponse(response, body.id), 200);
+    const release = service.hold();
+    try {
+      const body = parsePredictBody(await readJsonBody(c), {
+        model: c.req.param("model"),
+        version: c.req.param("version"),
+      });
+      const context = requestContext(c);
+      // An undefined version lets the service apply the x-infergate-version header, then the split.
+      const route = service.resolve(body.model, body.version, context.header);
+      const metadata = await service.metadata(route);
+      const request: InferRequest = {
+        inputs: decodeUnifiedInputs(route.model, body.inputs, metadata.inputs),
+      };
+      if (body.id !== undefined) request.id = body.id;
+      if (body.outputs !== undefined) request.outputs = body.outputs;
+      const response = await service.infer(route, request, context);
+      setPredictionHeaders(c, response);
+      return c.json(encodeUnifiedResponse(response, body.id), 200);
+    } finally {
+      release();
+    }
   }
 
   app.post("/v1/predict", predict);

@@ -24,16 +24,23 @@ export function v2Routes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
   });
 
   // Resolves the path's model and optional version; unknown ones throw the 404 errors.
+  // The snapshot is held until `release` (see InferenceService.hold).
   function resolve(c: Context<AppEnv>) {
     const service = deps.service();
-    const model = c.req.param("model") ?? "";
-    const route = service.resolve(model, c.req.param("version"), (name) => c.req.header(name));
-    return { service, route };
+    const release = service.hold();
+    try {
+      const model = c.req.param("model") ?? "";
+      const route = service.resolve(model, c.req.param("version"), (name) => c.req.header(name));
+      return { service, route, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   async function modelMetadata(c: Context<AppEnv>): Promise<Response> {
-    const { service, route } = resolve(c);
-    const metadata = await service.metadata(route);
+    const { service, route, release } = resolve(c);
+    const metadata = await service.metadata(route).finally(release);
     return c.json(
       {
         name: route.model,
@@ -47,20 +54,26 @@ export function v2Routes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
   }
 
   async function modelReady(c: Context<AppEnv>): Promise<Response> {
-    const { service, route } = resolve(c);
-    const ready = await service.ready(route);
+    const { service, route, release } = resolve(c);
+    const ready = await service.ready(route).finally(release);
     // Triton answers a loaded-but-not-ready model with 400; clients read only the status.
     return c.json({ name: route.model, ready }, ready ? 200 : 400);
   }
 
   async function infer(c: Context<AppEnv>): Promise<Response> {
     // Resolve first so an unknown model is a 404 whatever the body holds.
-    const { service, route } = resolve(c);
-    const context = requestContext(c);
-    const bytes = await readBodyBytes(c);
-    const { json, binary } = splitV2Body(bytes, c.req.header(INFERENCE_HEADER));
-    const decoded = decodeV2Request(json, binary);
-    const response = await service.infer(route, decoded.request, context);
+    const { service, route, release } = resolve(c);
+    let response: Awaited<ReturnType<typeof service.infer>>;
+    let decoded: ReturnType<typeof decodeV2Request>;
+    try {
+      const context = requestContext(c);
+      const bytes = await readBodyBytes(c);
+      const { json, binary } = splitV2Body(bytes, c.req.header(INFERENCE_HEADER));
+      decoded = decodeV2Request(json, binary);
+      response = await service.infer(route, decoded.request, context);
+    } finally {
+      release();
+    }
     const encoded = encodeV2Response(response, decoded.request.id, decoded.binaryOutput);
     setPredictionHeaders(c, response);
     c.header("content-type", encoded.contentType);
