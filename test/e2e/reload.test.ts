@@ -3,6 +3,7 @@
  * new routes; an invalid file is rejected with its errors while the old config keeps serving.
  */
 import { writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localConfig, postJson, startTestGateway, type TestGateway } from "./harness.js";
 
@@ -70,5 +71,48 @@ describe("config reload", () => {
     expect(still.headers.get("x-infergate-version")).toBe("1");
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/infergate_config_reloads_total\{result="failure"\} [1-9]/);
+  });
+
+  it("keeps the old backend open for a request that took the old snapshot before a reload replaced it", async () => {
+    writeFileSync(gw.configPath, localConfig());
+    expect((await postJson(`${gw.url}/admin/reload`, {})).status).toBe(200);
+    for (const path of ["/v1/models/iris/predict", "/v2/models/iris/infer"]) {
+      const body = path.startsWith("/v1")
+        ? JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] })
+        : JSON.stringify({
+            inputs: [
+              { name: "input", datatype: "FP32", shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] },
+            ],
+          });
+      const answer = new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          `${gw.url}${path}`,
+          {
+            method: "POST",
+            headers: { "content-type": "application/json", "content-length": String(body.length) },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on("error", reject);
+        // Half the body now: the request has taken its snapshot and waits for the rest.
+        req.write(body.slice(0, 10));
+        setTimeout(async () => {
+          // A changed backend config makes the reload start a new ONNX backend and retire the old.
+          const threads = path.startsWith("/v1") ? 1 : 2;
+          writeFileSync(
+            gw.configPath,
+            localConfig().replace("type: onnx", `type: onnx\n    intraOpNumThreads: ${threads}`),
+          );
+          const reloaded = await postJson(`${gw.url}/admin/reload`, {});
+          expect(reloaded.status).toBe(200);
+          await new Promise((r) => setTimeout(r, 50));
+          req.end(body.slice(10));
+        }, 50);
+      });
+      expect(await answer, path).toBe(200);
+    }
   });
 });
