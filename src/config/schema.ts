@@ -10,6 +10,10 @@ import { DATATYPES } from "../tensor/types.js";
 const versionId = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
 
 const positiveInt = z.number().int().positive();
+/** Node timers cannot wait longer than 2^31-1 ms (a longer one fires after 1 ms). */
+export const MAX_TIMER_MS = 2_147_483_647;
+const durationMs = z.number().int().positive().max(MAX_TIMER_MS);
+const durationMsOrZero = z.number().int().nonnegative().max(MAX_TIMER_MS);
 const nonNegativeInt = z.number().int().nonnegative();
 const port = z.number().int().min(0).max(65535);
 
@@ -30,18 +34,18 @@ export const targetSchema = z.strictObject({
 
 const retryKeys = {
   attempts: nonNegativeInt,
-  backoffMs: nonNegativeInt,
+  backoffMs: durationMsOrZero,
   budgetPercent: z.number().min(0).max(100),
 };
 const breakerKeys = {
   errorThresholdPercentage: z.number().min(0).max(100),
   volumeThreshold: nonNegativeInt,
-  rollingWindowMs: positiveInt,
-  resetTimeoutMs: positiveInt,
+  rollingWindowMs: durationMs,
+  resetTimeoutMs: durationMs,
 };
 const batchingKeys = {
   maxBatchSize: positiveInt,
-  maxDelayMs: z.number().min(0),
+  maxDelayMs: z.number().min(0).max(MAX_TIMER_MS),
   maxQueue: positiveInt,
 };
 
@@ -105,11 +109,11 @@ export const serverSchema = z.strictObject({
   bodyLimitBytes: positiveInt.default(8_388_608),
   /** Largest gRPC message accepted or sent; default: bodyLimitBytes. */
   grpcMaxMessageBytes: positiveInt.optional(),
-  drainTimeoutMs: nonNegativeInt.default(10_000),
+  drainTimeoutMs: durationMsOrZero.default(10_000),
 });
 
 export const defaultsSchema = z.strictObject({
-  timeoutMs: positiveInt.default(1000),
+  timeoutMs: durationMs.default(1000),
   retry: retrySchema.optional(),
   breaker: breakerSchema.optional(),
   batching: batchingSchema.optional(),
@@ -130,7 +134,7 @@ export const modelSchema = z.strictObject({
   traffic: z.array(trafficEntrySchema).min(1).optional(),
   sticky: z.strictObject({ header: z.string().min(1) }).optional(),
   fallback: z.array(targetSchema).optional(),
-  timeoutMs: positiveInt.optional(),
+  timeoutMs: durationMs.optional(),
   retry: retrySchema.optional(),
   breaker: breakerSchema.optional(),
   batching: batchingSchema.optional(),

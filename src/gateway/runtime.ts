@@ -40,6 +40,7 @@ export interface RuntimeOptions {
 /** The gateway's live state: the current service and the adapters behind it. */
 export class Runtime {
   private reloading: Promise<unknown> = Promise.resolve();
+  private queued: Promise<ReloadResult> | undefined;
   private closed = false;
 
   private constructor(
@@ -62,7 +63,13 @@ export class Runtime {
 
   /** Reloads the config file; a bad file changes nothing. Reloads run one at a time. */
   reload(): Promise<ReloadResult> {
-    const next = this.reloading.then(() => this.reloadNow());
+    // Requests that arrive while a reload waits its turn join it: it reads the file after them.
+    if (this.queued !== undefined) return this.queued;
+    const next = this.reloading.then(() => {
+      this.queued = undefined;
+      return this.reloadNow();
+    });
+    this.queued = next;
     this.reloading = next.catch(() => undefined);
     return next;
   }

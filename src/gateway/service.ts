@@ -5,7 +5,9 @@
  */
 import type { BackendAdapter, ModelMetadata, TargetRef } from "../backends/types.js";
 import type { GatewayConfig } from "../config/schema.js";
+import { MAX_TIMER_MS } from "../config/schema.js";
 import {
+  BackendTimeoutError,
   BackendUnavailableError,
   InternalError,
   ModelNotFoundError,
@@ -50,6 +52,8 @@ export class GatewayService implements InferenceService {
   private readonly adapters: ReadonlyMap<string, BackendAdapter>;
   private readonly metrics: Metrics;
   private readonly metadataCache = new Map<string, Promise<ModelMetadata>>();
+  /** Settled metadata, so the hot path needs no timer once a target's metadata is known. */
+  private readonly knownMetadata = new Map<string, ModelMetadata>();
   private readonly pipeline: InferFn;
   private readonly probeTimeoutMs: number;
 
@@ -83,7 +87,7 @@ export class GatewayService implements InferenceService {
 
   async metadata(route: Route): Promise<ModelMetadata> {
     const r = this.own(route);
-    const backendMeta = await this.targetMetadata(r.target);
+    const backendMeta = await this.targetMetadata(r.target, Date.now() + this.timeoutMs(r));
     return {
       name: r.model,
       versions: Object.keys(r.modelConfig.versions).sort(compareVersions),
@@ -107,12 +111,11 @@ export class GatewayService implements InferenceService {
     const labels = { model: r.model, version: r.version };
     const release = this.inFlight.enter();
     try {
-      const timeoutMs = r.modelConfig.timeoutMs ?? this.config.defaults.timeoutMs;
       const due = Math.min(
-        Date.now() + timeoutMs,
+        Date.now() + this.timeoutMs(r),
         context.clientDeadline ?? Number.POSITIVE_INFINITY,
       );
-      const meta = await this.targetMetadata(r.target);
+      const meta = await this.targetMetadata(r.target, due);
       checkRequest({ ...meta, name: r.model }, request.inputs, request.outputs);
       const result = await this.pipeline({
         target: r.target,
@@ -176,16 +179,32 @@ export class GatewayService implements InferenceService {
     throw new InternalError("route was not made by a gateway service");
   }
 
-  /** Backend metadata with declared tensors applied; cached per target, failures not cached. */
-  private targetMetadata(target: TargetRef): Promise<ModelMetadata> {
+  private timeoutMs(route: ResolvedRoute<GatewayService>): number {
+    return route.modelConfig.timeoutMs ?? this.config.defaults.timeoutMs;
+  }
+
+  /**
+   * Backend metadata with declared tensors applied; cached per target, failures not cached. The
+   * caller waits at most until `due` (BACKEND_TIMEOUT); the fetch itself goes on for later callers.
+   */
+  private targetMetadata(target: TargetRef, due: number): Promise<ModelMetadata> {
     const key = targetKey(target);
+    const known = this.knownMetadata.get(key);
+    if (known !== undefined) return Promise.resolve(known);
     let cached = this.metadataCache.get(key);
     if (cached === undefined) {
       cached = this.loadMetadata(target);
       this.metadataCache.set(key, cached);
-      cached.catch(() => this.metadataCache.delete(key));
+      cached.then(
+        (meta) => this.knownMetadata.set(key, meta),
+        () => this.metadataCache.delete(key),
+      );
     }
-    return cached;
+    return untilDeadline(
+      cached,
+      due,
+      `metadata of "${target.model}" on backend "${target.backend}"`,
+    );
   }
 
   private async loadMetadata(target: TargetRef): Promise<ModelMetadata> {
@@ -212,5 +231,23 @@ export class GatewayService implements InferenceService {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** `promise`, or BACKEND_TIMEOUT once `due` (ms since epoch) passes first. */
+async function untilDeadline<T>(promise: Promise<T>, due: number, what: string): Promise<T> {
+  const remaining = Math.min(due - Date.now(), MAX_TIMER_MS);
+  if (remaining <= 0) throw new BackendTimeoutError(`deadline passed before ${what} was known`);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BackendTimeoutError(`deadline passed while fetching ${what}`)),
+      remaining,
+    );
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }

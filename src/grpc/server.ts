@@ -2,7 +2,6 @@
  * The KServe v2 gRPC front (SPEC section 4): `inference.GRPCInferenceService` served with
  * @grpc/grpc-js on top of the InferenceService.
  */
-import { randomUUID } from "node:crypto";
 import {
   type handleUnaryCall,
   Metadata,
@@ -15,6 +14,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { GRPC_STATUS, toGatewayError } from "../errors.js";
+import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService } from "./proto.js";
@@ -161,7 +161,7 @@ export function createGrpcFront(
 
   const ModelInfer: Handler<"ModelInfer"> = (call, callback) => {
     const header = headerLookup(call.metadata);
-    const requestId = header("x-request-id") ?? randomUUID();
+    const requestId = pickRequestId(header("x-request-id"));
     const trailers = new Metadata();
     trailers.set("x-request-id", requestId);
     const controller = new AbortController();

@@ -7,22 +7,22 @@
  * answer every further request with `Connection: close`, and close idle connections only once no
  * request has been running for a short quiet period.
  */
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import { Server as NetServer } from "node:net";
 
 /** Tracks requests on an HTTP server and drains it on demand. */
 export class HttpDrainer {
-  private active = 0;
+  private readonly active = new Set<ServerResponse>();
   private lastActivity = 0;
   private draining = false;
 
   constructor(private readonly server: Server) {
     server.on("request", (_req, res) => {
-      this.active++;
+      this.active.add(res);
       this.lastActivity = Date.now();
       if (this.draining) res.setHeader("connection", "close");
       res.once("close", () => {
-        this.active--;
+        this.active.delete(res);
         this.lastActivity = Date.now();
       });
     });
@@ -35,6 +35,8 @@ export class HttpDrainer {
    */
   async drain(timeoutMs: number, quietMs = 100): Promise<void> {
     this.draining = true;
+    // Answers still being computed must not invite the client to reuse a connection we will close.
+    for (const res of this.active) if (!res.headersSent) res.setHeader("connection", "close");
     const until = Date.now() + timeoutMs;
     const closed = new Promise<void>((resolve) => {
       // net.Server's close stops listening and waits for connections; http.Server's would also
@@ -42,7 +44,7 @@ export class HttpDrainer {
       NetServer.prototype.close.call(this.server, () => resolve());
     });
     while (Date.now() < until) {
-      if (this.active === 0 && Date.now() - this.lastActivity >= quietMs) break;
+      if (this.active.size === 0 && Date.now() - this.lastActivity >= quietMs) break;
       await sleep(Math.min(20, Math.max(1, until - Date.now())));
     }
     this.server.closeIdleConnections();

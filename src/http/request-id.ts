@@ -3,6 +3,7 @@
  * response before the handler runs so error responses carry it too.
  */
 import type { MiddlewareHandler } from "hono";
+import { pickRequestId } from "../gateway/request-id.js";
 import type { AppEnv } from "./deps.js";
 
 /** Options of {@link requestId}. */
@@ -14,19 +15,12 @@ export interface RequestIdOptions {
 }
 
 const REQUEST_ID_HEADER = "x-request-id";
-// Printable ASCII without spaces: anything else could not travel back in a response header.
-const SAFE_ID = /^[\x21-\x7e]+$/;
-
 /** Sets `c.get("requestId")` and the `x-request-id` response header. */
 export function requestId(options: RequestIdOptions = {}): MiddlewareHandler<AppEnv> {
   const limitLength = options.limitLength ?? 255;
   const generator = options.generator ?? (() => crypto.randomUUID());
   return async function requestId(c, next) {
-    const given = c.req.header(REQUEST_ID_HEADER);
-    const id =
-      given !== undefined && given.length <= limitLength && SAFE_ID.test(given)
-        ? given
-        : generator();
+    const id = pickRequestId(c.req.header(REQUEST_ID_HEADER), limitLength, generator);
     c.set("requestId", id);
     c.header(REQUEST_ID_HEADER, id);
     await next();

@@ -3,7 +3,7 @@
  * context handed to the service, and the prediction response headers.
  */
 import type { Context } from "hono";
-import { InvalidRequestError } from "../errors.js";
+import { GatewayError, InvalidRequestError } from "../errors.js";
 import type { InferResponse, RequestContext } from "../gateway/types.js";
 import type { AppEnv } from "./deps.js";
 
@@ -13,7 +13,18 @@ const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 
 /** The request body as bytes (already bounded by the body limit middleware). */
 export async function readBodyBytes(c: Context<AppEnv>): Promise<Uint8Array> {
-  return new Uint8Array(await c.req.arrayBuffer());
+  try {
+    return new Uint8Array(await c.req.arrayBuffer());
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    // A client that hangs up mid-upload is not a gateway bug: no INTERNAL, no error-level log.
+    throw new InvalidRequestError(
+      "the request body could not be read (client closed the connection?)",
+      {
+        cause: err,
+      },
+    );
+  }
 }
 
 /** Parses JSON text; malformed JSON is INVALID_REQUEST. */

@@ -33,7 +33,7 @@ describe("KServe v2 REST: health and metadata", () => {
     expect(await ready.json()).toEqual({ ready: true });
     service.readinessState = { ready: false, reasons: ["iris: no target reachable"] };
     const notReady = await app.request("/v2/health/ready");
-    expect(notReady.status).toBe(503);
+    expect(notReady.status).toBe(400);
     expect(await notReady.json()).toEqual({ ready: false });
   });
 

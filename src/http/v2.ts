@@ -13,9 +13,10 @@ export function v2Routes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
 
   app.get("/v2/health/live", (c) => c.json({ live: true }, 200));
 
+  // Triton answers "not ready" with 400 (PROTOCOLS 1); clients read only 200 vs not-200.
   app.get("/v2/health/ready", async (c) => {
     const { ready } = await deps.service().readiness();
-    return c.json({ ready }, ready ? 200 : 503);
+    return c.json({ ready }, ready ? 200 : 400);
   });
 
   app.get("/v2", (c) => {

@@ -3,6 +3,7 @@
  * passes or the client goes away, and the caller gets BACKEND_TIMEOUT at the deadline even when a
  * backend ignores the signal (Triton and TF Serving ignore client deadlines: triton#6920).
  */
+import { MAX_TIMER_MS } from "../config/schema.js";
 import { BackendTimeoutError } from "../errors.js";
 import type { Policy } from "./types.js";
 
@@ -10,7 +11,7 @@ import type { Policy } from "./types.js";
 export function deadline(): Policy {
   return function deadlinePolicy(next) {
     return async (request) => {
-      const remaining = request.call.deadline - Date.now();
+      const remaining = Math.min(request.call.deadline - Date.now(), MAX_TIMER_MS);
       if (remaining <= 0) throw new BackendTimeoutError("deadline passed before the backend call");
       const controller = new AbortController();
       const parent = request.call.signal;

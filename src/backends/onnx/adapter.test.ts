@@ -49,7 +49,12 @@ describe("OnnxAdapter on the shipped models", () => {
   it("loads every model version of the repository", () => {
     expect(adapter.name).toBe("local");
     expect(adapter.type).toBe("onnx");
-    expect(adapter.loadedModels()).toMatchObject({ iris: ["1"], mlp: ["1"], ops: ["1"], echo_int64: ["1"] });
+    expect(adapter.loadedModels()).toMatchObject({
+      iris: ["1"],
+      mlp: ["1"],
+      ops: ["1"],
+      echo_int64: ["1"],
+    });
     expect(Object.keys(adapter.loadedModels())).toHaveLength(16);
   });
 

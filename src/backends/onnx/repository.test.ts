@@ -39,7 +39,9 @@ describe("findModelFiles", () => {
     const files = await findModelFiles(join(import.meta.dirname, "..", "..", "..", "models"));
     const found = files.map((f) => `${f.model}/${f.version}`);
     expect(found).toEqual([...found].sort());
-    expect(found).toEqual(expect.arrayContaining(["iris/1", "mlp/1", "ops/1", "echo_fp32/1", "echo_bytes/1"]));
+    expect(found).toEqual(
+      expect.arrayContaining(["iris/1", "mlp/1", "ops/1", "echo_fp32/1", "echo_bytes/1"]),
+    );
     expect(found).toHaveLength(16);
   });
 

@@ -17,7 +17,20 @@ describe("runError", () => {
     expect(isInputFault(message)).toBe(true);
     const err = runError(new Error(message), "model m");
     expect(err).toBeInstanceOf(InvalidRequestError);
-    expect(err.message).toBe(`model m: ${message.trim()}`);
+    expect(err.message).toBe(
+      `model m: ${message.replace(/\/onnxruntime_src\/\S+:\d+\s*/g, "").trim()}`,
+    );
+    expect(err.message).not.toContain("onnxruntime_src");
+  });
+
+  it("blames the request for inputs whose batch sizes cannot broadcast, without build paths", () => {
+    const message =
+      "Non-zero status code returned while running Add node. Name:'sum' Status Message: /onnxruntime_src/onnxruntime/core/providers/cpu/math/element_wise_ops.h:583 void onnxruntime::BroadcastIterator::Init(ptrdiff_t, ptrdiff_t) axis == 1 || axis == largest was false. Can broadcast 0 by 0 or 1. 2 is invalid.";
+    const err = runError(new Error(message), "model ops");
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect(err.message).toBe(
+      "model ops: Non-zero status code returned while running Add node. Name:'sum' Status Message: void onnxruntime::BroadcastIterator::Init(ptrdiff_t, ptrdiff_t) axis == 1 || axis == largest was false. Can broadcast 0 by 0 or 1. 2 is invalid.",
+    );
   });
 
   it("blames the backend for anything else", () => {

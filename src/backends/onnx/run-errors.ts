@@ -15,6 +15,7 @@ const INPUT_FAULTS: readonly RegExp[] = [
   /invalid feed input name/i,
   /invalid output name/i,
   /attempting to broadcast/i, // inputs whose shapes do not fit together at run time
+  /can broadcast/i, // "Can broadcast 0 by 0 or 1. 2 is invalid."
   /cannot be reshaped/i,
   /does not match data length/i, // the ort.Tensor constructor
 ];
@@ -28,8 +29,9 @@ export function isInputFault(message: string): boolean {
 export function runError(err: unknown, where: string): GatewayError {
   if (err instanceof GatewayError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  // onnxruntime ends some messages with a newline; clients see a tidy single message.
-  const clean = message.trim();
+  // onnxruntime ends some messages with a newline and prefixes others with its source location
+  // ("/onnxruntime_src/...h:583 ..."); clients see a tidy single message without build paths.
+  const clean = message.replace(/\/onnxruntime_src\/\S+:\d+\s*/g, "").trim();
   return isInputFault(clean)
     ? new InvalidRequestError(`${where}: ${clean}`, { cause: err })
     : new BackendError(`${where}: ${clean}`, { cause: err });

@@ -1,0 +1,177 @@
+/**
+ * TF Serving's REST JSON answers -> canonical tensors. TF Serving writes int64 as bare JSON
+ * numbers, NaN and infinities as the bare tokens `NaN`/`Infinity`/`-Infinity` (not JSON), and
+ * DT_STRING as plain strings (or `{"b64"}` when the alias ends in `_bytes`). JSON.parse reads the
+ * common answer natively; only when the text holds long integer literals or those tokens is it
+ * first rewritten, in one linear pass outside strings, so the literals become exact decimal
+ * strings and the tokens strings the float reader knows.
+ */
+import { BackendError, GatewayError } from "../../errors.js";
+import { MAX_RANK, tensorFromNested } from "../../tensor/index.js";
+import type { Datatype, Tensor } from "../../tensor/types.js";
+
+/** Integer literals this long may exceed 2^53; they are kept as text. */
+const LONG_INTEGER_DIGITS = 16;
+const NEEDS_REWRITE = /NaN|Infinity|\d{16}/;
+
+/** A parsed answer and whether it was rewritten (so special floats may appear as strings). */
+export interface ParsedAnswer {
+  value: unknown;
+  rewritten: boolean;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Quotes NaN/Infinity tokens and long integer literals outside strings. */
+function rewrite(text: string): string {
+  const out: string[] = [];
+  let copied = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      i++;
+      while (i < n) {
+        const s = text.charCodeAt(i);
+        if (s === 92 /* \ */) i += 2;
+        else if (s === 34) break;
+        else i++;
+      }
+      i++;
+      continue;
+    }
+    let end = i;
+    if (text.startsWith("NaN", i)) end = i + 3;
+    else if (text.startsWith("Infinity", i)) end = i + 8;
+    else if (text.startsWith("-Infinity", i)) end = i + 9;
+    else if (c === 45 /* - */ || isDigit(c)) {
+      let j = c === 45 ? i + 1 : i;
+      while (j < n && isDigit(text.charCodeAt(j))) j++;
+      const digits = j - (c === 45 ? i + 1 : i);
+      const next = j < n ? text[j] : "";
+      if (digits >= LONG_INTEGER_DIGITS && next !== "." && next !== "e" && next !== "E") end = j;
+      else {
+        // An ordinary number: skip it whole (fraction and exponent included).
+        while (j < n && /[0-9.eE+-]/.test(text[j] ?? "")) j++;
+        i = j;
+        continue;
+      }
+    }
+    if (end > i) {
+      out.push(text.slice(copied, i), `"${text.slice(i, end)}"`);
+      copied = end;
+      i = end;
+      continue;
+    }
+    i++;
+  }
+  out.push(text.slice(copied));
+  return out.join("");
+}
+
+/** Parses a TF Serving JSON answer; throws BackendError when it is not JSON. */
+export function parseAnswer(backend: string, text: string): ParsedAnswer {
+  const rewritten = NEEDS_REWRITE.test(text);
+  try {
+    return { value: JSON.parse(rewritten ? rewrite(text) : text), rewritten };
+  } catch (err) {
+    throw new BackendError(`backend "${backend}" answered invalid JSON`, { cause: err });
+  }
+}
+
+/** The `error` of a TF Serving error body, or the body's start when it is not one. */
+export function errorMessage(text: string): string {
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === "object" && body !== null && "error" in body) return String(body.error);
+  } catch {
+    // Not JSON (a proxy's page, say): report its start.
+  }
+  return text.slice(0, 200);
+}
+
+/**
+ * Copies a nested array replacing each leaf (bounded by MAX_RANK, no recursion). Leaves are
+ * visited in row-major order.
+ */
+function mapLeaves(value: unknown, fn: (leaf: unknown) => unknown): unknown {
+  if (!Array.isArray(value)) return fn(value);
+  const root: unknown[] = new Array(value.length);
+  const stack: { src: unknown[]; dst: unknown[]; i: number }[] = [{ src: value, dst: root, i: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top === undefined) break;
+    if (top.i === top.src.length) {
+      stack.pop();
+      continue;
+    }
+    const i = top.i++;
+    const child = top.src[i];
+    if (Array.isArray(child)) {
+      if (stack.length >= MAX_RANK) throw new BackendError(`output nested deeper than ${MAX_RANK}`);
+      const dst: unknown[] = new Array(child.length);
+      top.dst[i] = dst;
+      stack.push({ src: child, dst, i: 0 });
+    } else {
+      top.dst[i] = fn(child);
+    }
+  }
+  return root;
+}
+
+const SPECIAL_FLOATS: Readonly<Record<string, number>> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  "-Infinity": Number.NEGATIVE_INFINITY,
+};
+
+function floatLeaf(leaf: unknown): unknown {
+  if (typeof leaf !== "string") return leaf;
+  return SPECIAL_FLOATS[leaf] ?? (/^-?\d+$/.test(leaf) ? Number(leaf) : leaf);
+}
+
+function bytesLeaf(leaf: unknown, sink: Uint8Array[]): unknown {
+  if (typeof leaf === "string") {
+    sink.push(Buffer.from(leaf, "utf8"));
+    return "";
+  }
+  if (typeof leaf === "object" && leaf !== null && "b64" in leaf && typeof leaf.b64 === "string") {
+    sink.push(Buffer.from(leaf.b64, "base64"));
+    return "";
+  }
+  return leaf;
+}
+
+/**
+ * One output of a TF Serving answer as a tensor of `datatype` (from the signature). A malformed
+ * output is the backend's fault: BackendError naming it.
+ */
+export function tensorFromAnswer(
+  backend: string,
+  name: string,
+  value: unknown,
+  datatype: Datatype,
+  rewritten: boolean,
+): Tensor {
+  try {
+    if (datatype === "BYTES") {
+      const bytes: Uint8Array[] = [];
+      const shaped = tensorFromNested(
+        mapLeaves(value, (leaf) => bytesLeaf(leaf, bytes)),
+        "BYTES",
+      );
+      return { datatype, shape: shaped.shape, data: bytes };
+    }
+    const isFloat = datatype === "FP32" || datatype === "FP64" || datatype === "FP16";
+    return tensorFromNested(isFloat && rewritten ? mapLeaves(value, floatLeaf) : value, datatype);
+  } catch (err) {
+    if (err instanceof BackendError) throw err;
+    const why = err instanceof GatewayError ? err.message : String(err);
+    throw new BackendError(`backend "${backend}" answered a malformed output "${name}": ${why}`, {
+      cause: err,
+    });
+  }
+}
