@@ -4,6 +4,7 @@
  */
 import type { BackendConfig } from "../config/schema.js";
 import { OnnxAdapter } from "./onnx/adapter.js";
+import { createTfServingAdapter } from "./tfserving/index.js";
 import { createTorchServeAdapter } from "./torchserve/index.js";
 import { createTritonAdapter } from "./triton/index.js";
 import type { BackendAdapter } from "./types.js";
@@ -23,6 +24,6 @@ export async function createAdapter(name: string, config: BackendConfig): Promis
     case "torchserve":
       return createTorchServeAdapter(name, config);
     case "tfserving":
-      throw new Error(`backend "${name}": type ${config.type} is not wired in yet`);
+      return createTfServingAdapter(name, config);
   }
 }
