@@ -14,6 +14,7 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from "../tensor/index.js";
+import { CONTENTS_FIELDS, lengthPrefixed, TYPED_FIELD } from "./contents.js";
 import type {
   WireInferInputTensor,
   WireInferOutputTensor,
@@ -23,37 +24,6 @@ import type {
   WireModelInferResponse,
   WireTensorContents,
 } from "./proto.js";
-
-type ContentsField = keyof WireTensorContents;
-
-/** The typed `contents` field of each datatype; FP16 and BF16 have none and travel raw only. */
-const TYPED_FIELD: Readonly<Record<Datatype, ContentsField | undefined>> = {
-  BOOL: "bool_contents",
-  UINT8: "uint_contents",
-  UINT16: "uint_contents",
-  UINT32: "uint_contents",
-  UINT64: "uint64_contents",
-  INT8: "int_contents",
-  INT16: "int_contents",
-  INT32: "int_contents",
-  INT64: "int64_contents",
-  FP16: undefined,
-  BF16: undefined,
-  FP32: "fp32_contents",
-  FP64: "fp64_contents",
-  BYTES: "bytes_contents",
-};
-
-const CONTENTS_FIELDS: readonly ContentsField[] = [
-  "bool_contents",
-  "int_contents",
-  "int64_contents",
-  "uint_contents",
-  "uint64_contents",
-  "fp32_contents",
-  "fp64_contents",
-  "bytes_contents",
-];
 
 /** A decoded request and whether it carried `raw_input_contents` (the answer then goes raw too). */
 export interface DecodedInferRequest {
@@ -169,20 +139,6 @@ function tensorFromContents(
   // The tensor API checks every value against the datatype: int_contents 300 is no INT8, and
   // INT64/UINT64 decimal strings (longs: String) keep their full 64-bit precision.
   return tensorFromJsonData(datatype, shape, contents?.[field] ?? []);
-}
-
-/** BYTES elements in the raw layout: a uint32 little-endian length, then the bytes. */
-function lengthPrefixed(elements: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const e of elements) total += 4 + e.length;
-  const out = Buffer.allocUnsafe(total);
-  let offset = 0;
-  for (const e of elements) {
-    offset = out.writeUInt32LE(e.length, offset);
-    out.set(e, offset);
-    offset += e.length;
-  }
-  return out;
 }
 
 /**

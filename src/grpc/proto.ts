@@ -3,38 +3,14 @@
  * exposes its method definitions with the TypeScript shapes of the decoded messages. Shared by the
  * gRPC front (server side) and anything that calls a KServe v2 server (client side).
  */
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
-import { loadSync, type Options } from "@grpc/proto-loader";
+import { loadProtoPackage, PROTOS_DIR, serviceDefinition } from "./load-proto.js";
 
-/**
- * Absolute path of the proto file. `../../protos` holds both from `src/grpc/` and from the build
- * output `dist/grpc/` (tsconfig.build.json has rootDir `src`).
- */
-export const KSERVE_PROTO_PATH = fileURLToPath(
-  new URL("../../protos/kserve/grpc_service.proto", import.meta.url),
-);
+const KSERVE_PROTO = "kserve/grpc_service.proto";
 
-/**
- * Loader options, chosen so that no value is lost or ambiguous:
- * - `keepCase`: field names stay as on the wire (`raw_input_contents`), like every KServe client.
- * - `longs: String`: int64/uint64 (shapes, INT64/UINT64 contents, parameters) arrive as decimal
- *   strings; a JS number would silently round values above 2^53.
- * - `bytes: Buffer`: raw contents and BYTES elements stay binary (no base64 round trip).
- * - `defaults`/`arrays`/`objects`: absent repeated fields and maps read as `[]` / `{}`, while an
- *   absent message field (`contents`) reads as `null`, so presence stays detectable.
- * - `oneofs`: `InferParameter.parameter_choice` names the field that is set.
- */
-export const KSERVE_LOADER_OPTIONS: Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  bytes: Buffer,
-  defaults: true,
-  arrays: true,
-  objects: true,
-  oneofs: true,
-};
+/** Absolute path of the proto file. */
+export const KSERVE_PROTO_PATH = join(PROTOS_DIR, KSERVE_PROTO);
 
 /** The fully qualified service name. */
 export const KSERVE_SERVICE_NAME = "inference.GRPCInferenceService";
@@ -173,17 +149,12 @@ let loaded: { definition: ServiceDefinition; methods: KserveMethods } | undefine
  */
 export function kserveService(): { definition: ServiceDefinition; methods: KserveMethods } {
   if (loaded !== undefined) return loaded;
-  const pkg = loadSync(KSERVE_PROTO_PATH, KSERVE_LOADER_OPTIONS);
-  const service = pkg[KSERVE_SERVICE_NAME];
-  if (service === undefined || "format" in service) {
-    throw new Error(`${KSERVE_PROTO_PATH} does not define service ${KSERVE_SERVICE_NAME}`);
-  }
+  const definition = serviceDefinition(loadProtoPackage(KSERVE_PROTO), KSERVE_SERVICE_NAME);
   for (const name of METHOD_NAMES) {
-    if (service[name] === undefined) throw new Error(`${KSERVE_SERVICE_NAME} lacks ${name}`);
+    if (definition[name] === undefined) throw new Error(`${KSERVE_SERVICE_NAME} lacks ${name}`);
   }
-  // The loader types every message as `object`; the proto file above fixes the real shapes, which
-  // the Wire* interfaces spell out for the decoding options used here.
-  const methods = service as unknown as KserveMethods;
-  loaded = { definition: service as unknown as ServiceDefinition, methods };
+  // The proto file fixes the real message shapes, which the Wire* interfaces spell out for the
+  // loader's decoding options.
+  loaded = { definition, methods: definition as unknown as KserveMethods };
   return loaded;
 }

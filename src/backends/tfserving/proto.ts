@@ -2,38 +2,14 @@
  * Loads the project's TF Serving protos (`protos/tensorflow_serving/apis/*.proto`) once and exposes
  * the three RPCs the gateway calls, with the TypeScript shapes of their decoded messages.
  */
-import { fileURLToPath } from "node:url";
 import type { MethodDefinition } from "@grpc/grpc-js";
-import { loadSync, type Options } from "@grpc/proto-loader";
-
-/** `protos/` from `src/backends/tfserving/` and from the build output `dist/backends/tfserving/`. */
-export const TF_PROTOS_DIR = fileURLToPath(new URL("../../../protos", import.meta.url));
+import type { PackageDefinition } from "@grpc/proto-loader";
+import { loadProtoPackage, serviceDefinition } from "../../grpc/load-proto.js";
 
 const FILES = [
   "tensorflow_serving/apis/prediction_service.proto",
   "tensorflow_serving/apis/model_service.proto",
 ];
-
-/**
- * As the KServe loader: names as on the wire, int64 as decimal strings (exact), bytes as Buffers,
- * enums by name, absent repeated fields as []. `json` additionally unpacks google.protobuf.Any
- * into `{"@type", ...fields}` — wanted for the metadata answer only, because it also turns NaN
- * and infinite floats into strings.
- */
-function options(json: boolean): Options {
-  return {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    bytes: Buffer,
-    defaults: true,
-    arrays: true,
-    objects: true,
-    oneofs: true,
-    json,
-    includeDirs: [TF_PROTOS_DIR],
-  };
-}
 
 /** `tensorflow.TensorShapeProto`. */
 export interface WireShape {
@@ -109,9 +85,8 @@ export interface TfServingMethods {
 
 let loaded: TfServingMethods | undefined;
 
-function method(pkg: ReturnType<typeof loadSync>, service: string, name: string): unknown {
-  const def = pkg[`tensorflow.serving.${service}`];
-  const found = def !== undefined && !("format" in def) ? def[name] : undefined;
+function method(pkg: PackageDefinition, service: string, name: string): unknown {
+  const found = serviceDefinition(pkg, `tensorflow.serving.${service}`)[name];
   if (found === undefined) throw new Error(`TF Serving protos lack ${service}/${name}`);
   return found;
 }
@@ -119,8 +94,9 @@ function method(pkg: ReturnType<typeof loadSync>, service: string, name: string)
 /** The method definitions (for `grpc.makeGenericClientConstructor`), loaded on first use. */
 export function tfServingMethods(): TfServingMethods {
   if (loaded !== undefined) return loaded;
-  const plain = loadSync(FILES, options(false));
-  const json = loadSync(FILES, options(true));
+  const plain = loadProtoPackage(FILES);
+  // Only the metadata answer needs Any unpacked (see loadProtoPackage on what `json` costs).
+  const json = loadProtoPackage(FILES, { json: true });
   // The loader types messages as `object`; the protos fix the shapes the Wire* types spell out.
   loaded = {
     Predict: method(plain, "PredictionService", "Predict"),

@@ -4,6 +4,7 @@
  * answers are read from `raw_output_contents`, or from typed `contents` when a server answers so.
  */
 import { BackendError } from "../../errors.js";
+import { lengthPrefixed, TYPED_FIELD } from "../../grpc/contents.js";
 import type {
   WireInferOutputTensor,
   WireModelInferRequest,
@@ -20,24 +21,6 @@ import {
 } from "../../tensor/index.js";
 import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
-
-/** The typed `contents` field of each datatype; FP16 and BF16 have none. */
-const TYPED_FIELD: Readonly<Record<Datatype, keyof WireTensorContents | undefined>> = {
-  BOOL: "bool_contents",
-  UINT8: "uint_contents",
-  UINT16: "uint_contents",
-  UINT32: "uint_contents",
-  UINT64: "uint64_contents",
-  INT8: "int_contents",
-  INT16: "int_contents",
-  INT32: "int_contents",
-  INT64: "int64_contents",
-  FP16: undefined,
-  BF16: undefined,
-  FP32: "fp32_contents",
-  FP64: "fp64_contents",
-  BYTES: "bytes_contents",
-};
 
 /** The `ModelInferRequest` for one call; `model_version` "" asks for the latest version. */
 export function buildGrpcInferRequest(target: TargetRef, call: BackendCall): WireModelInferRequest {
@@ -106,19 +89,4 @@ function fromContents(
     return tensorFromRaw(datatype, shape, lengthPrefixed(values as Uint8Array[]));
   }
   return tensorFromJsonData(datatype, shape, values);
-}
-
-/** BYTES elements in the raw layout (uint32 LE length, then the bytes), for the tensor codec. */
-function lengthPrefixed(elements: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const e of elements) total += 4 + e.length;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  for (const e of elements) {
-    view.setUint32(offset, e.length, true);
-    out.set(e, offset + 4);
-    offset += 4 + e.length;
-  }
-  return out;
 }

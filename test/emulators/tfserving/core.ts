@@ -5,7 +5,8 @@
  * record and the EmulatorMode gate, and the metadata/status documents.
  */
 import type * as ort from "onnxruntime-node";
-import type { CallRecord, EmulatorMode } from "../control.js";
+import type { CallRecord } from "../control.js";
+import { ModeGate } from "../mode-gate.js";
 import type { LoadedModel, ModelRunner, OrtValueInfo } from "../runner.js";
 import { DT_OF_ORT, dtName } from "./dtypes.js";
 import { invalidArgument, TfError } from "./errors.js";
@@ -34,10 +35,11 @@ function shapeJson(dims: readonly number[]) {
 
 /** The emulator's state shared by REST and gRPC. */
 export class TfServingCore {
-  readonly calls: CallRecord[] = [];
-  mode: EmulatorMode = { kind: "ok" };
-  private served = 0;
-  private readonly stalled = new Set<() => void>();
+  /** The call record and the EmulatorMode switches. */
+  readonly gate = new ModeGate({
+    unavailable: () => new TfError("UNAVAILABLE", "Servable is not available (emulated)"),
+    error: () => new TfError("INTERNAL", "Internal error (emulated failure)"),
+  });
 
   constructor(
     readonly runner: ModelRunner,
@@ -92,53 +94,7 @@ export class TfServingCore {
 
   /** Records an inference call; the caller sets its batch size and cancellation later. */
   record(protocol: "rest" | "grpc", req: ServableRequest): CallRecord {
-    const call: CallRecord = {
-      protocol,
-      model: req.model,
-      version: req.version ?? req.label,
-      batchSize: undefined,
-      at: Date.now(),
-    };
-    this.calls.push(call);
-    return call;
-  }
-
-  /**
-   * Applies the mode: waits delayMs, then fails or stalls. Resolves true to go on computing,
-   * false when the client left (during a stall or the delay).
-   */
-  async admit(gone: Promise<void>): Promise<boolean> {
-    const mode = this.mode;
-    this.served++;
-    let left = false;
-    void gone.then(() => {
-      left = true;
-    });
-    if (mode.delayMs !== undefined && mode.delayMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, mode.delayMs));
-      if (left) return false;
-    }
-    if (mode.kind === "stall") {
-      await new Promise<void>((resolve) => {
-        this.stalled.add(resolve);
-        void gone.then(() => {
-          this.stalled.delete(resolve);
-          resolve();
-        });
-      });
-      return false;
-    }
-    if (mode.kind === "unavailable" || (mode.failEvery && this.served % mode.failEvery === 0)) {
-      throw new TfError("UNAVAILABLE", "Servable is not available (emulated)");
-    }
-    if (mode.kind === "error") throw new TfError("INTERNAL", "Internal error (emulated failure)");
-    return true;
-  }
-
-  /** Releases every stalled call (the process died). */
-  releaseStalled(): void {
-    for (const resolve of this.stalled) resolve();
-    this.stalled.clear();
+    return this.gate.record(protocol, req.model, req.version ?? req.label, undefined);
   }
 
   /**

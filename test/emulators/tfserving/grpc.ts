@@ -1,16 +1,13 @@
 /**
  * The emulator's gRPC API (PROTOCOLS.md section 4): PredictionService (Predict,
  * GetModelMetadata with the Any-packed SignatureDefMap) and ModelService (GetModelStatus), loaded
- * from the project's protos with the emulator's own loader options.
+ * from the project's protos with the emulators' own loader (../protos.ts).
  */
-import { fileURLToPath } from "node:url";
 import type * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
+import { loadServices } from "../protos.js";
 import type { FedInput, ServableRequest, TfServingCore } from "./core.js";
 import { asTfError, invalidArgument } from "./errors.js";
 import { ortFromProto, protoFromOrt, protoShape, type TensorProtoMessage } from "./proto-tensor.js";
-
-const PROTOS = fileURLToPath(new URL("../../../protos", import.meta.url));
 
 interface ModelSpecMessage {
   name: string;
@@ -31,26 +28,16 @@ export function tfServingServices(): {
   prediction: grpc.ServiceDefinition;
   model: grpc.ServiceDefinition;
 } {
-  const pkg = loadSync(
+  const services = loadServices(
     [
       "tensorflow_serving/apis/prediction_service.proto",
       "tensorflow_serving/apis/model_service.proto",
     ],
-    {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      bytes: Buffer,
-      defaults: true,
-      arrays: true,
-      objects: true,
-      oneofs: true,
-      includeDirs: [PROTOS],
-    },
+    ["tensorflow.serving.PredictionService", "tensorflow.serving.ModelService"],
   );
   return {
-    prediction: pkg["tensorflow.serving.PredictionService"] as grpc.ServiceDefinition,
-    model: pkg["tensorflow.serving.ModelService"] as grpc.ServiceDefinition,
+    prediction: services["tensorflow.serving.PredictionService"],
+    model: services["tensorflow.serving.ModelService"],
   };
 }
 
@@ -95,7 +82,7 @@ export function tfServingImplementations(core: TfServingCore, tensorContent: boo
             const proto = request.inputs[alias] as TensorProtoMessage;
             return { alias, dtype: proto.dtype, tensor: ortFromProto(alias, proto) };
           });
-          if (!(await core.admit(gone))) {
+          if (!(await core.gate.admit(gone, model.name))) {
             record.cancelled = true;
             return;
           }

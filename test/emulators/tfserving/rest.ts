@@ -226,7 +226,7 @@ async function predict(
           ];
     });
     record.batchSize = fed[0]?.tensor.dims[0];
-    if (!(await core.admit(gone))) return;
+    if (!(await core.gate.admit(gone, model.name))) return;
     const outputs = await core.predict(model, fed, []);
     let text: string;
     if (row) {

@@ -2,7 +2,8 @@
  * What both of the emulator's protocols share: model lookup with TorchServe's errors, the call
  * record, the failure modes and the handler run. Protocol files only translate to the wire.
  */
-import type { CallRecord, EmulatorMode } from "../control.js";
+import type { CallRecord } from "../control.js";
+import { ModeGate } from "../mode-gate.js";
 import type { ModelRunner } from "../runner.js";
 import { HandlerError, handle, parseRequest } from "./handler.js";
 
@@ -28,9 +29,11 @@ export const TOKEN_MESSAGE =
 
 /** The emulator's shared state and prediction logic. */
 export class Engine {
-  mode: EmulatorMode = { kind: "ok" };
-  readonly calls: CallRecord[] = [];
-  private served = 0;
+  /** The call record and the EmulatorMode switches. */
+  readonly gate = new ModeGate({
+    unavailable: (model) => noWorker(model),
+    error: () => new TorchServeFailure(500, "InternalServerException", "Worker died."),
+  });
 
   constructor(
     private readonly runner: ModelRunner,
@@ -79,35 +82,21 @@ export class Engine {
       if (!(err instanceof HandlerError)) throw err;
       parseError = err;
     }
-    const record: CallRecord = {
-      protocol,
-      model: modelName,
-      version,
-      batchSize: parsed?.batchSize,
-      at: Date.now(),
-    };
-    this.calls.push(record);
+    const record = this.gate.record(protocol, modelName, version, parsed?.batchSize);
     let answered = false;
-    const onAbort = () => {
-      if (!answered) record.cancelled = true;
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
+    const gone = new Promise<void>((resolve) => {
+      const leave = () => {
+        if (!answered) record.cancelled = true;
+        resolve();
+      };
+      if (signal.aborted) leave();
+      else signal.addEventListener("abort", leave, { once: true });
+    });
     try {
-      const mode = this.mode;
-      this.served++;
-      if (mode.delayMs !== undefined && mode.delayMs > 0) await sleep(mode.delayMs, signal);
-      if (
-        mode.failEvery !== undefined &&
-        mode.failEvery > 0 &&
-        this.served % mode.failEvery === 0
-      ) {
-        throw noWorker(modelName);
+      if (!(await this.gate.admit(gone, modelName))) {
+        record.cancelled = true;
+        throw new CallCancelled();
       }
-      if (mode.kind === "unavailable") throw noWorker(modelName);
-      if (mode.kind === "error") {
-        throw new TorchServeFailure(500, "InternalServerException", "Worker died.");
-      }
-      if (mode.kind === "stall") await sleep(Number.POSITIVE_INFINITY, signal);
       if (parseError !== undefined || parsed === undefined) {
         throw failure(parseError ?? new HandlerError(400, "bad request"));
       }
@@ -121,7 +110,6 @@ export class Engine {
       return text;
     } finally {
       answered = true;
-      signal.removeEventListener("abort", onAbort);
     }
   }
 }
@@ -138,24 +126,4 @@ function noWorker(model: string): TorchServeFailure {
 /** A handler error as TorchServe reports it: the worker's status with InternalServerException. */
 function failure(err: HandlerError): TorchServeFailure {
   return new TorchServeFailure(err.status, "InternalServerException", err.message);
-}
-
-/** Waits `ms` (Infinity = until aborted); rejects with CallCancelled when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new CallCancelled());
-      return;
-    }
-    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-    function done() {
-      signal.removeEventListener("abort", abort);
-      resolve();
-    }
-    function abort() {
-      if (timer !== undefined) clearTimeout(timer);
-      reject(new CallCancelled());
-    }
-    signal.addEventListener("abort", abort, { once: true });
-  });
 }

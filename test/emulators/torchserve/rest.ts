@@ -3,134 +3,93 @@
  * TorchServe's status codes and `{"code","type","message"}` error bodies. Nothing else is served
  * here (the management API lives on another port in TorchServe): every other path is a 404.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { CallCancelled, type Engine, TOKEN_MESSAGE, TorchServeFailure } from "./engine.js";
 
 /** Largest request body read (TorchServe's default max_request_size is 6.5 MB). */
 const MAX_BODY = 6_553_500;
 
-/** An HTTP server that can be killed (every socket destroyed) and listen again on its port. */
-export class RestServer {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private port = 0;
-
-  constructor(private readonly engine: Engine) {}
-
-  /** `http://127.0.0.1:PORT`. */
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async listen(): Promise<void> {
-    const server = createServer((req, res) => {
-      this.route(req, res).catch(() => {
-        if (!res.headersSent)
-          send(res, 500, error(500, "InternalServerException", "emulator failure"));
-        else res.destroy();
-      });
+/** The inference port's request handler (served on a server the emulator kills and restarts). */
+export function restHandler(engine: Engine): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    route(engine, req, res).catch(() => {
+      if (res.headersSent) res.destroy();
+      else send(res, 500, error(500, "InternalServerException", "emulator failure"));
     });
-    server.keepAliveTimeout = 60_000;
-    server.on("connection", (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (address !== null && typeof address === "object") this.port = address.port;
-    this.server = server;
-  }
+  };
+}
 
-  /** Stops listening and destroys every connection, like a killed process. */
-  async kill(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server === undefined) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await closed;
+async function route(engine: Engine, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0] ?? "/";
+  const segments = path.split("/").slice(1);
+  if (!engine.authorized(req.headers.authorization)) {
+    // TorchServe's token check throws InvalidKeyException, a ModelException: HTTP 400.
+    req.resume();
+    send(res, 400, error(400, "InvalidKeyException", TOKEN_MESSAGE));
+    return;
   }
-
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
-    const segments = path.split("/").slice(1);
-    if (!this.engine.authorized(req.headers.authorization)) {
-      // TorchServe's token check throws InvalidKeyException, a ModelException: HTTP 400.
-      req.resume();
-      send(res, 400, error(400, "InvalidKeyException", TOKEN_MESSAGE));
-      return;
-    }
-    if (segments[0] === "ping" && segments.length === 1) {
-      req.resume();
-      send(res, 200, `{\n  "status": "Healthy"\n}\n`);
-      return;
-    }
-    if (
-      segments[0] !== "predictions" ||
-      segments.length < 2 ||
-      segments.length > 3 ||
-      segments[1] === ""
-    ) {
-      req.resume();
-      send(
-        res,
+  if (segments[0] === "ping" && segments.length === 1) {
+    req.resume();
+    send(res, 200, `{\n  "status": "Healthy"\n}\n`);
+    return;
+  }
+  if (
+    segments[0] !== "predictions" ||
+    segments.length < 2 ||
+    segments.length > 3 ||
+    segments[1] === ""
+  ) {
+    req.resume();
+    send(
+      res,
+      404,
+      error(
         404,
-        error(
-          404,
-          "ResourceNotFoundException",
-          "Requested resource is not found, please refer to API document.",
-        ),
-      );
-      return;
-    }
-    if (req.method !== "POST" && req.method !== "PUT") {
-      req.resume();
-      send(
-        res,
+        "ResourceNotFoundException",
+        "Requested resource is not found, please refer to API document.",
+      ),
+    );
+    return;
+  }
+  if (req.method !== "POST" && req.method !== "PUT") {
+    req.resume();
+    send(
+      res,
+      405,
+      error(
         405,
-        error(
-          405,
-          "MethodNotAllowedException",
-          "Requested method is not allowed, please refer to API document.",
-        ),
-      );
-      return;
-    }
-    const model = decodeSegment(segments[1]);
-    const version = segments[2] === "" ? undefined : decodeSegment(segments[2]);
-    if (
-      model === undefined ||
-      (segments[2] !== undefined && segments[2] !== "" && version === undefined)
-    ) {
-      req.resume();
-      send(res, 400, error(400, "BadRequestException", "Invalid HTTP message."));
-      return;
-    }
-    const body = await readBody(req);
-    if (body === undefined) {
-      send(res, 413, error(413, "BadRequestException", "request body too large"));
-      return;
-    }
-    const controller = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) controller.abort();
-    });
-    try {
-      const answer = await this.engine.predict("rest", model, version, body, controller.signal);
-      send(res, 200, answer);
-    } catch (err) {
-      if (err instanceof CallCancelled) return;
-      if (!(err instanceof TorchServeFailure)) throw err;
-      send(res, err.status, error(err.status, err.type, err.message));
-    }
+        "MethodNotAllowedException",
+        "Requested method is not allowed, please refer to API document.",
+      ),
+    );
+    return;
+  }
+  const model = decodeSegment(segments[1]);
+  const version = segments[2] === "" ? undefined : decodeSegment(segments[2]);
+  if (
+    model === undefined ||
+    (segments[2] !== undefined && segments[2] !== "" && version === undefined)
+  ) {
+    req.resume();
+    send(res, 400, error(400, "BadRequestException", "Invalid HTTP message."));
+    return;
+  }
+  const body = await readBody(req);
+  if (body === undefined) {
+    send(res, 413, error(413, "BadRequestException", "request body too large"));
+    return;
+  }
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  try {
+    const answer = await engine.predict("rest", model, version, body, controller.signal);
+    send(res, 200, answer);
+  } catch (err) {
+    if (err instanceof CallCancelled) return;
+    if (!(err instanceof TorchServeFailure)) throw err;
+    send(res, err.status, error(err.status, err.type, err.message));
   }
 }
 

@@ -4,7 +4,8 @@
  * call record and the EmulatorMode gate, and running the model.
  */
 import type * as ort from "onnxruntime-node";
-import type { CallRecord, EmulatorMode } from "../control.js";
+import type { CallRecord } from "../control.js";
+import { ModeGate } from "../mode-gate.js";
 import type { LoadedModel, ModelRunner, OrtValueInfo } from "../runner.js";
 import { type InputLabel, V2_TYPE } from "./convert.js";
 import { invalidArg, TritonError } from "./errors.js";
@@ -39,11 +40,12 @@ function shapeText(shape: readonly number[]): string {
 
 /** The emulator's state shared by REST and gRPC. */
 export class TritonCore {
-  readonly calls: CallRecord[] = [];
-  mode: EmulatorMode = { kind: "ok" };
-  private served = 0;
-  /** Resolvers of stalled calls, released on kill so nothing waits forever. */
-  private readonly stalled = new Set<() => void>();
+  /** The call record and the EmulatorMode switches. */
+  readonly gate = new ModeGate({
+    unavailable: () =>
+      new TritonError("UNAVAILABLE", "Server not ready: model unavailable (emulated)"),
+    error: () => new TritonError("INTERNAL", "internal error (emulated failure)"),
+  });
 
   constructor(readonly runner: ModelRunner) {}
 
@@ -72,51 +74,13 @@ export class TritonCore {
   }
 
   /** Records an inference call; the caller marks it cancelled when its client goes away. */
-  record(protocol: "rest" | "grpc", model: string, version: string | undefined, batch?: number) {
-    const call: CallRecord = {
-      protocol,
-      model,
-      version: version === "" ? undefined : version,
-      batchSize: batch,
-      at: Date.now(),
-    };
-    this.calls.push(call);
-    return call;
-  }
-
-  /**
-   * Applies the mode: waits `delayMs`, then fails (unavailable, error, every n-th call) or stalls.
-   * Resolves true to go on computing, false when the client left during a stall.
-   */
-  async admit(gone: Promise<void>): Promise<boolean> {
-    const mode = this.mode;
-    this.served++;
-    if (mode.delayMs !== undefined && mode.delayMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, mode.delayMs));
-    }
-    if (mode.kind === "stall") {
-      await new Promise<void>((resolve) => {
-        this.stalled.add(resolve);
-        void gone.then(() => {
-          this.stalled.delete(resolve);
-          resolve();
-        });
-      });
-      return false;
-    }
-    if (mode.kind === "unavailable" || (mode.failEvery && this.served % mode.failEvery === 0)) {
-      throw new TritonError("UNAVAILABLE", "Server not ready: model unavailable (emulated)");
-    }
-    if (mode.kind === "error") {
-      throw new TritonError("INTERNAL", "internal error (emulated failure)");
-    }
-    return true;
-  }
-
-  /** Releases every stalled call (the process "died"). */
-  releaseStalled(): void {
-    for (const resolve of this.stalled) resolve();
-    this.stalled.clear();
+  record(
+    protocol: "rest" | "grpc",
+    model: string,
+    version: string | undefined,
+    batch?: number,
+  ): CallRecord {
+    return this.gate.record(protocol, model, version === "" ? undefined : version, batch);
   }
 
   /** Checks the request against the model like Triton's core, runs it, returns the outputs. */

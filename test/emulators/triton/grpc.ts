@@ -1,16 +1,14 @@
 /**
  * The emulator's KServe v2 gRPC service as Triton's grpc server implements it: raw and typed
  * contents never mixed, raw sizes checked, answers always in `raw_output_contents`, statuses from
- * Triton's error codes. The proto is loaded here with @grpc/proto-loader, not through src/.
+ * Triton's error codes. The proto is loaded with the emulators' own loader (../protos.ts), not
+ * through src/.
  */
-import { resolve } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
+import { loadServices } from "../protos.js";
 import { ortToRaw, rawToOrt, type TypedContents, typedToOrt } from "./convert.js";
 import type { TritonCore, WireInput } from "./core.js";
 import { GRPC_CODE, invalidArg, TritonError } from "./errors.js";
-
-const PROTO = resolve(import.meta.dirname, "../../../protos/kserve/grpc_service.proto");
 
 interface InferInput {
   name: string;
@@ -33,24 +31,12 @@ interface ModelRef {
   version: string;
 }
 
+const SERVICE = "inference.GRPCInferenceService";
 let service: grpc.ServiceDefinition | undefined;
 
 /** The service definition, loaded once. */
 export function tritonServiceDefinition(): grpc.ServiceDefinition {
-  if (service !== undefined) return service;
-  const pkg = loadSync(PROTO, {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    bytes: Buffer,
-    defaults: true,
-    arrays: true,
-    objects: true,
-    oneofs: true,
-  });
-  const def = pkg["inference.GRPCInferenceService"];
-  if (def === undefined || "format" in def) throw new Error(`${PROTO}: no GRPCInferenceService`);
-  service = def as unknown as grpc.ServiceDefinition;
+  service ??= loadServices("kserve/grpc_service.proto", [SERVICE])[SERVICE];
   return service;
 }
 
@@ -129,7 +115,7 @@ export function grpcImplementation(core: TritonCore): grpc.UntypedServiceImpleme
         record.cancelled = true;
       });
       if (call.cancelled) record.cancelled = true;
-      if (!(await core.admit(gone))) return;
+      if (!(await core.gate.admit(gone, found.name))) return;
       const requested = request.outputs.map((o) => o.name);
       const outputs = await core.infer(found, inputs, requested.length > 0 ? requested : undefined);
       callback(null, {

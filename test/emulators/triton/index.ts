@@ -3,155 +3,27 @@
  * computing with real onnxruntime sessions on models/, as strict as Triton about what it accepts,
  * with the EmulatorControl switches (modes, kill, restart) of every emulator.
  */
-import { createServer, type Server as HttpServer } from "node:http";
-import {
-  type AddressInfo,
-  createServer as createTcpServer,
-  type Socket,
-  type Server as TcpServer,
-} from "node:net";
-import * as grpc from "@grpc/grpc-js";
-import type { CallRecord, EmulatorControl, EmulatorMode } from "../control.js";
-import { ModelRunner } from "../runner.js";
+import type { EmulatorControl } from "../control.js";
+import { type EmulatorOptions, startEmulator } from "../host.js";
 import { TritonCore } from "./core.js";
 import { grpcImplementation, tritonServiceDefinition } from "./grpc.js";
 import { restHandler } from "./rest.js";
 
-/** Options of the Triton emulator. */
-export interface TritonEmulatorOptions {
-  /** Shared model runner; default: a new one on models/ (closed with the emulator). */
-  runner?: ModelRunner;
-  /** Serve KServe v2 REST (default true). */
-  rest?: boolean;
-  /** Serve KServe v2 gRPC (default true). */
-  grpc?: boolean;
-}
-
-const MAX_MESSAGE = 256 * 1024 * 1024;
-
-function listen(server: HttpServer | TcpServer, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once("error", onError);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeHttp(server: HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-/**
- * The gRPC side: grpc-js serves connections that our own TCP listener accepts and injects, so
- * kill() can destroy the sockets themselves, as a dying process would (grpc-js' forceShutdown
- * resets streams with CANCEL instead, which no real crash looks like).
- */
-class GrpcSide {
-  readonly server = new grpc.Server({
-    "grpc.max_receive_message_length": MAX_MESSAGE,
-    "grpc.max_send_message_length": MAX_MESSAGE,
-  });
-  readonly tcp: TcpServer;
-  private readonly sockets = new Set<Socket>();
-  private readonly injector: grpc.ConnectionInjector;
-
-  constructor(core: TritonCore) {
-    this.server.addService(tritonServiceDefinition(), grpcImplementation(core));
-    this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.tcp = createTcpServer((socket) => {
-      this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-      this.injector.injectConnection(socket);
-    });
-  }
-
-  /** Destroys every connection and stops listening. */
-  async kill(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    if (!this.tcp.listening) return;
-    await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
-  }
-
-  async close(): Promise<void> {
-    await this.kill();
-    this.injector.destroy();
-    this.server.forceShutdown();
-  }
-}
-
-class TritonEmulator implements EmulatorControl {
-  restUrl: string | undefined;
-  grpcAddress: string | undefined;
-  private grpcPort = 0;
-  private httpPort = 0;
-
-  constructor(
-    private readonly core: TritonCore,
-    private readonly http: HttpServer | undefined,
-    private readonly grpcSide: GrpcSide | undefined,
-    private readonly ownRunner: boolean,
-  ) {}
-
-  get calls(): CallRecord[] {
-    return this.core.calls;
-  }
-
-  setMode(mode: EmulatorMode): void {
-    this.core.mode = { ...mode };
-  }
-
-  async start(): Promise<void> {
-    if (this.http !== undefined) {
-      this.httpPort = await listen(this.http, this.httpPort);
-      this.restUrl = `http://127.0.0.1:${this.httpPort}`;
-    }
-    if (this.grpcSide !== undefined) {
-      this.grpcPort = await listen(this.grpcSide.tcp, this.grpcPort);
-      this.grpcAddress = `127.0.0.1:${this.grpcPort}`;
-    }
-  }
-
-  async kill(): Promise<void> {
-    await Promise.all([
-      this.grpcSide?.kill(),
-      this.http === undefined ? undefined : closeHttp(this.http),
-    ]);
-    this.core.releaseStalled();
-  }
-
-  async restart(): Promise<void> {
-    await this.kill();
-    await this.start();
-  }
-
-  async close(): Promise<void> {
-    await this.kill();
-    await this.grpcSide?.close();
-    if (this.ownRunner) await this.core.runner.close();
-  }
-}
+/** Options of the Triton emulator (`rest` / `grpc`: serve KServe v2 REST / gRPC). */
+export type TritonEmulatorOptions = EmulatorOptions;
 
 /** Starts a Triton emulator serving both protocols unless told otherwise. */
-export async function startTritonEmulator(
-  options: TritonEmulatorOptions = {},
-): Promise<EmulatorControl> {
-  const runner = options.runner ?? (await ModelRunner.load());
-  const core = new TritonCore(runner);
-  const http = options.rest === false ? undefined : createServer(restHandler(core));
-  if (http !== undefined) http.keepAliveTimeout = 30_000;
-  const grpcSide = options.grpc === false ? undefined : new GrpcSide(core);
-  const emulator = new TritonEmulator(core, http, grpcSide, options.runner === undefined);
-  await emulator.start();
-  return emulator;
+export function startTritonEmulator(options: TritonEmulatorOptions = {}): Promise<EmulatorControl> {
+  return startEmulator(options, (runner) => {
+    const core = new TritonCore(runner);
+    return {
+      gate: core.gate,
+      rest: restHandler(core),
+      restKeepAliveMs: 30_000,
+      grpc: () => [
+        { definition: tritonServiceDefinition(), implementation: grpcImplementation(core) },
+      ],
+      grpcMaxMessageBytes: 256 * 1024 * 1024,
+    };
+  });
 }

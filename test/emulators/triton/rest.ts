@@ -248,7 +248,7 @@ async function infer(
   const parsed = parseInfer(json, binary);
   record = core.record("rest", model, version, parsed.inputs[0]?.shape[0]);
   if (res.destroyed) record.cancelled = true;
-  if (!(await core.admit(gone))) return;
+  if (!(await core.gate.admit(gone, found.name))) return;
   const outputs = await core.infer(
     found,
     parsed.inputs,
