@@ -141,3 +141,29 @@ describe("effectiveProtocol", () => {
     expect(effectiveProtocol({ type: "triton", url: "http://t" })).toBe("rest");
   });
 });
+
+describe("torchserve targets", () => {
+  it("must declare inputs and outputs, since TorchServe publishes no metadata", () => {
+    const errors = checkReferences({
+      backends: { ts: { type: "torchserve", url: "http://ts:8080" } },
+      models: {
+        m: {
+          versions: {
+            "1": { backend: "ts" },
+            "2": {
+              backend: "ts",
+              inputs: [{ name: "x", datatype: "FP32", shape: [-1] }],
+              outputs: [],
+            },
+          },
+          fallback: [{ backend: "ts", inputs: [] }],
+        },
+      },
+    });
+    expect(errors).toEqual([
+      "models.m.versions.1.inputs: required for a torchserve target (TorchServe publishes no metadata)",
+      "models.m.versions.1.outputs: required for a torchserve target (TorchServe publishes no metadata)",
+      "models.m.fallback[0].outputs: required for a torchserve target (TorchServe publishes no metadata)",
+    ]);
+  });
+});

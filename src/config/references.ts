@@ -143,6 +143,22 @@ function checkTarget(
     errors.push(
       formatLine([...path, "backend"], `unknown backend ${JSON.stringify(target.backend)}`),
     );
+    return;
+  }
+  const backend = backends[target.backend];
+  // TorchServe publishes no metadata: without declared tensors the gateway could neither check
+  // inputs nor type the handler's answer.
+  if (isRecord(backend) && backend.type === "torchserve") {
+    for (const key of ["inputs", "outputs"] as const) {
+      if (target[key] === undefined) {
+        errors.push(
+          formatLine(
+            [...path, key],
+            "required for a torchserve target (TorchServe publishes no metadata)",
+          ),
+        );
+      }
+    }
   }
 }
 
