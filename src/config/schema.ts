@@ -33,15 +33,23 @@ export const targetSchema = z.strictObject({
 });
 
 const retryKeys = {
-  attempts: nonNegativeInt,
+  attempts: nonNegativeInt.max(10),
   backoffMs: durationMsOrZero,
   budgetPercent: z.number().min(0).max(100),
+  /** Retries always allowed per second on top of the budget, so a quiet target can still retry. */
+  minRetriesPerSecond: z.number().min(0).max(1000),
 };
 const breakerKeys = {
   errorThresholdPercentage: z.number().min(0).max(100),
   volumeThreshold: nonNegativeInt,
   rollingWindowMs: durationMs,
   resetTimeoutMs: durationMs,
+};
+const concurrencyKeys = {
+  /** Calls in flight to one target at once. */
+  maxInFlight: positiveInt,
+  /** Requests waiting for a slot; beyond it OVERLOADED with Retry-After. 0 = no queue. */
+  maxQueue: nonNegativeInt,
 };
 const batchingKeys = {
   maxBatchSize: positiveInt,
@@ -51,7 +59,8 @@ const batchingKeys = {
 
 /** Built-in values of each policy key (SPEC section 2's example values). */
 export const POLICY_DEFAULTS = {
-  retry: { attempts: 2, backoffMs: 25, budgetPercent: 20 },
+  retry: { attempts: 2, backoffMs: 25, budgetPercent: 20, minRetriesPerSecond: 10 },
+  concurrency: { maxInFlight: 256, maxQueue: 1024 },
   breaker: {
     errorThresholdPercentage: 50,
     volumeThreshold: 20,
@@ -68,6 +77,7 @@ export const POLICY_DEFAULTS = {
 export const retrySchema = z.strictObject(retryKeys).partial();
 export const breakerSchema = z.strictObject(breakerKeys).partial();
 export const batchingSchema = z.strictObject(batchingKeys).partial();
+export const concurrencySchema = z.strictObject(concurrencyKeys).partial();
 
 export const cacheSchema = z.strictObject({
   ttlSeconds: z.number().positive(),
@@ -77,12 +87,27 @@ const httpAddress = z.url({ protocol: /^https?$/ });
 const grpcAddress = z.string().regex(/^[^\s/]+:\d+$/, "expected host:port");
 const remoteProtocol = z.enum(["rest", "grpc"]);
 
+/** One address, or several replicas of the same server. */
+const addresses = <T extends z.ZodType>(one: T) => z.union([one, z.array(one).min(1).max(64)]);
+
+export const outlierDetectionSchema = z.strictObject({
+  /** Failures in a row (5xx, UNAVAILABLE, connection errors, timeouts) that eject a replica. */
+  consecutiveFailures: positiveInt.default(5),
+  /** First ejection length; the n-th ejection of a replica lasts n times as long, capped. */
+  baseEjectionTimeMs: durationMs.default(30_000),
+  maxEjectionTimeMs: durationMs.default(300_000),
+  /** Most replicas ejected at once, in percent (at least one may always be ejected). */
+  maxEjectionPercent: z.number().min(0).max(100).default(50),
+});
+
 const remoteKeys = {
-  url: httpAddress.optional(),
-  grpc: grpcAddress.optional(),
+  url: addresses(httpAddress).optional(),
+  grpc: addresses(grpcAddress).optional(),
   protocol: remoteProtocol.optional(),
-  /** Most connections (HTTP) the gateway opens to this backend; default 64. */
+  /** Most connections (HTTP) the gateway opens to each replica; default 64. */
   maxConnections: positiveInt.optional(),
+  /** Replica ejection when `url`/`grpc` list several addresses. */
+  outlierDetection: outlierDetectionSchema.optional(),
 };
 
 export const backendSchema = z.discriminatedUnion("type", [
@@ -118,6 +143,7 @@ export const defaultsSchema = z.strictObject({
   breaker: breakerSchema.optional(),
   batching: batchingSchema.optional(),
   cache: cacheSchema.optional(),
+  concurrency: concurrencySchema.optional(),
 });
 
 export const trafficEntrySchema = z.strictObject({
@@ -139,6 +165,7 @@ export const modelSchema = z.strictObject({
   breaker: breakerSchema.optional(),
   batching: batchingSchema.optional(),
   cache: cacheSchema.optional(),
+  concurrency: concurrencySchema.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -160,4 +187,15 @@ export type TargetConfig = z.output<typeof targetSchema>;
 export type RetryConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.retry]: number };
 export type BreakerConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.breaker]: number };
 export type BatchingConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.batching]: number };
+export type ConcurrencyConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.concurrency]: number };
+export type OutlierDetectionConfig = z.output<typeof outlierDetectionSchema>;
+type RemoteType = "tfserving" | "torchserve" | "triton";
+/**
+ * A remote backend's config for ONE replica: `url` and `grpc` are single addresses. The factory
+ * splits a backend listing several addresses into one of these per replica.
+ */
+export type SingleAddressConfig<T extends RemoteType> = Omit<
+  Extract<BackendConfig, { type: T }>,
+  "url" | "grpc"
+> & { url?: string; grpc?: string };
 export type CacheConfig = z.output<typeof cacheSchema>;

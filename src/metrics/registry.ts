@@ -2,7 +2,7 @@
  * The gateway's Prometheus registry and metric definitions (SPEC section 5). Every metric is
  * prefixed `infergate_` and uses base units.
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** A fresh registry with the gateway's metrics; one per gateway process (tests make their own). */
 export function createMetrics() {
@@ -33,7 +33,55 @@ export function createMetrics() {
     labelNames: ["result"] as const,
     registers: [registry],
   });
-  return { registry, requests, requestDuration, backendRequests, configReloads };
+  const breakerState = new Gauge({
+    name: "infergate_breaker_state",
+    help: "Circuit breaker state per target: 0 closed, 1 open, 2 half-open.",
+    labelNames: ["model", "version", "backend"] as const,
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: "infergate_retries_total",
+    help: "Backend call retries, by backend and result (sent, or skipped: budget, deadline).",
+    labelNames: ["backend", "result"] as const,
+    registers: [registry],
+  });
+  const fallbacks = new Counter({
+    name: "infergate_fallbacks_total",
+    help: "Requests answered by a fallback target, by model, version and the fallback's backend.",
+    labelNames: ["model", "version", "backend"] as const,
+    registers: [registry],
+  });
+  const shed = new Counter({
+    name: "infergate_shed_total",
+    help: "Requests refused with OVERLOADED because a target's in-flight limit and queue were full.",
+    labelNames: ["backend"] as const,
+    registers: [registry],
+  });
+  const queueDepth = new Gauge({
+    name: "infergate_queue_depth",
+    help: "Requests waiting for an in-flight slot of a target.",
+    labelNames: ["model", "version", "backend"] as const,
+    registers: [registry],
+  });
+  const ejections = new Counter({
+    name: "infergate_replica_ejections_total",
+    help: "Replica ejections by outlier detection, by backend and replica address.",
+    labelNames: ["backend", "replica"] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    requests,
+    requestDuration,
+    backendRequests,
+    configReloads,
+    breakerState,
+    retries,
+    fallbacks,
+    shed,
+    queueDepth,
+    ejections,
+  };
 }
 
 /** The gateway's metrics. */

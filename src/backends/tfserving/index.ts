@@ -5,7 +5,7 @@
  */
 
 import { effectiveProtocol } from "../../config/references.js";
-import type { BackendConfig } from "../../config/schema.js";
+import type { SingleAddressConfig } from "../../config/schema.js";
 import type { BackendAdapter } from "../types.js";
 import { TfServingGrpcAdapter } from "./grpc.js";
 import { TfServingRestAdapter } from "./rest.js";
@@ -13,7 +13,7 @@ import { TfServingRestAdapter } from "./rest.js";
 /** Creates the adapter for TF Serving backend `name`. Throws when the chosen protocol has no address. */
 export function createTfServingAdapter(
   name: string,
-  config: Extract<BackendConfig, { type: "tfserving" }>,
+  config: SingleAddressConfig<"tfserving">,
 ): BackendAdapter {
   if (effectiveProtocol(config) === "grpc") {
     if (config.grpc === undefined) {

@@ -1,7 +1,7 @@
 /** The TorchServe backend (SPEC 6): the adapter for one configured `type: torchserve` backend. */
 
 import { effectiveProtocol } from "../../config/references.js";
-import type { BackendConfig } from "../../config/schema.js";
+import type { SingleAddressConfig } from "../../config/schema.js";
 import type { BackendAdapter } from "../types.js";
 import { TorchServeAdapter } from "./adapter.js";
 import { TorchServeGrpc } from "./grpc.js";
@@ -15,7 +15,7 @@ export { TorchServeAdapter } from "./adapter.js";
  */
 export function createTorchServeAdapter(
   name: string,
-  config: Extract<BackendConfig, { type: "torchserve" }>,
+  config: SingleAddressConfig<"torchserve">,
 ): BackendAdapter {
   const protocol = effectiveProtocol(config);
   if (protocol === "grpc") {

@@ -1,6 +1,6 @@
 /** The Triton backend (SPEC section 6, `type: triton`): KServe v2 over gRPC or REST. */
 import { effectiveProtocol } from "../../config/references.js";
-import type { BackendConfig } from "../../config/schema.js";
+import type { SingleAddressConfig } from "../../config/schema.js";
 import type { BackendAdapter } from "../types.js";
 import { TritonGrpcAdapter } from "./grpc-adapter.js";
 import { TritonRestAdapter } from "./rest-adapter.js";
@@ -11,7 +11,7 @@ export { TritonRestAdapter } from "./rest-adapter.js";
 /** The adapter for Triton backend `name`, speaking the protocol its config selects. */
 export function createTritonAdapter(
   name: string,
-  config: Extract<BackendConfig, { type: "triton" }>,
+  config: SingleAddressConfig<"triton">,
 ): BackendAdapter {
   if (effectiveProtocol(config) === "grpc") {
     if (config.grpc === undefined) {
