@@ -1,16 +1,29 @@
 /**
  * Creates the adapter for one configured backend. Each backend type lives in its own folder; this
- * is the only place that knows them all.
+ * is the only place that knows them all. A remote backend listing several addresses gets one
+ * adapter per replica behind a ReplicaSet.
  */
-import type { BackendConfig } from "../config/schema.js";
+import { effectiveProtocol, type RemoteBackendConfig } from "../config/references.js";
+import { type BackendConfig, outlierDetectionSchema } from "../config/schema.js";
 import { OnnxAdapter } from "./onnx/adapter.js";
+import { ReplicaSet } from "./replicas/replica-set.js";
 import { createTfServingAdapter } from "./tfserving/index.js";
 import { createTorchServeAdapter } from "./torchserve/index.js";
 import { createTritonAdapter } from "./triton/index.js";
 import type { BackendAdapter } from "./types.js";
 
+/** Hooks the gateway passes to the adapters it creates. */
+export interface AdapterHooks {
+  /** A replica of backend `backend` was ejected (for `infergate_replica_ejections_total`). */
+  onEject?(backend: string, address: string): void;
+}
+
 /** Starts the adapter for backend `name`. */
-export async function createAdapter(name: string, config: BackendConfig): Promise<BackendAdapter> {
+export async function createAdapter(
+  name: string,
+  config: BackendConfig,
+  hooks: AdapterHooks = {},
+): Promise<BackendAdapter> {
   switch (config.type) {
     case "onnx":
       return OnnxAdapter.create(name, {
@@ -20,10 +33,71 @@ export async function createAdapter(name: string, config: BackendConfig): Promis
           : { intraOpNumThreads: config.intraOpNumThreads }),
       });
     case "triton":
-      return createTritonAdapter(name, config);
+      return replicated(name, config, hooks, (one) => createTritonAdapter(name, one));
     case "torchserve":
-      return createTorchServeAdapter(name, config);
+      return replicated(name, config, hooks, (one) => createTorchServeAdapter(name, one));
     case "tfserving":
-      return createTfServingAdapter(name, config);
+      return replicated(name, config, hooks, (one) => createTfServingAdapter(name, one));
   }
+}
+
+/**
+ * A remote backend's config narrowed to one address (a `SingleAddressConfig` of its type); the
+ * replicas' outlier detection belongs to the set, not to any one of them.
+ */
+type SingleAddress<T extends RemoteBackendConfig> = Omit<T, "url" | "grpc" | "outlierDetection"> & {
+  url?: string;
+  grpc?: string;
+};
+
+/**
+ * One adapter per address of the effective protocol's list; the single adapter itself when there
+ * is one address, else a ReplicaSet over them.
+ */
+function replicated<T extends RemoteBackendConfig>(
+  name: string,
+  config: T,
+  hooks: AdapterHooks,
+  create: (one: SingleAddress<T>) => BackendAdapter,
+): BackendAdapter {
+  const replicas = splitAddresses(config);
+  const first = replicas[0];
+  // No address for the protocol: the backend's own factory throws its usual message.
+  if (first === undefined) return create(withoutAddresses(config));
+  if (replicas.length === 1) return create(first.config);
+  const endpoints: { address: string; adapter: BackendAdapter }[] = [];
+  try {
+    for (const { address, config: one } of replicas) {
+      endpoints.push({ address, adapter: create(one) });
+    }
+  } catch (err) {
+    for (const { adapter } of endpoints) void adapter.close().catch(() => undefined);
+    throw err;
+  }
+  const onEject = hooks.onEject;
+  return new ReplicaSet(endpoints, config.outlierDetection ?? outlierDetectionSchema.parse({}), {
+    ...(onEject === undefined ? {} : { onEject: (address: string) => onEject(name, address) }),
+  });
+}
+
+/** One config per address of the effective protocol, each with that protocol pinned. */
+function splitAddresses<T extends RemoteBackendConfig>(
+  config: T,
+): { address: string; config: SingleAddress<T> }[] {
+  const protocol = effectiveProtocol(config);
+  const listed = protocol === "grpc" ? config.grpc : config.url;
+  const addresses = listed === undefined ? [] : Array.isArray(listed) ? listed : [listed];
+  return addresses.map((address) => ({
+    address,
+    config: {
+      ...withoutAddresses(config),
+      protocol,
+      ...(protocol === "grpc" ? { grpc: address } : { url: address }),
+    },
+  }));
+}
+
+function withoutAddresses<T extends RemoteBackendConfig>(config: T): SingleAddress<T> {
+  const { url: _url, grpc: _grpc, outlierDetection: _od, ...rest } = config;
+  return rest;
 }

@@ -40,6 +40,7 @@ models:
       attempts: 3,
       backoffMs: 25,
       budgetPercent: 20,
+      minRetriesPerSecond: 10,
     });
     expect(effectivePolicy(config, config.models.n!, "breaker")).toEqual({
       errorThresholdPercentage: 50,

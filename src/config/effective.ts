@@ -10,19 +10,26 @@ type Effective<P extends PolicyName> = {
   -readonly [K in keyof (typeof POLICY_DEFAULTS)[P]]: number;
 };
 
-/** The effective `retry`, `breaker` or `batching` of a model, or undefined when it is off. */
+/** The effective `retry`, `breaker`, `batching` or `concurrency` of a model, or undefined when off. */
 export function effectivePolicy<P extends PolicyName>(
   config: GatewayConfig,
   model: ModelConfig,
   policy: P,
 ): Effective<P> | undefined {
-  const fromDefaults = config.defaults[policy];
-  const fromModel = model[policy];
-  if (fromDefaults === undefined && fromModel === undefined) return undefined;
+  if (config.defaults[policy] === undefined && model[policy] === undefined) return undefined;
+  return mergedPolicy(config, model, policy);
+}
+
+/** A policy's merged keys whether or not either block is written (for always-on policies). */
+export function mergedPolicy<P extends PolicyName>(
+  config: GatewayConfig,
+  model: ModelConfig,
+  policy: P,
+): Effective<P> {
   return {
     ...POLICY_DEFAULTS[policy],
-    ...stripUndefined(fromDefaults),
-    ...stripUndefined(fromModel),
+    ...stripUndefined(config.defaults[policy]),
+    ...stripUndefined(model[policy]),
   } as Effective<P>;
 }
 

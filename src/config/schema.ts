@@ -187,7 +187,9 @@ export type TargetConfig = z.output<typeof targetSchema>;
 export type RetryConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.retry]: number };
 export type BreakerConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.breaker]: number };
 export type BatchingConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.batching]: number };
-export type ConcurrencyConfig = { -readonly [K in keyof typeof POLICY_DEFAULTS.concurrency]: number };
+export type ConcurrencyConfig = {
+  -readonly [K in keyof typeof POLICY_DEFAULTS.concurrency]: number;
+};
 export type OutlierDetectionConfig = z.output<typeof outlierDetectionSchema>;
 type RemoteType = "tfserving" | "torchserve" | "triton";
 /**

@@ -3,13 +3,14 @@
  * service (and adapters) they started with; new requests take the new one. Adapters whose backend
  * config did not change are carried over, so a reload does not drop connections or ONNX sessions.
  */
-import { createAdapter } from "../backends/factory.js";
+import { type AdapterHooks, createAdapter } from "../backends/factory.js";
 import type { BackendAdapter } from "../backends/types.js";
 import { loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/registry.js";
 import { GatewayService } from "./service.js";
+import { closeState, TargetRegistry, type TargetState } from "./targets.js";
 import type { ServerInfo } from "./types.js";
 
 /** A config that failed to load, with every error in SPEC's `path: message` form. */
@@ -43,17 +44,22 @@ export class Runtime {
   private queued: Promise<ReloadResult> | undefined;
   private closed = false;
 
+  private service: GatewayService;
+
   private constructor(
     private readonly options: RuntimeOptions,
-    private service: GatewayService,
+    private readonly targets: TargetRegistry,
+    config: GatewayConfig,
     private adapters: Map<string, LiveAdapter>,
-  ) {}
+  ) {
+    this.service = this.serviceFor(config, adapters).service;
+  }
 
   /** Loads the config and starts every backend; throws ConfigInvalidError for a bad file. */
   static async start(options: RuntimeOptions): Promise<Runtime> {
     const config = await Runtime.load(options);
-    const adapters = await buildAdapters(config, new Map());
-    return new Runtime(options, Runtime.serviceFor(options, config, adapters), adapters);
+    const adapters = await buildAdapters(config, new Map(), adapterHooks(options.metrics));
+    return new Runtime(options, new TargetRegistry(options.metrics), config, adapters);
   }
 
   /** The service new requests should use. */
@@ -80,6 +86,7 @@ export class Runtime {
     this.closed = true;
     await this.reloading;
     await this.service.inFlight.idle(timeoutMs);
+    for (const state of this.service.targetStates()) closeState(state);
     await closeAll(
       [...this.adapters.values()].map((a) => a.adapter),
       this.options.logger,
@@ -92,7 +99,7 @@ export class Runtime {
     let adapters: Map<string, LiveAdapter>;
     try {
       config = await Runtime.load(this.options);
-      adapters = await buildAdapters(config, this.adapters);
+      adapters = await buildAdapters(config, this.adapters, adapterHooks(metrics));
     } catch (err) {
       const errors =
         err instanceof ConfigInvalidError
@@ -107,12 +114,16 @@ export class Runtime {
     const retired = [...this.adapters.entries()]
       .filter(([name, live]) => adapters.get(name)?.adapter !== live.adapter)
       .map(([, live]) => live.adapter);
-    this.service = Runtime.serviceFor(this.options, config, adapters);
+    const next = this.serviceFor(config, adapters);
+    this.service = next.service;
     this.adapters = adapters;
     metrics.configReloads.inc({ result: "success" });
     logger.info({ models: Object.keys(config.models) }, "config reloaded");
-    // Old requests finish on the old adapters before those close.
-    void old.inFlight.idle(old.config.server.drainTimeoutMs).then(() => closeAll(retired, logger));
+    // Old requests finish on the old adapters and target states before those close.
+    void old.inFlight.idle(old.config.server.drainTimeoutMs).then(() => {
+      for (const state of next.retiredStates) closeState(state);
+      return closeAll(retired, logger);
+    });
     return { ok: true };
   }
 
@@ -125,18 +136,21 @@ export class Runtime {
     return result.config;
   }
 
-  private static serviceFor(
-    options: RuntimeOptions,
+  /** A service for `config`, with target states carried over from the last one where unchanged. */
+  private serviceFor(
     config: GatewayConfig,
     adapters: Map<string, LiveAdapter>,
-  ): GatewayService {
+  ): { service: GatewayService; retiredStates: TargetState[] } {
     const byName = new Map([...adapters].map(([name, live]) => [name, live.adapter]));
-    return new GatewayService({
+    const { states, retired } = this.targets.sync(config, byName);
+    const service = new GatewayService({
       config,
       adapters: byName,
-      metrics: options.metrics,
-      info: options.info,
+      states,
+      metrics: this.options.metrics,
+      info: this.options.info,
     });
+    return { service, retiredStates: retired };
   }
 }
 
@@ -144,6 +158,7 @@ export class Runtime {
 async function buildAdapters(
   config: GatewayConfig,
   existing: ReadonlyMap<string, LiveAdapter>,
+  hooks: AdapterHooks,
 ): Promise<Map<string, LiveAdapter>> {
   const built = new Map<string, LiveAdapter>();
   const started: BackendAdapter[] = [];
@@ -155,7 +170,7 @@ async function buildAdapters(
         built.set(name, reuse);
         continue;
       }
-      const adapter = await createAdapter(name, backend);
+      const adapter = await createAdapter(name, backend, hooks);
       started.push(adapter);
       built.set(name, { key, adapter });
     }
@@ -179,4 +194,8 @@ function warnOnListenerChange(before: GatewayConfig, after: GatewayConfig, logge
   if (a.host !== b.host || a.port !== b.port || a.grpcPort !== b.grpcPort) {
     logger.warn("server host and ports change only on restart; the listeners keep their addresses");
   }
+}
+
+function adapterHooks(metrics: Metrics): AdapterHooks {
+  return { onEject: (backend, replica) => metrics.ejections.inc({ backend, replica }) };
 }

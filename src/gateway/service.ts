@@ -14,14 +14,15 @@ import {
   toGatewayError,
 } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
-import { deadline } from "../pipeline/deadline.js";
-import { observe } from "../pipeline/observe.js";
-import { compose, type InferFn } from "../pipeline/types.js";
+import { runWithDeadline } from "../pipeline/deadline.js";
 import { compareVersions, resolveVersion } from "../routing/versions.js";
+import { runChain } from "./chain.js";
 import { checkRequest } from "./check-inputs.js";
 import { InFlight } from "./in-flight.js";
 import { ResolvedRoute, targetKey, toTargetRef } from "./route.js";
+import { type Slot, slotId, slotLabel, type TargetState } from "./targets.js";
 import type {
+  BreakerInfo,
   HeaderLookup,
   InferenceService,
   InferRequest,
@@ -35,6 +36,8 @@ import type {
 export interface ServiceOptions {
   config: GatewayConfig;
   adapters: ReadonlyMap<string, BackendAdapter>;
+  /** Per-slot resilience state and policy chains (TargetRegistry.sync). */
+  states: ReadonlyMap<string, TargetState>;
   metrics: Metrics;
   info: ServerInfo;
   /** Readiness probes give up after this long (ms). */
@@ -54,7 +57,7 @@ export class GatewayService implements InferenceService {
   private readonly metadataCache = new Map<string, Promise<ModelMetadata>>();
   /** Settled metadata, so the hot path needs no timer once a target's metadata is known. */
   private readonly knownMetadata = new Map<string, ModelMetadata>();
-  private readonly pipeline: InferFn;
+  private readonly states: ReadonlyMap<string, TargetState>;
   private readonly probeTimeoutMs: number;
 
   constructor(options: ServiceOptions) {
@@ -63,10 +66,7 @@ export class GatewayService implements InferenceService {
     this.metrics = options.metrics;
     this.info = options.info;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
-    this.pipeline = compose(
-      deadline(),
-      observe(this.metrics),
-    )((request) => this.adapter(request.target.backend).infer(request.target, request.call));
+    this.states = options.states;
   }
 
   resolve(
@@ -117,24 +117,25 @@ export class GatewayService implements InferenceService {
       );
       const meta = await this.targetMetadata(r.target, due);
       checkRequest({ ...meta, name: r.model }, request.inputs, request.outputs);
-      const result = await this.pipeline({
-        target: r.target,
-        call: {
-          ...(request.id === undefined ? {} : { id: request.id }),
-          inputs: request.inputs,
-          ...(request.outputs === undefined ? {} : { outputs: request.outputs }),
-          deadline: due,
-          signal: context.signal ?? NEVER_ABORTED,
-        },
-      });
-      this.metrics.requests.inc({ ...labels, backend: r.backend, code: "OK" });
+      const call = {
+        ...(request.id === undefined ? {} : { id: request.id }),
+        inputs: request.inputs,
+        ...(request.outputs === undefined ? {} : { outputs: request.outputs }),
+        deadline: due,
+        signal: context.signal ?? NEVER_ABORTED,
+      };
+      // One deadline for the whole request: retries and fallbacks included.
+      const answer = await runWithDeadline(call, (c) => runChain(this.chain(r), c));
+      const backend = answer.state.target.backend;
+      this.metrics.requests.inc({ ...labels, backend, code: "OK" });
+      if (answer.index > 0) this.metrics.fallbacks.inc({ ...labels, backend });
       return {
         ...(request.id === undefined ? {} : { id: request.id }),
         model: r.model,
         version: r.version,
-        outputs: result.outputs,
-        backend: r.backend,
-        fallback: false,
+        outputs: answer.result.outputs,
+        backend,
+        fallback: answer.index > 0,
         cache: "off",
       };
     } catch (err) {
@@ -155,13 +156,59 @@ export class GatewayService implements InferenceService {
   }
 
   async readiness(): Promise<{ ready: boolean; reasons: string[] }> {
-    const checks = Object.entries(this.config.models).map(async ([name, model]) => {
-      const targets = Object.values(model.versions).map((t) => toTargetRef(name, t));
-      const results = await Promise.all(targets.map((t) => this.probe(t)));
+    const checks = Object.keys(this.config.models).map(async (name) => {
+      const states = this.statesOf(name);
+      const results = await Promise.all(
+        states.map((s) => (s.breaker?.state === "open" ? false : this.probe(s.target))),
+      );
       return results.some(Boolean) ? undefined : `model "${name}": no reachable target`;
     });
-    const reasons = (await Promise.all(checks)).filter((r): r is string => r !== undefined);
-    return { ready: reasons.length === 0, reasons };
+    const unreachable = (await Promise.all(checks)).filter((r): r is string => r !== undefined);
+    // Open breakers are named even when a fallback keeps the model ready.
+    const open = this.breakers()
+      .filter((b) => b.state === "open")
+      .map((b) => `breaker open: model "${b.model}" ${b.slot} -> backend "${b.backend}"`);
+    return { ready: unreachable.length === 0, reasons: [...unreachable, ...open] };
+  }
+
+  /** This snapshot's target states (the runtime closes retired ones). */
+  targetStates(): TargetState[] {
+    return [...this.states.values()];
+  }
+
+  breakers(): BreakerInfo[] {
+    return [...this.states.values()].flatMap((s) =>
+      s.breaker === undefined
+        ? []
+        : [
+            {
+              model: s.model,
+              slot: slotLabel(s.slot),
+              backend: s.target.backend,
+              ...s.breaker.snapshot(),
+            },
+          ],
+    );
+  }
+
+  /** The route's target first, then the model's fallbacks in order. */
+  private chain(route: ResolvedRoute<GatewayService>): TargetState[] {
+    const primary = this.state(route.model, { kind: "version", version: route.version });
+    const fallbacks = (route.modelConfig.fallback ?? []).map((_, index) =>
+      this.state(route.model, { kind: "fallback", index }),
+    );
+    return [primary, ...fallbacks];
+  }
+
+  private statesOf(model: string): TargetState[] {
+    return [...this.states.values()].filter((s) => s.model === model);
+  }
+
+  private state(model: string, slot: Slot): TargetState {
+    const state = this.states.get(slotId(model, slot));
+    if (state === undefined)
+      throw new InternalError(`no target state for ${model} ${slotLabel(slot)}`);
+    return state;
   }
 
   /** The adapter behind a backend name; a missing one is a config bug caught at load. */

@@ -62,6 +62,19 @@ export interface ServerInfo {
   extensions: string[];
 }
 
+/** A circuit breaker as GET /admin/breakers shows it. */
+export interface BreakerInfo {
+  model: string;
+  /** The version id, or `fallback[i]`. */
+  slot: string;
+  backend: string;
+  state: "closed" | "open" | "halfOpen";
+  successes: number;
+  failures: number;
+  rejects: number;
+  openedAt?: string;
+}
+
 /** The gateway as the fronts see it. */
 export interface InferenceService {
   readonly info: ServerInfo;
@@ -87,6 +100,8 @@ export interface InferenceService {
   hold(): () => void;
   /** The configured model names. */
   models(): string[];
+  /** Every target's circuit breaker (targets without a breaker are left out). */
+  breakers(): BreakerInfo[];
   /** Ready once config is loaded and every model has at least one reachable target. */
   readiness(): Promise<{ ready: boolean; reasons: string[] }>;
 }

@@ -25,6 +25,7 @@ import {
   VersionNotFoundError,
 } from "../errors.js";
 import type {
+  BreakerInfo,
   HeaderLookup,
   InferenceService,
   InferRequest,
@@ -165,6 +166,13 @@ export class FakeService implements InferenceService {
         throw new Error("secret stack detail");
       }
     }
+  }
+
+  /** Breakers GET /admin/breakers reports. */
+  breakerList: BreakerInfo[] = [];
+
+  breakers(): BreakerInfo[] {
+    return this.breakerList;
   }
 
   /** Snapshot holds not yet released (a front must release every hold it takes). */

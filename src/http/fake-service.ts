@@ -15,6 +15,7 @@ import {
   VersionNotFoundError,
 } from "../errors.js";
 import type {
+  BreakerInfo,
   HeaderLookup,
   InferenceService,
   InferRequest,
@@ -236,6 +237,13 @@ export class FakeService implements InferenceService {
 
   models(): string[] {
     return Object.keys(MODELS);
+  }
+
+  /** Breakers GET /admin/breakers reports. */
+  breakerList: BreakerInfo[] = [];
+
+  breakers(): BreakerInfo[] {
+    return this.breakerList;
   }
 
   /** Snapshot holds not yet released (a front must release every hold it takes). */

@@ -67,3 +67,24 @@ describe("operations routes", () => {
     expect(typeof ((await v2.json()) as { error: unknown }).error).toBe("string");
   });
 });
+
+describe("GET /admin/breakers", () => {
+  it("lists every target's breaker as the service reports it", async () => {
+    const { app, service } = testApp();
+    service.breakerList = [
+      {
+        model: "iris",
+        slot: "2",
+        backend: "tfs",
+        state: "open",
+        successes: 3,
+        failures: 20,
+        rejects: 7,
+        openedAt: "2026-11-21T00:00:00.000Z",
+      },
+    ];
+    const res = await app.request("/admin/breakers");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ breakers: service.breakerList });
+  });
+});

@@ -4,7 +4,7 @@
 import { Hono } from "hono";
 import type { AppEnv, HttpDeps } from "./deps.js";
 
-/** `/healthz`, `/readyz`, `/metrics` and `POST /admin/reload`. */
+/** `/healthz`, `/readyz`, `/metrics`, `GET /admin/breakers` and `POST /admin/reload`. */
 export function opsRoutes(deps: Pick<HttpDeps, "service" | "metrics" | "reload">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -22,6 +22,8 @@ export function opsRoutes(deps: Pick<HttpDeps, "service" | "metrics" | "reload">
     const text = await registry.metrics();
     return c.body(text, 200, { "content-type": registry.contentType });
   });
+
+  app.get("/admin/breakers", (c) => c.json({ breakers: deps.service().breakers() }, 200));
 
   app.post("/admin/reload", async (c) => {
     const result = await deps.reload();

@@ -1,38 +1,50 @@
 /**
- * The deadline policy: the backend call gets a signal that aborts when the request's deadline
- * passes or the client goes away, and the caller gets BACKEND_TIMEOUT at the deadline even when a
- * backend ignores the signal (Triton and TF Serving ignore client deadlines: triton#6920).
+ * Deadlines: a call gets a signal that aborts when its deadline passes or the client goes away,
+ * and the caller gets BACKEND_TIMEOUT at the deadline even when a backend ignores the signal
+ * (Triton and TF Serving ignore client deadlines: triton#6920, tfs#1265). The gateway applies one
+ * deadline to a whole request — retries and fallbacks included — with `runWithDeadline`.
  */
+import type { BackendCall } from "../backends/types.js";
 import { MAX_TIMER_MS } from "../config/schema.js";
 import { BackendTimeoutError } from "../errors.js";
 import type { Policy } from "./types.js";
 
+/**
+ * Runs `fn` with a copy of `call` whose signal aborts at `call.deadline` (with a
+ * BackendTimeoutError as reason) or when `call.signal` aborts; rejects with BACKEND_TIMEOUT at the
+ * deadline whether or not `fn` has settled.
+ */
+export async function runWithDeadline<T>(
+  call: BackendCall,
+  fn: (call: BackendCall) => Promise<T>,
+): Promise<T> {
+  const remaining = Math.min(call.deadline - Date.now(), MAX_TIMER_MS);
+  if (remaining <= 0) throw new BackendTimeoutError("deadline passed before the backend call");
+  const controller = new AbortController();
+  const parent = call.signal;
+  const onParentAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener("abort", onParentAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new BackendTimeoutError(`deadline of ${remaining} ms passed`);
+      controller.abort(err);
+      reject(err);
+    }, remaining);
+  });
+  try {
+    return await Promise.race([fn({ ...call, signal: controller.signal }), expired]);
+  } finally {
+    clearTimeout(timer);
+    parent.removeEventListener("abort", onParentAbort);
+  }
+}
+
 /** Enforces `call.deadline` on the wrapped call and propagates cancellation through `call.signal`. */
 export function deadline(): Policy {
   return function deadlinePolicy(next) {
-    return async (request) => {
-      const remaining = Math.min(request.call.deadline - Date.now(), MAX_TIMER_MS);
-      if (remaining <= 0) throw new BackendTimeoutError("deadline passed before the backend call");
-      const controller = new AbortController();
-      const parent = request.call.signal;
-      const onParentAbort = () => controller.abort(parent.reason);
-      if (parent.aborted) controller.abort(parent.reason);
-      else parent.addEventListener("abort", onParentAbort, { once: true });
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const err = new BackendTimeoutError(`deadline of ${remaining} ms passed`);
-          controller.abort(err);
-          reject(err);
-        }, remaining);
-      });
-      try {
-        const call = { ...request.call, signal: controller.signal };
-        return await Promise.race([next({ target: request.target, call }), expired]);
-      } finally {
-        clearTimeout(timer);
-        parent.removeEventListener("abort", onParentAbort);
-      }
-    };
+    return (request) =>
+      runWithDeadline(request.call, (call) => next({ target: request.target, call }));
   };
 }

@@ -1,0 +1,306 @@
+/**
+ * Several replicas of one backend server behind one BackendAdapter: least-outstanding-calls load
+ * balancing with Envoy-style consecutive-failure outlier ejection and probation on re-admission.
+ */
+import type { OutlierDetectionConfig } from "../../config/schema.js";
+import type {
+  BackendAdapter,
+  BackendCall,
+  BackendResult,
+  BackendType,
+  ModelMetadata,
+  TargetRef,
+} from "../types.js";
+import {
+  type CallOutcome,
+  ejectionMs,
+  isServerSideFailure,
+  mayEject,
+  outcomeOf,
+} from "./outlier.js";
+
+/** One replica: its address (as configured) and the adapter connected to it. */
+export interface ReplicaEndpoint {
+  address: string;
+  adapter: BackendAdapter;
+}
+
+/** Options of a ReplicaSet. */
+export interface ReplicaSetOptions {
+  /** Called when a replica is ejected (for `infergate_replica_ejections_total`). */
+  onEject?: (address: string) => void;
+  /** Clock for ejection times, ms; default Date.now. */
+  now?: () => number;
+}
+
+/** One replica's state, for the admin API. */
+export interface ReplicaSnapshot {
+  address: string;
+  /** Inference calls in flight to it. */
+  outstanding: number;
+  /** Server-side failures in a row since its last success (or re-admission). */
+  consecutiveFailures: number;
+  /** ISO time its current ejection ends; null when it is in rotation. */
+  ejectedUntil: string | null;
+  /** Ejections since the set was built. */
+  timesEjected: number;
+  /** Re-admitted after an ejection and not yet proven: its next call decides. */
+  probation: boolean;
+}
+
+type ReplicaState = "active" | "probation" | "ejected";
+
+interface Replica {
+  readonly address: string;
+  readonly adapter: BackendAdapter;
+  outstanding: number;
+  consecutiveFailures: number;
+  state: ReplicaState;
+  ejectedAt: number;
+  ejectedUntil: number;
+  timesEjected: number;
+  /** The n of the next ejection's base × n; decays while the replica stays in rotation. */
+  multiplier: number;
+  /** When it last came (back) into rotation; the multiplier decays from here. */
+  inRotationSince: number;
+  /** Bumped on every ejection and re-admission, so calls started before one are not counted after. */
+  generation: number;
+  /** A probation call is in flight: further calls go elsewhere until it decides. */
+  probing: boolean;
+}
+
+/** A BackendAdapter over several replicas of the same server. */
+export class ReplicaSet implements BackendAdapter {
+  readonly name: string;
+  readonly type: BackendType;
+  private readonly replicas: Replica[];
+  private readonly now: () => number;
+  private readonly onEject: ((address: string) => void) | undefined;
+  /** Where the next least-outstanding scan starts, so ties go round robin. */
+  private cursor = 0;
+
+  constructor(
+    endpoints: readonly ReplicaEndpoint[],
+    private readonly config: OutlierDetectionConfig,
+    options: ReplicaSetOptions = {},
+  ) {
+    const first = endpoints[0];
+    if (first === undefined) throw new Error("a replica set needs at least one replica");
+    this.name = first.adapter.name;
+    this.type = first.adapter.type;
+    this.now = options.now ?? Date.now;
+    this.onEject = options.onEject;
+    const start = this.now();
+    this.replicas = endpoints.map(({ address, adapter }) => ({
+      address,
+      adapter,
+      outstanding: 0,
+      consecutiveFailures: 0,
+      state: "active",
+      ejectedAt: Number.NEGATIVE_INFINITY,
+      ejectedUntil: Number.NEGATIVE_INFINITY,
+      timesEjected: 0,
+      multiplier: 0,
+      inRotationSince: start,
+      generation: 0,
+      probing: false,
+    }));
+  }
+
+  async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {
+    const replica = this.pick();
+    const generation = replica.generation;
+    const probe = replica.state === "probation" && !replica.probing;
+    if (probe) replica.probing = true;
+    replica.outstanding++;
+    try {
+      const result = await replica.adapter.infer(target, call);
+      this.record(replica, generation, probe, "success");
+      return result;
+    } catch (err) {
+      this.record(replica, generation, probe, outcomeOf(err, call, Date.now()));
+      throw err;
+    } finally {
+      replica.outstanding--;
+    }
+  }
+
+  /** Asks replicas in preference order; a server-side failure moves on to the next one. */
+  async metadata(target: TargetRef): Promise<ModelMetadata> {
+    let lastError: unknown;
+    for (const replica of this.preferenceOrder()) {
+      try {
+        return await replica.adapter.metadata(target);
+      } catch (err) {
+        // Replicas serve the same models: a client error (unknown model) is the answer everywhere.
+        if (!isServerSideFailure(err)) throw err;
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  /** True when any replica says the model is ready; throws only when no replica could answer. */
+  async ready(target: TargetRef): Promise<boolean> {
+    let answered = false;
+    let lastError: unknown;
+    for (const replica of this.preferenceOrder()) {
+      try {
+        if (await replica.adapter.ready(target)) return true;
+        answered = true;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    if (answered) return false;
+    throw lastError;
+  }
+
+  /** True when any replica is live. */
+  async health(): Promise<boolean> {
+    for (const replica of this.preferenceOrder()) {
+      if (await replica.adapter.health().catch(() => false)) return true;
+    }
+    return false;
+  }
+
+  /** Closes every replica's adapter, even when one fails to close. */
+  async close(): Promise<void> {
+    const results = await Promise.allSettled(this.replicas.map((r) => r.adapter.close()));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /** Every replica's state, in configured order. */
+  snapshot(): ReplicaSnapshot[] {
+    this.readmitDue(this.now());
+    return this.replicas.map((r) => ({
+      address: r.address,
+      outstanding: r.outstanding,
+      consecutiveFailures: r.consecutiveFailures,
+      ejectedUntil: r.state === "ejected" ? new Date(r.ejectedUntil).toISOString() : null,
+      timesEjected: r.timesEjected,
+      probation: r.state === "probation",
+    }));
+  }
+
+  /** The available replica with the fewest calls in flight; ties go round robin. */
+  private pick(): Replica {
+    this.readmitDue(this.now());
+    const n = this.replicas.length;
+    let best: Replica | undefined;
+    let bestIndex = 0;
+    for (let k = 0; k < n; k++) {
+      const index = (this.cursor + k) % n;
+      const replica = this.replicas[index];
+      if (replica === undefined || !available(replica)) continue;
+      if (best === undefined || replica.outstanding < best.outstanding) {
+        best = replica;
+        bestIndex = index;
+      }
+    }
+    if (best !== undefined) {
+      this.cursor = (bestIndex + 1) % n;
+      return best;
+    }
+    // Every replica is ejected or busy with its probation call. Failing without trying would
+    // turn a stale ejection into an outage, so try the one ejected longest ago (Envoy's "panic
+    // mode" likewise routes to ejected hosts when too few are healthy).
+    return this.leastRecentlyEjected();
+  }
+
+  private leastRecentlyEjected(): Replica {
+    let oldest: Replica | undefined;
+    for (const replica of this.replicas) {
+      if (oldest === undefined || replica.ejectedAt < oldest.ejectedAt) oldest = replica;
+    }
+    if (oldest === undefined) throw new Error("a replica set needs at least one replica");
+    return oldest;
+  }
+
+  /** Available replicas first (least outstanding), then the rest, least recently ejected first. */
+  private preferenceOrder(): Replica[] {
+    this.readmitDue(this.now());
+    const inRotation = this.replicas.filter((r) => r.state !== "ejected");
+    const ejected = this.replicas.filter((r) => r.state === "ejected");
+    inRotation.sort((a, b) => a.outstanding - b.outstanding);
+    ejected.sort((a, b) => a.ejectedAt - b.ejectedAt);
+    return [...inRotation, ...ejected];
+  }
+
+  /** Puts replicas whose ejection has ended back into rotation, on probation. */
+  private readmitDue(now: number): void {
+    for (const replica of this.replicas) {
+      if (replica.state !== "ejected" || now < replica.ejectedUntil) continue;
+      replica.state = "probation";
+      replica.probing = false;
+      replica.consecutiveFailures = 0;
+      replica.inRotationSince = replica.ejectedUntil;
+      replica.generation++;
+    }
+  }
+
+  private record(replica: Replica, generation: number, probe: boolean, outcome: CallOutcome): void {
+    // Ejected or re-admitted since this call started: its outcome belongs to the old period.
+    if (replica.generation !== generation) return;
+    if (probe) replica.probing = false;
+    if (outcome === "neutral") return;
+    const now = this.now();
+    switch (replica.state) {
+      case "ejected":
+        // A call sent while every replica was out: success proves this one back.
+        if (outcome === "success") this.restore(replica, now);
+        return;
+      case "probation":
+        if (outcome === "success") {
+          replica.state = "active";
+          replica.consecutiveFailures = 0;
+        } else {
+          replica.consecutiveFailures++;
+          this.eject(replica, now);
+        }
+        return;
+      case "active":
+        if (outcome === "success") {
+          replica.consecutiveFailures = 0;
+        } else if (++replica.consecutiveFailures >= this.config.consecutiveFailures) {
+          // When the ejection cap refuses, the count stays over the threshold so the next failure
+          // tries again (another replica may have come back by then).
+          this.eject(replica, now);
+        }
+        return;
+    }
+  }
+
+  private eject(replica: Replica, now: number): void {
+    const ejected = this.replicas.filter((r) => r.state === "ejected").length;
+    if (!mayEject(ejected, this.replicas.length, this.config.maxEjectionPercent)) return;
+    // Like Envoy, the multiplier falls by one for every base period spent in rotation, so a
+    // replica that failed long ago is not punished with the longest ejection forever.
+    const decay = Math.floor((now - replica.inRotationSince) / this.config.baseEjectionTimeMs);
+    replica.multiplier = Math.max(0, replica.multiplier - decay) + 1;
+    replica.timesEjected++;
+    replica.state = "ejected";
+    replica.probing = false;
+    replica.ejectedAt = now;
+    replica.ejectedUntil = now + ejectionMs(this.config, replica.multiplier);
+    replica.generation++;
+    try {
+      this.onEject?.(replica.address);
+    } catch {
+      // A metrics hook must not replace the backend's error the caller is about to see.
+    }
+  }
+
+  private restore(replica: Replica, now: number): void {
+    replica.state = "active";
+    replica.consecutiveFailures = 0;
+    replica.inRotationSince = now;
+    replica.generation++;
+  }
+}
+
+/** In rotation and not holding back for a probation call in flight. */
+function available(replica: Replica): boolean {
+  return replica.state === "active" || (replica.state === "probation" && !replica.probing);
+}

@@ -1,0 +1,63 @@
+/**
+ * The fallback chain (SPEC 2 `fallback`): the chosen target first, then each fallback in order,
+ * while the failure is the backend's (never the client's bad input) and the request's deadline
+ * has not passed.
+ */
+import type { BackendCall, BackendResult } from "../backends/types.js";
+import { BackendUnavailableError, type GatewayError, toGatewayError } from "../errors.js";
+import type { TargetState } from "./targets.js";
+
+/** What answered: the result, the target state and its place in the chain (0 = primary). */
+export interface ChainAnswer {
+  result: BackendResult;
+  state: TargetState;
+  index: number;
+}
+
+/** Failures after which the next target is worth trying. */
+function isBackendsFault(err: GatewayError): boolean {
+  return err.code !== "INVALID_REQUEST";
+}
+
+/** Runs the call on the first target that answers. */
+export async function runChain(
+  chain: readonly TargetState[],
+  call: BackendCall,
+): Promise<ChainAnswer> {
+  const errors: GatewayError[] = [];
+  for (const [index, state] of chain.entries()) {
+    if (call.signal.aborted) break;
+    try {
+      const result = await state.pipeline({ target: state.target, call });
+      return { result, state, index };
+    } catch (err) {
+      const error = toGatewayError(err);
+      if (!isBackendsFault(error)) throw error;
+      errors.push(error);
+    }
+  }
+  throw chainError(chain, errors, call.signal);
+}
+
+function chainError(
+  chain: readonly TargetState[],
+  errors: GatewayError[],
+  signal: AbortSignal,
+): GatewayError {
+  const reason: unknown = signal.reason;
+  if (signal.aborted && reason !== undefined) return toGatewayError(reason);
+  const last = errors[errors.length - 1];
+  if (last === undefined) return new BackendUnavailableError("no target was tried");
+  if (chain.length === 1) return last;
+  // SPEC 3: target and every fallback down (or breaker open) is BACKEND_UNAVAILABLE.
+  if (errors.every((e) => e.code === "BACKEND_UNAVAILABLE" || e.code === "OVERLOADED")) {
+    const waits = errors
+      .map((e) => e.retryAfterSeconds)
+      .filter((s): s is number => s !== undefined);
+    return new BackendUnavailableError(
+      `target and every fallback unavailable: ${errors.map((e) => e.message).join("; ")}`,
+      waits.length > 0 ? { retryAfterSeconds: Math.min(...waits) } : undefined,
+    );
+  }
+  return last;
+}
