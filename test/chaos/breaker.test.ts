@@ -43,13 +43,13 @@ describe("a primary that answers 503 to everything", () => {
     const calls = emulator.calls.map((c) => c.at);
     expect(calls.length).toBeGreaterThanOrEqual(VOLUME);
     const opened = calls[VOLUME - 1]!;
-    const after = (from: number, to: number) => calls.filter((t) => t > from && t < to).length;
+    const callsBetween = (from: number, to: number) => calls.filter((t) => t > from && t < to).length;
     // Silence until the reset timeout...
-    expect(after(opened, opened + RESET_MS - 50)).toBe(0);
+    expect(callsBetween(opened, opened + RESET_MS - 50)).toBe(0);
     // ...then exactly one probe per reset period (each fails and re-opens the breaker).
     const probe1 = calls[VOLUME]!;
     expect(probe1 - opened).toBeGreaterThanOrEqual(RESET_MS - 50);
-    expect(after(opened, probe1 + RESET_MS - 50)).toBe(1);
+    expect(callsBetween(opened, probe1 + RESET_MS - 50)).toBe(1);
     const breakers = (await (await fetch(`${rig.gateway.url}/admin/breakers`)).json()) as {
       breakers: Array<{ model: string; slot: string; state: string }>;
     };
