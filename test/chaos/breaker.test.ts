@@ -43,7 +43,8 @@ describe("a primary that answers 503 to everything", () => {
     const calls = emulator.calls.map((c) => c.at);
     expect(calls.length).toBeGreaterThanOrEqual(VOLUME);
     const opened = calls[VOLUME - 1]!;
-    const callsBetween = (from: number, to: number) => calls.filter((t) => t > from && t < to).length;
+    const callsBetween = (from: number, to: number) =>
+      calls.filter((t) => t > from && t < to).length;
     // Silence until the reset timeout...
     expect(callsBetween(opened, opened + RESET_MS - 50)).toBe(0);
     // ...then exactly one probe per reset period (each fails and re-opens the breaker).
