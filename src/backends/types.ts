@@ -41,6 +41,8 @@ export interface BackendCall {
   deadline: number;
   /** Aborted when the caller gives up (deadline, client gone, shutdown). */
   signal: AbortSignal;
+  /** `Cache-Control: no-cache`: skip the cache lookup (a fresh answer is still stored). */
+  noCache?: boolean;
 }
 
 /** A backend's answer. */
@@ -48,6 +50,8 @@ export interface BackendResult {
   outputs: NamedTensor[];
   /** The version the backend says computed it, when it says. */
   modelVersion?: string;
+  /** Set by the response cache: whether this answer came from it. */
+  cache?: "hit" | "miss";
 }
 
 /** A connection to one configured backend. Errors thrown are GatewayErrors (src/errors.ts). */

@@ -42,8 +42,9 @@ describe("loadConfigFile", () => {
         grpcPort: 8081,
         bodyLimitBytes: 8388608,
         drainTimeoutMs: 10000,
+        cacheMaxBytes: 67108864,
       },
-      redis: { url: "redis://127.0.0.1:6379" },
+      redis: { url: "redis://127.0.0.1:6379", keyPrefix: "infergate:" },
       backends: {
         tfs: {
           type: "tfserving",
@@ -154,6 +155,7 @@ describe("parseConfigText", () => {
       port: 8080,
       bodyLimitBytes: 8388608,
       drainTimeoutMs: 10000,
+      cacheMaxBytes: 67108864,
     });
     expect(config.defaults).toEqual({ timeoutMs: 1000 });
     expect(config.redis).toBeUndefined();

@@ -80,7 +80,10 @@ export const batchingSchema = z.strictObject(batchingKeys).partial();
 export const concurrencySchema = z.strictObject(concurrencyKeys).partial();
 
 export const cacheSchema = z.strictObject({
-  ttlSeconds: z.number().positive(),
+  ttlSeconds: z
+    .number()
+    .positive()
+    .max(365 * 24 * 3600),
 });
 
 const httpAddress = z.url({ protocol: /^https?$/ });
@@ -135,6 +138,8 @@ export const serverSchema = z.strictObject({
   /** Largest gRPC message accepted or sent; default: bodyLimitBytes. */
   grpcMaxMessageBytes: positiveInt.optional(),
   drainTimeoutMs: durationMsOrZero.default(10_000),
+  /** Bytes the in-process response cache may hold (answers + keys), LRU beyond it. */
+  cacheMaxBytes: positiveInt.default(64 * 1024 * 1024),
 });
 
 export const defaultsSchema = z.strictObject({
@@ -171,7 +176,11 @@ export const modelSchema = z.strictObject({
 export const configSchema = z.strictObject({
   server: serverSchema.default(() => serverSchema.parse({})),
   redis: z
-    .strictObject({ url: z.string().regex(/^rediss?:\/\//, "expected redis:// URL") })
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\//, "expected redis:// URL"),
+      /** Prefix of every key the gateway writes, so gateways can share one Redis. */
+      keyPrefix: z.string().default("infergate:"),
+    })
     .optional(),
   backends: z.record(z.string().min(1), backendSchema),
   defaults: defaultsSchema.default(() => defaultsSchema.parse({})),

@@ -69,8 +69,44 @@ export function createMetrics() {
     labelNames: ["backend", "replica"] as const,
     registers: [registry],
   });
+  const batchSize = new Histogram({
+    name: "infergate_batch_size",
+    help: "Rows (dimension 0) per batched backend call, by backend.",
+    labelNames: ["backend"] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [registry],
+  });
+  const batchQueueDepth = new Gauge({
+    name: "infergate_batch_queue_depth",
+    help: "Requests waiting in a target's batcher.",
+    labelNames: ["model", "version", "backend"] as const,
+    registers: [registry],
+  });
+  const batchQueueWait = new Histogram({
+    name: "infergate_batch_queue_wait_seconds",
+    help: "Time a request waited in the batcher before its batch left.",
+    labelNames: ["backend"] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [registry],
+  });
+  const cacheRequests = new Counter({
+    name: "infergate_cache_requests_total",
+    help: "Response cache lookups, by tier (memory, redis) and result (hit, miss, bypass).",
+    labelNames: ["tier", "result"] as const,
+    registers: [registry],
+  });
+  const cacheBytes = new Gauge({
+    name: "infergate_cache_bytes",
+    help: "Bytes held by the in-process response cache.",
+    registers: [registry],
+  });
   return {
     registry,
+    batchSize,
+    batchQueueDepth,
+    batchQueueWait,
+    cacheRequests,
+    cacheBytes,
     requests,
     requestDuration,
     backendRequests,
