@@ -5,6 +5,7 @@
  */
 import { type AdapterHooks, createAdapter } from "../backends/factory.js";
 import type { BackendAdapter } from "../backends/types.js";
+import { ResponseCache } from "../cache/response-cache.js";
 import { loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
@@ -45,6 +46,7 @@ export class Runtime {
   private closed = false;
 
   private service: GatewayService;
+  private cache: { instance: ResponseCache; generation: number; settings: string };
 
   private constructor(
     private readonly options: RuntimeOptions,
@@ -52,6 +54,7 @@ export class Runtime {
     config: GatewayConfig,
     private adapters: Map<string, LiveAdapter>,
   ) {
+    this.cache = { ...this.newCache(config), generation: 0 };
     this.service = this.serviceFor(config, adapters).service;
   }
 
@@ -87,6 +90,7 @@ export class Runtime {
     await this.reloading;
     await this.service.inFlight.idle(timeoutMs);
     for (const state of this.service.targetStates()) closeState(state);
+    await this.cache.instance.close();
     await closeAll(
       [...this.adapters.values()].map((a) => a.adapter),
       this.options.logger,
@@ -111,6 +115,7 @@ export class Runtime {
     }
     warnOnListenerChange(this.service.config, config, logger);
     const old = this.service;
+    const oldCache = this.swapCacheIfChanged(config);
     const retired = [...this.adapters.entries()]
       .filter(([name, live]) => adapters.get(name)?.adapter !== live.adapter)
       .map(([, live]) => live.adapter);
@@ -122,6 +127,7 @@ export class Runtime {
     // Old requests finish on the old adapters and target states before those close.
     void old.inFlight.idle(old.config.server.drainTimeoutMs).then(() => {
       for (const state of next.retiredStates) closeState(state);
+      void oldCache?.close();
       return closeAll(retired, logger);
     });
     return { ok: true };
@@ -136,13 +142,36 @@ export class Runtime {
     return result.config;
   }
 
+  /** The cache for `config`'s settings; kept across reloads unless those change. */
+  private newCache(config: GatewayConfig): { instance: ResponseCache; settings: string } {
+    const { metrics, logger } = this.options;
+    const settings = JSON.stringify([config.server.cacheMaxBytes, config.redis ?? null]);
+    const instance = new ResponseCache({
+      maxBytes: config.server.cacheMaxBytes,
+      ...(config.redis === undefined ? {} : { redis: config.redis }),
+      onLookup: (tier, result) => metrics.cacheRequests.inc({ tier, result }),
+      onBytes: (bytes) => metrics.cacheBytes.set(bytes),
+      logger,
+    });
+    return { instance, settings };
+  }
+
+  /** Starts a new cache when the cache settings changed; returns the old one to close later. */
+  private swapCacheIfChanged(config: GatewayConfig): ResponseCache | undefined {
+    const settings = JSON.stringify([config.server.cacheMaxBytes, config.redis ?? null]);
+    if (settings === this.cache.settings) return undefined;
+    const old = this.cache.instance;
+    this.cache = { ...this.newCache(config), generation: this.cache.generation + 1 };
+    return old;
+  }
+
   /** A service for `config`, with target states carried over from the last one where unchanged. */
   private serviceFor(
     config: GatewayConfig,
     adapters: Map<string, LiveAdapter>,
   ): { service: GatewayService; retiredStates: TargetState[] } {
     const byName = new Map([...adapters].map(([name, live]) => [name, live.adapter]));
-    const { states, retired } = this.targets.sync(config, byName);
+    const { states, retired } = this.targets.sync(config, byName, this.cache);
     const service = new GatewayService({
       config,
       adapters: byName,

@@ -123,6 +123,7 @@ export class GatewayService implements InferenceService {
         ...(request.outputs === undefined ? {} : { outputs: request.outputs }),
         deadline: due,
         signal: context.signal ?? NEVER_ABORTED,
+        noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
       };
       // One deadline for the whole request: retries and fallbacks included.
       const answer = await runWithDeadline(call, (c) => runChain(this.chain(r), c));
@@ -136,7 +137,7 @@ export class GatewayService implements InferenceService {
         outputs: answer.result.outputs,
         backend,
         fallback: answer.index > 0,
-        cache: "off",
+        cache: answer.result.cache ?? (answer.state.cached ? "miss" : "off"),
       };
     } catch (err) {
       this.metrics.requests.inc({ ...labels, backend: r.backend, code: toGatewayError(err).code });

@@ -6,17 +6,19 @@
  * forgets a retry budget (LiteLLM's cooldowns lose their timers on exactly this).
  */
 import type { BackendAdapter, TargetRef } from "../backends/types.js";
+import type { ResponseCache } from "../cache/response-cache.js";
 import { effectivePolicy, mergedPolicy } from "../config/effective.js";
 import type { GatewayConfig, ModelConfig } from "../config/schema.js";
 import { BackendUnavailableError } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
+import { Batcher } from "../pipeline/batcher.js";
 import { type BreakerState, TargetBreaker } from "../pipeline/breaker.js";
 import { ConcurrencyLimiter } from "../pipeline/limiter.js";
 import { observe } from "../pipeline/observe.js";
 import { retry } from "../pipeline/retry.js";
 import { RetryBudget } from "../pipeline/retry-budget.js";
 import { compose, type InferFn, type Policy } from "../pipeline/types.js";
-import { toTargetRef } from "./route.js";
+import { targetKey, toTargetRef } from "./route.js";
 
 /** Which slot of a model a target fills. */
 export type Slot = { kind: "version"; version: string } | { kind: "fallback"; index: number };
@@ -29,7 +31,10 @@ export interface TargetState {
   readonly target: TargetRef;
   readonly breaker: TargetBreaker | undefined;
   readonly limiter: ConcurrencyLimiter;
-  /** limiter -> retry -> breaker -> observe -> adapter. */
+  readonly batcher: Batcher | undefined;
+  /** True when answers of this target are cached. */
+  readonly cached: boolean;
+  /** cache -> batcher -> limiter -> retry -> breaker -> observe -> adapter. */
   readonly pipeline: InferFn;
 }
 
@@ -46,6 +51,9 @@ export class TargetRegistry {
 
   constructor(private readonly metrics: Metrics) {}
 
+  /** The response cache new states use; states are rebuilt when it changes (see sync). */
+  private cache: { instance: ResponseCache; generation: number } | undefined;
+
   /**
    * The states for `config`: unchanged slots keep their state, new ones are created. Returns the
    * states no longer used, for the caller to close once requests on the old snapshot are done.
@@ -53,7 +61,9 @@ export class TargetRegistry {
   sync(
     config: GatewayConfig,
     adapters: ReadonlyMap<string, BackendAdapter>,
+    cache: { instance: ResponseCache; generation: number },
   ): { states: ReadonlyMap<string, TargetState>; retired: TargetState[] } {
+    this.cache = cache;
     const next = new Map<string, TargetState>();
     for (const [model, modelConfig] of Object.entries(config.models)) {
       const slots: Array<[Slot, TargetRef]> = [
@@ -67,7 +77,7 @@ export class TargetRegistry {
         ]),
       ];
       for (const [slot, target] of slots) {
-        const key = stateKey(config, model, modelConfig, slot, target);
+        const key = stateKey(config, model, modelConfig, slot, target, cache.generation);
         const state =
           this.states.get(key) ??
           this.create(config, model, modelConfig, slot, target, key, adapters);
@@ -107,7 +117,32 @@ export class TargetRegistry {
       onQueueDepth: (depth) => this.metrics.queueDepth.set(labels, depth),
     });
     const retryConfig = effectivePolicy(config, modelConfig, "retry");
-    const policies: Policy[] = [limiter.policy];
+    const policies: Policy[] = [];
+    const cacheConfig = modelConfig.cache ?? config.defaults.cache;
+    if (cacheConfig !== undefined && this.cache !== undefined) {
+      // The namespace pins model, version slot, target and backend config: a new version, target
+      // or backend never serves another's answers.
+      const namespace = JSON.stringify([
+        model,
+        slot,
+        targetKey(target),
+        config.backends[target.backend] ?? null,
+      ]);
+      policies.push(this.cache.instance.policy({ namespace, ttlSeconds: cacheConfig.ttlSeconds }));
+    }
+    const batchingConfig = effectivePolicy(config, modelConfig, "batching");
+    const batcher =
+      batchingConfig === undefined
+        ? undefined
+        : new Batcher({
+            config: batchingConfig,
+            onBatch: (rows) => this.metrics.batchSize.observe({ backend: target.backend }, rows),
+            onQueueDepth: (depth) => this.metrics.batchQueueDepth.set(labels, depth),
+            onQueueWait: (ms) =>
+              this.metrics.batchQueueWait.observe({ backend: target.backend }, ms / 1000),
+          });
+    if (batcher !== undefined) policies.push(batcher.policy);
+    policies.push(limiter.policy);
     if (retryConfig !== undefined && retryConfig.attempts > 0) {
       const budget = new RetryBudget(retryConfig);
       policies.push(
@@ -127,7 +162,17 @@ export class TargetRegistry {
         throw new BackendUnavailableError(`backend "${backend}" is not running`);
       return adapter.infer(request.target, request.call);
     });
-    return { key, model, slot, target, breaker, limiter, pipeline };
+    return {
+      key,
+      model,
+      slot,
+      target,
+      breaker,
+      limiter,
+      batcher,
+      cached: cacheConfig !== undefined,
+      pipeline,
+    };
   }
 }
 
@@ -139,6 +184,7 @@ export function slotId(model: string, slot: Slot): string {
 /** Closes what a retired state holds (breaker timers). */
 export function closeState(state: TargetState): void {
   state.breaker?.close();
+  state.batcher?.close();
 }
 
 function stateKey(
@@ -147,11 +193,15 @@ function stateKey(
   modelConfig: ModelConfig,
   slot: Slot,
   target: TargetRef,
+  cacheGeneration: number,
 ): string {
   return JSON.stringify([
     model,
     slot,
     target,
+    cacheGeneration,
+    modelConfig.cache ?? config.defaults.cache ?? null,
+    effectivePolicy(config, modelConfig, "batching") ?? null,
     config.backends[target.backend] ?? null,
     effectivePolicy(config, modelConfig, "breaker") ?? null,
     effectivePolicy(config, modelConfig, "retry") ?? null,

@@ -1,0 +1,433 @@
+/**
+ * Dynamic batching for one target (issue 5): requests with the same signature (batch-signature.ts)
+ * are concatenated along dimension 0 into one backend call and the answer is split back to them by
+ * rows, in order. Like Triton's dynamic batcher, a batch leaves as soon as it holds maxBatchSize
+ * rows, else maxDelayMs after its first request arrived, so batching adds at most maxDelayMs.
+ *
+ * Hot path: admission, abort and leaving are O(1) per request apart from the tensor copies; there
+ * is one timer per open batch, never one per request. A member's deadline is watched by that same
+ * timer (it wakes at the earliest member deadline when that comes before the flush), so an expired
+ * request leaves the queue on time and is never sent.
+ */
+import { abortError } from "../backends/remote/errors.js";
+import type { BackendCall, BackendResult } from "../backends/types.js";
+import { type BatchingConfig, MAX_TIMER_MS } from "../config/schema.js";
+import { BackendTimeoutError, OverloadedError, toGatewayError } from "../errors.js";
+import type { NamedTensor } from "../tensor/types.js";
+import { batchShape } from "./batch-signature.js";
+import { concatInputs, splitResult } from "./batch-split.js";
+import { SHED_RETRY_AFTER_SECONDS } from "./limiter.js";
+import type { InferFn, Policy, TargetCall } from "./types.js";
+
+/** A cancellable timer. */
+export interface TimerHandle {
+  clear(): void;
+}
+
+/** Options of a Batcher. */
+export interface BatcherOptions {
+  /** maxBatchSize: rows (sum of dimension 0) per call; maxDelayMs: longest wait of a batch's first
+   * request; maxQueue: requests waiting, all signatures together. */
+  config: BatchingConfig;
+  /** Called with the rows of every backend call made for a batchable request (`infergate_batch_size`). */
+  onBatch?: (rows: number) => void;
+  /** Called with the new number of waiting requests each time it changes. */
+  onQueueDepth?: (depth: number) => void;
+  /** Called once per sent request with the ms it waited in the queue. */
+  onQueueWait?: (ms: number) => void;
+  /** Monotonic ms clock for the flush time and queue waits; default `performance.now`. */
+  now?: () => number;
+  /** Starts a timer; default an unref'd setTimeout, so a waiting batch never keeps the process up. */
+  setTimer?: (fn: () => void, ms: number) => TimerHandle;
+}
+
+/** A batch call in flight: aborted only when every member still waiting for it has given up. */
+interface Flight {
+  live: number;
+  readonly controller: AbortController;
+}
+
+/** One request in the batcher. */
+interface Member {
+  readonly request: TargetCall;
+  /** Inputs in the batch's name order. */
+  readonly inputs: NamedTensor[];
+  readonly rows: number;
+  readonly arrivedAt: number;
+  state: "queued" | "sent" | "done";
+  /** The batch it waits in, while queued. */
+  batch: OpenBatch | undefined;
+  /** The shared call it rides in, once sent in a batch of several. */
+  flight: Flight | undefined;
+  /** The caller's promise; set right after the member is built. */
+  resolve: (result: BackendResult) => void;
+  reject: (err: unknown) => void;
+  readonly onAbort: () => void;
+}
+
+/** A batch still taking requests. */
+interface OpenBatch {
+  readonly key: string;
+  readonly next: InferFn;
+  /** The open batches of the wrapped function this batch belongs to. */
+  readonly group: Map<string, OpenBatch>;
+  /** Arrival order; members that left stay (marked done) until the batch leaves or compacts. */
+  members: Member[];
+  /** Rows and count of the members still queued. */
+  rows: number;
+  live: number;
+  /** When the batch leaves at the latest, on the `now` clock. */
+  readonly flushAt: number;
+  /** A lower bound of the queued members' deadlines (exact after each expiry pass). */
+  earliestDeadline: number;
+  timer: TimerHandle | undefined;
+  open: boolean;
+}
+
+const noop = (): void => {};
+
+function defaultTimer(fn: () => void, ms: number): TimerHandle {
+  const timer = setTimeout(fn, ms);
+  timer.unref();
+  return { clear: () => clearTimeout(timer) };
+}
+
+/** Calls `next`, turning a synchronous throw into a rejection. */
+function invoke(next: InferFn, request: TargetCall): Promise<BackendResult> {
+  try {
+    return next(request);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** A target's dynamic batcher. Keep one per target; every function its policy wraps batches apart. */
+export class Batcher {
+  /** Batches calls to the wrapped InferFn. */
+  readonly policy: Policy;
+  readonly #maxBatchSize: number;
+  readonly #maxDelayMs: number;
+  readonly #maxQueue: number;
+  readonly #onBatch: ((rows: number) => void) | undefined;
+  readonly #onQueueDepth: ((depth: number) => void) | undefined;
+  readonly #onQueueWait: ((ms: number) => void) | undefined;
+  readonly #now: () => number;
+  readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
+  readonly #open = new Set<OpenBatch>();
+  #queued = 0;
+  #closed = false;
+
+  constructor(options: BatcherOptions) {
+    this.#maxBatchSize = options.config.maxBatchSize;
+    this.#maxDelayMs = options.config.maxDelayMs;
+    this.#maxQueue = options.config.maxQueue;
+    this.#onBatch = options.onBatch;
+    this.#onQueueDepth = options.onQueueDepth;
+    this.#onQueueWait = options.onQueueWait;
+    this.#now = options.now ?? (() => performance.now());
+    this.#setTimer = options.setTimer ?? defaultTimer;
+    this.policy = (next) => {
+      const group = new Map<string, OpenBatch>();
+      return (request) => this.#admit(next, group, request);
+    };
+  }
+
+  /** Requests waiting in open batches now. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Sends every open batch now and passes later requests straight through; no timer is left. */
+  close(): void {
+    this.#closed = true;
+    for (const batch of [...this.#open]) this.#dispatch(batch);
+  }
+
+  #admit(
+    next: InferFn,
+    group: Map<string, OpenBatch>,
+    request: TargetCall,
+  ): Promise<BackendResult> {
+    const { target, call } = request;
+    const shape = this.#closed ? undefined : batchShape(target, call);
+    if (shape === undefined) return invoke(next, request);
+    if (call.signal.aborted) return Promise.reject(abortError(target.backend, call.signal));
+    if (call.deadline <= Date.now()) {
+      return Promise.reject(
+        new BackendTimeoutError("deadline passed before the request was batched"),
+      );
+    }
+    // A request that fills a batch by itself gains nothing from waiting: it goes alone at once.
+    if (shape.rows >= this.#maxBatchSize) {
+      this.#onBatch?.(shape.rows);
+      return invoke(next, request);
+    }
+    let batch = group.get(shape.key);
+    if (batch !== undefined && batch.rows + shape.rows > this.#maxBatchSize) {
+      this.#dispatch(batch);
+      batch = undefined;
+    }
+    const fills = batch !== undefined && batch.rows + shape.rows === this.#maxBatchSize;
+    // Only a request that would wait takes a queue place; one that completes a batch leaves at once.
+    if (!fills && this.#queued >= this.#maxQueue) {
+      return Promise.reject(
+        new OverloadedError(
+          `backend "${target.backend}" is overloaded: ${this.#maxQueue} requests waiting to be batched`,
+          SHED_RETRY_AFTER_SECONDS,
+        ),
+      );
+    }
+    const member: Member = {
+      request,
+      inputs: shape.inputs,
+      rows: shape.rows,
+      arrivedAt: this.#now(),
+      state: "queued",
+      batch: undefined,
+      flight: undefined,
+      resolve: noop,
+      reject: noop,
+      onAbort: () => this.#aborted(member),
+    };
+    const promise = new Promise<BackendResult>((resolve, reject) => {
+      member.resolve = resolve;
+      member.reject = reject;
+    });
+    call.signal.addEventListener("abort", member.onAbort, { once: true });
+    this.#join(next, group, shape.key, batch, member);
+    return promise;
+  }
+
+  #join(
+    next: InferFn,
+    group: Map<string, OpenBatch>,
+    key: string,
+    existing: OpenBatch | undefined,
+    member: Member,
+  ): void {
+    const deadline = member.request.call.deadline;
+    const batch = existing ?? {
+      key,
+      next,
+      group,
+      members: [],
+      rows: 0,
+      live: 0,
+      flushAt: member.arrivedAt + this.#maxDelayMs,
+      earliestDeadline: deadline,
+      timer: undefined,
+      open: true,
+    };
+    batch.members.push(member);
+    batch.rows += member.rows;
+    batch.live++;
+    member.batch = batch;
+    this.#queued++;
+    this.#onQueueDepth?.(this.#queued);
+    if (existing === undefined) {
+      group.set(key, batch);
+      this.#open.add(batch);
+    }
+    if (batch.rows >= this.#maxBatchSize) {
+      this.#dispatch(batch);
+    } else if (existing === undefined) {
+      this.#arm(batch, this.#maxDelayMs, 0);
+    } else if (deadline < batch.earliestDeadline) {
+      batch.earliestDeadline = deadline;
+      this.#arm(batch, batch.flushAt - this.#now(), 0);
+    }
+  }
+
+  /**
+   * Sets the batch's one timer: to flush at `flushIn` ms, or earlier to expire the member with the
+   * earliest deadline. `minExpiry` keeps a timer that woke a little early from spinning.
+   */
+  #arm(batch: OpenBatch, flushIn: number, minExpiry: number): void {
+    batch.timer?.clear();
+    const expireIn = Math.ceil(batch.earliestDeadline - Date.now());
+    if (flushIn <= expireIn) {
+      batch.timer = this.#setTimer(() => this.#dispatch(batch), Math.max(flushIn, 0));
+    } else {
+      const ms = Math.min(Math.max(expireIn, minExpiry), MAX_TIMER_MS);
+      batch.timer = this.#setTimer(() => this.#expire(batch), ms);
+    }
+  }
+
+  /** Times out the queued members whose deadline passed and re-arms for the rest. */
+  #expire(batch: OpenBatch): void {
+    batch.timer = undefined;
+    if (!batch.open) return;
+    const now = Date.now();
+    let earliest = Number.POSITIVE_INFINITY;
+    let expired = false;
+    for (const member of batch.members) {
+      if (member.state !== "queued") continue;
+      const deadline = member.request.call.deadline;
+      if (deadline <= now) {
+        this.#leave(member, queuedTimeout());
+        expired = true;
+      } else if (deadline < earliest) {
+        earliest = deadline;
+      }
+    }
+    if (!batch.open) return;
+    batch.earliestDeadline = earliest;
+    this.#arm(batch, batch.flushAt - this.#now(), expired ? 0 : 1);
+  }
+
+  #aborted(member: Member): void {
+    const reason = abortError(member.request.target.backend, member.request.call.signal);
+    if (member.state === "queued") {
+      this.#leave(member, reason);
+      return;
+    }
+    const flight = member.flight;
+    if (member.state !== "sent" || flight === undefined) return;
+    this.#settle(member, undefined, reason);
+    flight.live--;
+    if (flight.live === 0) flight.controller.abort(member.request.call.signal.reason);
+  }
+
+  /** Takes one queued member out of its batch with an error. */
+  #leave(member: Member, err: unknown): void {
+    const batch = member.batch;
+    if (batch === undefined) return;
+    member.batch = undefined;
+    batch.rows -= member.rows;
+    batch.live--;
+    this.#queued--;
+    this.#onQueueDepth?.(this.#queued);
+    this.#settle(member, undefined, err);
+    if (batch.live === 0) {
+      this.#shut(batch);
+    } else if (batch.members.length > 2 * this.#maxBatchSize) {
+      // Members that left are dropped now and then, so joins and aborts cannot grow the array.
+      batch.members = batch.members.filter((m) => m.state === "queued");
+    }
+  }
+
+  /** Stops a batch taking requests: its timer, its group entry and the open set. */
+  #shut(batch: OpenBatch): void {
+    batch.open = false;
+    batch.timer?.clear();
+    batch.timer = undefined;
+    if (batch.group.get(batch.key) === batch) batch.group.delete(batch.key);
+    this.#open.delete(batch);
+  }
+
+  /** Sends a batch: its members still queued and within their deadlines, in arrival order. */
+  #dispatch(batch: OpenBatch): void {
+    if (!batch.open) return;
+    this.#shut(batch);
+    const now = Date.now();
+    const sent: Member[] = [];
+    for (const member of batch.members) {
+      if (member.state !== "queued") continue;
+      member.batch = undefined;
+      if (member.request.call.deadline <= now) this.#settle(member, undefined, queuedTimeout());
+      else sent.push(member);
+    }
+    this.#queued -= batch.live;
+    batch.live = 0;
+    batch.rows = 0;
+    this.#onQueueDepth?.(this.#queued);
+    const first = sent[0];
+    if (first === undefined) return;
+    const at = this.#now();
+    let rows = 0;
+    for (const member of sent) {
+      member.state = "sent";
+      rows += member.rows;
+      this.#onQueueWait?.(at - member.arrivedAt);
+    }
+    this.#onBatch?.(rows);
+    if (sent.length === 1) {
+      // Alone: its own call, signal and deadline; nothing to concatenate or split.
+      first.request.call.signal.removeEventListener("abort", first.onAbort);
+      invoke(batch.next, first.request).then(
+        (result) => this.#settle(first, result, undefined),
+        (err: unknown) => this.#settle(first, undefined, err),
+      );
+      return;
+    }
+    this.#send(batch.next, sent);
+  }
+
+  #send(next: InferFn, sent: Member[]): void {
+    const flight: Flight = { live: sent.length, controller: new AbortController() };
+    let deadline = 0;
+    for (const member of sent) {
+      member.flight = flight;
+      deadline = Math.max(deadline, member.request.call.deadline);
+    }
+    const failAll = (err: unknown) => {
+      for (const member of sent) this.#settle(member, undefined, err);
+    };
+    const first = sent[0];
+    if (first === undefined) return;
+    let call: BackendCall;
+    try {
+      call = {
+        inputs: concatInputs(sent.map((m) => m.inputs)),
+        deadline,
+        signal: flight.controller.signal,
+        ...(first.request.call.outputs === undefined
+          ? {}
+          : { outputs: first.request.call.outputs }),
+      };
+    } catch (err) {
+      failAll(err);
+      return;
+    }
+    const backend = first.request.target.backend;
+    invoke(next, { target: first.request.target, call }).then(
+      (result) => {
+        let answers: BackendResult[];
+        try {
+          answers = splitResult(
+            backend,
+            result,
+            sent.map((m) => m.rows),
+          );
+        } catch (err) {
+          failAll(err);
+          return;
+        }
+        sent.forEach((member, i) => {
+          const answer = answers[i];
+          if (answer !== undefined) this.#settle(member, answer, undefined);
+        });
+      },
+      (err: unknown) => {
+        // A backend's bad-input answer may be one member's fault: never fail the others for it.
+        // Each member is retried alone once (at most one extra call per member, only then).
+        if (toGatewayError(err).code !== "INVALID_REQUEST") {
+          failAll(err);
+          return;
+        }
+        for (const member of sent) {
+          if (member.state === "done") continue;
+          member.request.call.signal.removeEventListener("abort", member.onAbort);
+          invoke(next, member.request).then(
+            (result) => this.#settle(member, result, undefined),
+            (e: unknown) => this.#settle(member, undefined, e),
+          );
+        }
+      },
+    );
+  }
+
+  /** Settles a member once and drops its abort listener. */
+  #settle(member: Member, result: BackendResult | undefined, err: unknown): void {
+    if (member.state === "done") return;
+    member.state = "done";
+    member.flight = undefined;
+    member.request.call.signal.removeEventListener("abort", member.onAbort);
+    if (result !== undefined) member.resolve(result);
+    else member.reject(err);
+  }
+}
+
+function queuedTimeout(): BackendTimeoutError {
+  return new BackendTimeoutError("deadline passed while waiting to be batched");
+}
