@@ -7,13 +7,9 @@
  *
  * Run: `npm run bench` (writes bench/results/backends.md).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { cpus } from "node:os";
 import { Pool } from "undici";
-import { afterAll, it } from "vitest";
+import { it } from "vitest";
 import { createAdapter } from "../src/backends/factory.js";
 import type { BackendAdapter } from "../src/backends/types.js";
 import type { BackendConfig } from "../src/config/schema.js";
@@ -21,41 +17,15 @@ import { MODELS_DIR, ModelRunner } from "../test/emulators/runner.js";
 import { startTfServingEmulator } from "../test/emulators/tfserving/index.js";
 import { startTorchServeEmulator } from "../test/emulators/torchserve/index.js";
 import { startTritonEmulator } from "../test/emulators/triton/index.js";
+import { deferCleanup } from "./cleanup.js";
+import { startGateway } from "./gateway.js";
 import { closedLoop, type LoadResult } from "./load.js";
+import { envNumber, writeResult } from "./report.js";
 
-const ROOT = resolve(import.meta.dirname, "..");
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const SECONDS = envNumber("BENCH_SECONDS", 3);
+const CONCURRENCY = envNumber("BENCH_CONCURRENCY", 16);
 const ROW = [5.1, 3.5, 1.4, 0.2];
 const IRIS_DECLARED = `inputs: [{ name: input, datatype: FP32, shape: [-1, 4] }], outputs: [{ name: probabilities, datatype: FP32, shape: [-1, 3] }, { name: label, datatype: INT64, shape: [-1] }]`;
-
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterAll(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-});
-
-async function startGateway(config: string): Promise<{ url: string; child: ChildProcess }> {
-  const dir = mkdtempSync(join(tmpdir(), "infergate-bench-"));
-  writeFileSync(join(dir, "gateway.yaml"), config);
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, "dist/cli.js"), "serve", "--config", join(dir, "gateway.yaml")],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, LOG_LEVEL: "info" },
-    },
-  );
-  cleanup.push(() => child.kill("SIGKILL"));
-  const port = await new Promise<number>((resolvePort, reject) => {
-    child.once("exit", (code) => reject(new Error(`gateway exited ${code}`)));
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as { msg?: string; protocol?: string; port?: number };
-      if (entry.msg === "listening" && entry.protocol === "http" && entry.port !== undefined)
-        resolvePort(entry.port);
-    });
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
-}
 
 it(
   "gateway vs direct, per backend and protocol",
@@ -64,11 +34,9 @@ it(
     const triton = await startTritonEmulator({ runner });
     const tfs = await startTfServingEmulator({ runner });
     const torch = await startTorchServeEmulator({ runner });
-    cleanup.push(
-      () => triton.close(),
-      () => tfs.close(),
-      () => torch.close(),
-    );
+    deferCleanup(() => triton.close());
+    deferCleanup(() => tfs.close());
+    deferCleanup(() => torch.close());
 
     const subjects: Array<{
       name: string;
@@ -120,13 +88,14 @@ models:
 ${subjects.map((s) => `      "${s.version}": { backend: b${s.version}, model: iris${s.declare ? `, ${IRIS_DECLARED}` : ""} }`).join("\n")}
 `;
     const gateway = await startGateway(config);
+    deferCleanup(() => gateway.stop());
     const pool = new Pool(gateway.url, { connections: CONCURRENCY, pipelining: 1 });
-    cleanup.push(() => pool.close());
+    deferCleanup(() => pool.close());
 
     const rows: string[] = [];
     for (const s of subjects) {
       const adapter: BackendAdapter = await createAdapter(`b${s.version}`, s.backend);
-      cleanup.push(() => adapter.close());
+      deferCleanup(() => adapter.close());
       const target = {
         backend: `b${s.version}`,
         model: "iris",
@@ -167,16 +136,13 @@ ${subjects.map((s) => `      "${s.version}": { backend: b${s.version}, model: ir
       rows.push(row(s.name, d, g));
     }
 
-    const table = [
+    writeResult("backends", [
       `Iris, one row per request, closed loop with ${CONCURRENCY} concurrent clients, ${SECONDS} s per cell, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}.`,
       "",
       "| backend / protocol | direct req/s | direct p50 / p99 ms | gateway req/s | gateway p50 / p99 ms | gateway / direct throughput | added p50 ms |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...rows,
-    ].join("\n");
-    mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-    writeFileSync(join(ROOT, "bench/results/backends.md"), `${table}\n`);
-    process.stdout.write(`\n${table}\n`);
+    ]);
   },
   15 * 60_000,
 );

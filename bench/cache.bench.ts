@@ -1,0 +1,194 @@
+/**
+ * Scenario (c), the cache-hit path: iris with `cache: { ttlSeconds: 60 }` (in-process tier), the
+ * same /v1 request repeated so every measured request is a hit (checked: `x-infergate-cache: hit`
+ * on each answer), closed loop at concurrency 32 through the gateway. Beside it, in the same run:
+ * the same model uncached (every request runs onnxruntime), and a bare `node:http` server in its
+ * own process answering the same body — the most any one-process Node HTTP server gets from this
+ * client on this machine, i.e. the ceiling a Node gateway's hit path is measured against.
+ * Also records the gateway's RSS (scenario d).
+ *
+ * Env: BENCH_CACHE_SECONDS (default 3 per cell and round), BENCH_CACHE_ROUNDS (default 3),
+ * BENCH_CACHE_CONCURRENCY (default 32), BENCH_CPU_PROF=1.
+ */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { it } from "vitest";
+import { MODELS_DIR } from "../test/emulators/runner.js";
+import { deferCleanup } from "./cleanup.js";
+import { type BenchClient, httpPost } from "./clients.js";
+import { cpuMs, RssSampler, startGateway } from "./gateway.js";
+import { closedLoop, combine, type LoadResult } from "./load.js";
+import { recordMemory } from "./memory.js";
+import { cpuProfDir, summarizeProfiles } from "./profile.js";
+import { envNumber, num, rate, table, writeResult } from "./report.js";
+
+const SECONDS = envNumber("BENCH_CACHE_SECONDS", 3);
+const ROUNDS = envNumber("BENCH_CACHE_ROUNDS", 3);
+const CONCURRENCY = envNumber("BENCH_CACHE_CONCURRENCY", 32);
+const ROW = [5.1, 3.5, 1.4, 0.2];
+const TARGET_HITS_PER_SECOND = 15_000;
+
+/** A node:http server answering every request with `body` (after reading the request's). */
+const BARE_SERVER = `
+const http = require("node:http");
+const body = process.env.BARE_BODY;
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 30000;
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+`;
+
+async function startBareServer(body: string): Promise<{ url: string; pid: number }> {
+  const child = spawn(process.execPath, ["-e", BARE_SERVER], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, BARE_BODY: body },
+  });
+  deferCleanup(() => child.kill("SIGKILL"));
+  const stdout = child.stdout;
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("could not spawn the bare server");
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`bare server exited ${code}`)));
+    createInterface({ input: stdout }).once("line", (line) => resolve(Number(line)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid };
+}
+
+interface Cell {
+  name: string;
+  client: BenchClient;
+  pid: number;
+}
+
+it("cache hits per second through the gateway", { timeout: 15 * 60_000 }, async () => {
+  const profDir = cpuProfDir();
+  const gateway = await startGateway(
+    `server: { host: 127.0.0.1, port: 0 }
+backends:
+  local: { type: onnx, modelDir: "${MODELS_DIR}" }
+defaults: { timeoutMs: 5000 }
+models:
+  iris_cached: { versions: { "1": { backend: local, model: iris } }, cache: { ttlSeconds: 60 } }
+  iris_plain: { versions: { "1": { backend: local, model: iris } } }
+`,
+    profDir === undefined ? {} : { cpuProfDir: profDir },
+  );
+  deferCleanup(() => gateway.stop());
+  const memory = [{ phase: "idle, after start", rssMb: gateway.rssMb() }];
+
+  const body = JSON.stringify({ inputs: [ROW] });
+  // Prime the cache (a miss) and take the answer's body for the bare server to send.
+  const first = await fetch(`${gateway.url}/v1/models/iris_cached/predict`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  const answer = await first.text();
+  if (first.status !== 200) throw new Error(`priming request: ${first.status} ${answer}`);
+  const bare = await startBareServer(answer);
+
+  const opts = { connections: CONCURRENCY };
+  const cells: Cell[] = [
+    {
+      name: "gateway, cache hit",
+      client: httpPost(gateway.url, "/v1/models/iris_cached/predict", body, {
+        ...opts,
+        expectHeader: ["x-infergate-cache", "hit"],
+      }),
+      pid: gateway.pid,
+    },
+    {
+      name: "gateway, uncached (onnx in process)",
+      client: httpPost(gateway.url, "/v1/models/iris_plain/predict", body, opts),
+      pid: gateway.pid,
+    },
+    {
+      name: "bare node:http server, fixed answer",
+      client: httpPost(bare.url, "/", body, opts),
+      pid: bare.pid,
+    },
+  ];
+  for (const cell of cells) deferCleanup(() => cell.client.close());
+
+  const runs = new Map<string, LoadResult[]>();
+  const cpu = new Map<string, { serverMs: number; selfMs: number }>();
+  let peakMb = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const cell of cells) {
+      const sampler = cell.pid === gateway.pid ? new RssSampler(gateway.pid) : undefined;
+      const before = { server: cpuMs(cell.pid), self: process.cpuUsage() };
+      const result = await closedLoop(() => cell.client.send(), {
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+        warmupSeconds: round === 0 ? 1 : 0.3,
+      });
+      const self = process.cpuUsage(before.self);
+      peakMb = Math.max(peakMb, sampler?.stop().peakMb ?? 0);
+      const used = cpu.get(cell.name) ?? { serverMs: 0, selfMs: 0 };
+      cpu.set(cell.name, {
+        serverMs: used.serverMs + cpuMs(cell.pid) - before.server,
+        selfMs: used.selfMs + (self.user + self.system) / 1000,
+      });
+      runs.set(cell.name, [...(runs.get(cell.name) ?? []), result]);
+    }
+  }
+  memory.push({ phase: "peak during the cache load", rssMb: peakMb });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  memory.push({ phase: "2 s after the load", rssMb: gateway.rssMb() });
+  if (profDir === undefined)
+    recordMemory("cache", "iris → onnx in process, cache on and off", memory);
+
+  const results = new Map([...runs].map(([name, list]) => [name, combine(list)]));
+  const hits = results.get(cells[0]?.name ?? "");
+  const ceiling = results.get(cells[2]?.name ?? "");
+  const rows = cells.map((cell) => {
+    const r = results.get(cell.name);
+    const used = cpu.get(cell.name);
+    if (r === undefined || used === undefined) return [cell.name];
+    const n = r.requests + r.errors;
+    return [
+      cell.name,
+      rate(r),
+      num(r.p50Ms),
+      num(r.p99Ms),
+      hits === undefined ? "—" : `${num(r.perSecond / hits.perSecond)}×`,
+      num((100 * used.serverMs) / 1000 / r.seconds, 0),
+      num((1000 * used.serverMs) / n, 0),
+      num((100 * used.selfMs) / 1000 / r.seconds, 0),
+    ];
+  });
+  const verdict =
+    hits === undefined || ceiling === undefined
+      ? ""
+      : `Cache hits: ${num(hits.perSecond, 0)}/s (issue target ≥ ${TARGET_HITS_PER_SECOND}/s: ${hits.perSecond >= TARGET_HITS_PER_SECOND ? "met" : "missed"}); ${num(hits.perSecond / ceiling.perSecond)}× what a bare node:http server reaches with the same client on this machine.`;
+  // A profiled gateway is slower: its table goes beside the real one, not over it.
+  writeResult(profDir === undefined ? "cache" : "cache-profiled", [
+    `Iris, one row per request, POST /v1 (JSON), closed loop, ${CONCURRENCY} concurrent clients on ${CONCURRENCY} keep-alive connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per cell (samples pooled). Every "cache hit" answer was checked to carry x-infergate-cache: hit. Server and load generator each in their own process.`,
+    "",
+    ...table(
+      [
+        "server",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "req/s vs cache hits",
+        "server CPU %",
+        "server CPU µs/req",
+        "client CPU %",
+      ],
+      rows,
+    ),
+    "",
+    "server CPU from /proc/<pid>/stat (100% = one core; the gateway's includes its threads); client CPU = the load generator's process. The machine has 2 cores in all.",
+    "",
+    verdict,
+  ]);
+
+  await gateway.stop();
+  if (profDir !== undefined) writeResult("cache-profile", summarizeProfiles(profDir));
+});
