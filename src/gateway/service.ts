@@ -55,6 +55,14 @@ export class GatewayService implements InferenceService {
   private readonly adapters: ReadonlyMap<string, BackendAdapter>;
   private readonly metrics: Metrics;
   private readonly metadataCache = new Map<string, Promise<ModelMetadata>>();
+  /**
+   * Labelled metric children, bound once: prom-client validates and hashes labels on every
+   * labelled call otherwise. Bounded by models × versions × backends × error codes.
+   */
+  private readonly requestCounters = new Map<string, { inc(): void }>();
+  private readonly durations = new Map<string, { observe(value: number): void }>();
+  /** Metadata cache keys of the targets seen, so the hot path does not stringify per request. */
+  private readonly targetKeys = new WeakMap<TargetRef, string>();
   /** Settled metadata, so the hot path needs no timer once a target's metadata is known. */
   private readonly knownMetadata = new Map<string, ModelMetadata>();
   private readonly states: ReadonlyMap<string, TargetState>;
@@ -82,7 +90,15 @@ export class GatewayService implements InferenceService {
     const target = modelConfig.versions[chosen];
     if (target === undefined)
       throw new InternalError(`version ${chosen} resolved but has no target`);
-    return new ResolvedRoute(this, model, chosen, modelConfig, toTargetRef(model, target));
+    // The slot's state already holds the resolved target: no per-request copy or key building.
+    const state = this.states.get(slotId(model, { kind: "version", version: chosen }));
+    return new ResolvedRoute(
+      this,
+      model,
+      chosen,
+      modelConfig,
+      state?.target ?? toTargetRef(model, target),
+    );
   }
 
   async metadata(route: Route): Promise<ModelMetadata> {
@@ -108,7 +124,6 @@ export class GatewayService implements InferenceService {
   ): Promise<InferResponse> {
     const r = this.own(route);
     const started = process.hrtime.bigint();
-    const labels = { model: r.model, version: r.version };
     const release = this.inFlight.enter();
     try {
       const due = Math.min(
@@ -128,8 +143,9 @@ export class GatewayService implements InferenceService {
       // One deadline for the whole request: retries and fallbacks included.
       const answer = await runWithDeadline(call, (c) => runChain(this.chain(r), c));
       const backend = answer.state.target.backend;
-      this.metrics.requests.inc({ ...labels, backend, code: "OK" });
-      if (answer.index > 0) this.metrics.fallbacks.inc({ ...labels, backend });
+      this.countRequest(r.model, r.version, backend, "OK");
+      if (answer.index > 0)
+        this.metrics.fallbacks.inc({ model: r.model, version: r.version, backend });
       return {
         ...(request.id === undefined ? {} : { id: request.id }),
         model: r.model,
@@ -140,11 +156,11 @@ export class GatewayService implements InferenceService {
         cache: answer.result.cache ?? (answer.state.cached ? "miss" : "off"),
       };
     } catch (err) {
-      this.metrics.requests.inc({ ...labels, backend: r.backend, code: toGatewayError(err).code });
+      this.countRequest(r.model, r.version, r.backend, toGatewayError(err).code);
       throw err;
     } finally {
       release();
-      this.metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      this.durationOf(r.model, r.version).observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
@@ -170,6 +186,26 @@ export class GatewayService implements InferenceService {
       .filter((b) => b.state === "open")
       .map((b) => `breaker open: model "${b.model}" ${b.slot} -> backend "${b.backend}"`);
     return { ready: unreachable.length === 0, reasons: [...unreachable, ...open] };
+  }
+
+  private countRequest(model: string, version: string, backend: string, code: string): void {
+    const key = `${model}\u0000${version}\u0000${backend}\u0000${code}`;
+    let counter = this.requestCounters.get(key);
+    if (counter === undefined) {
+      counter = this.metrics.requests.labels({ model, version, backend, code });
+      this.requestCounters.set(key, counter);
+    }
+    counter.inc();
+  }
+
+  private durationOf(model: string, version: string): { observe(value: number): void } {
+    const key = `${model}\u0000${version}`;
+    let histogram = this.durations.get(key);
+    if (histogram === undefined) {
+      histogram = this.metrics.requestDuration.labels({ model, version });
+      this.durations.set(key, histogram);
+    }
+    return histogram;
   }
 
   /** This snapshot's target states (the runtime closes retired ones). */
@@ -236,7 +272,11 @@ export class GatewayService implements InferenceService {
    * caller waits at most until `due` (BACKEND_TIMEOUT); the fetch itself goes on for later callers.
    */
   private targetMetadata(target: TargetRef, due: number): Promise<ModelMetadata> {
-    const key = targetKey(target);
+    let key = this.targetKeys.get(target);
+    if (key === undefined) {
+      key = targetKey(target);
+      this.targetKeys.set(target, key);
+    }
     const known = this.knownMetadata.get(key);
     if (known !== undefined) return Promise.resolve(known);
     let cached = this.metadataCache.get(key);

@@ -2,6 +2,7 @@
  * What the HTTP front needs from the rest of the gateway, and the Hono environment its handlers
  * share. Kept apart from app.ts so route modules can import the types without a cycle.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InferenceService } from "../gateway/types.js";
 import type { Metrics } from "../metrics/registry.js";
 
@@ -27,7 +28,11 @@ export interface HttpDeps {
   logger?: HttpLogger;
 }
 
-/** Hono environment of the HTTP front: the request id set by the request-id middleware. */
+/**
+ * Hono environment of the HTTP front: the request id and body limit set by middleware, and — under
+ * @hono/node-server — Node's request and response (absent in `app.request()` tests).
+ */
 export interface AppEnv {
-  Variables: { requestId: string };
+  Variables: { requestId: string; bodyLimit: number };
+  Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
 }

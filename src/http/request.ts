@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import { GatewayError, InvalidRequestError } from "../errors.js";
 import type { InferResponse, RequestContext } from "../gateway/types.js";
+import { readLimitedBody } from "./body-limit.js";
 import type { AppEnv } from "./deps.js";
 
 const TIMEOUT_HEADER = "x-infergate-timeout-ms";
@@ -14,7 +15,7 @@ const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 /** The request body as bytes (already bounded by the body limit middleware). */
 export async function readBodyBytes(c: Context<AppEnv>): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await c.req.arrayBuffer());
+    return await readLimitedBody(c);
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     // A client that hangs up mid-upload is not a gateway bug: no INTERNAL, no error-level log.
@@ -55,7 +56,7 @@ export function requestContext(c: Context<AppEnv>): RequestContext {
   const context: RequestContext = {
     requestId: c.get("requestId"),
     header: (name) => c.req.header(name),
-    signal: c.req.raw.signal,
+    signal: clientSignal(c),
   };
   const timeout = c.req.header(TIMEOUT_HEADER);
   if (timeout !== undefined) {
@@ -76,4 +77,18 @@ export function setPredictionHeaders(c: Context<AppEnv>, response: InferResponse
   c.header("x-infergate-backend", response.backend);
   c.header("x-infergate-cache", response.cache);
   if (response.fallback) c.header("x-infergate-fallback", "true");
+}
+
+/**
+ * Aborts when the client goes away before its answer is sent. Under Node it listens on the
+ * response directly (no web Request is built); in `app.request()` tests it is the Request's signal.
+ */
+function clientSignal(c: Context<AppEnv>): AbortSignal {
+  const outgoing = c.env?.outgoing;
+  if (outgoing === undefined) return c.req.raw.signal;
+  const controller = new AbortController();
+  outgoing.once("close", () => {
+    if (!outgoing.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }

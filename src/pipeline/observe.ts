@@ -23,14 +23,25 @@ export function outcomeOf(err: unknown): string {
 
 /** Records each call's outcome under the target's backend name. */
 export function observe(metrics: Metrics): Policy {
+  // Labelled children bound once per (backend, outcome): cheaper than labelling every call.
+  const children = new Map<string, { inc(): void }>();
+  const count = (backend: string, outcome: string) => {
+    const key = `${backend}\u0000${outcome}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      child = metrics.backendRequests.labels({ backend, outcome });
+      children.set(key, child);
+    }
+    child.inc();
+  };
   return function observePolicy(next) {
     return async (request) => {
       try {
         const result = await next(request);
-        metrics.backendRequests.inc({ backend: request.target.backend, outcome: "success" });
+        count(request.target.backend, "success");
         return result;
       } catch (err) {
-        metrics.backendRequests.inc({ backend: request.target.backend, outcome: outcomeOf(err) });
+        count(request.target.backend, outcomeOf(err));
         throw err;
       }
     };

@@ -4,6 +4,7 @@
  * their wire format on top; this knows nothing of any backend's format.
  */
 import { Pool, errors as undiciErrors } from "undici";
+import { MAX_TIMER_MS } from "../../config/schema.js";
 import { BackendError, BackendUnavailableError, GatewayError } from "../../errors.js";
 import { abortError } from "./errors.js";
 
@@ -62,8 +63,21 @@ export class HttpClient {
   async request(req: HttpRequest): Promise<HttpResponse> {
     const remaining = req.deadline - Date.now();
     if (remaining <= 0) throw abortError(this.backend, req.signal);
-    const timeout = AbortSignal.timeout(remaining);
-    const signal = req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]);
+    // One controller and one timer per request: AbortSignal.any/timeout cost far more on Node 20.
+    const controller = new AbortController();
+    const timeout = { aborted: false };
+    const timer = setTimeout(
+      () => {
+        timeout.aborted = true;
+        controller.abort();
+      },
+      Math.min(remaining, MAX_TIMER_MS),
+    );
+    const caller = req.signal;
+    const onCallerAbort = () => controller.abort(caller?.reason);
+    if (caller?.aborted) controller.abort(caller.reason);
+    else caller?.addEventListener("abort", onCallerAbort, { once: true });
+    const signal = controller.signal;
     try {
       const res = await this.pool.request({
         method: req.method,
@@ -88,6 +102,9 @@ export class HttpClient {
       return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, size) };
     } catch (err) {
       throw this.mapError(err, req.signal, timeout);
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener("abort", onCallerAbort);
     }
   }
 
@@ -99,7 +116,7 @@ export class HttpClient {
   private mapError(
     err: unknown,
     callerSignal: AbortSignal | undefined,
-    timeout: AbortSignal,
+    timeout: { aborted: boolean },
   ): GatewayError {
     if (err instanceof GatewayError) return err;
     if (callerSignal?.aborted) return abortError(this.backend, callerSignal);
