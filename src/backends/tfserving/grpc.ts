@@ -121,7 +121,7 @@ export class TfServingGrpcAdapter implements BackendAdapter {
     return answer.statuses.some((s) => s.state === "AVAILABLE");
   }
 
-  /** No liveness RPC: any answer of GetModelStatus (NOT_FOUND too) means the server is up. */
+  /** No liveness RPC: every answer of GetModelStatus (NOT_FOUND too) means the server is up. */
   async health(): Promise<boolean> {
     const answer = await this.status({ name: "infergate-health-probe" });
     return !TRANSPORT_FAILURES.has(answer.code);

@@ -135,7 +135,7 @@ export class TfServingRestAdapter implements BackendAdapter {
     );
   }
 
-  /** TF Serving has no liveness endpoint: any answer of the status API (404 too) means live. */
+  /** TF Serving has no liveness endpoint: every answer of the status API (404 too) means live. */
   async health(): Promise<boolean> {
     try {
       const res = await this.http.request({

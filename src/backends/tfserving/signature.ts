@@ -44,7 +44,7 @@ function specsOf(infos: unknown, where: string): TensorSpec[] {
   if (!isRecord(infos)) throw new BackendError(`${where} is not an object`);
   const specs: TensorSpec[] = [];
   // In the backend's order: a signature map has no order of its own, and the order TF Serving
-  // (or the emulator) lists is as good as any and keeps declared orders stable.
+  // (or the emulator) lists is as good as another and keeps declared orders stable.
   for (const alias of Object.keys(infos)) {
     const info = infos[alias];
     const at = `${where}.${alias}`;
