@@ -167,3 +167,23 @@ describe("torchserve targets", () => {
     ]);
   });
 });
+
+describe("shadow and rollout", () => {
+  it("name existing versions, and rollout steps ascend to 100", () => {
+    const errors = checkReferences({
+      backends: { local: { type: "onnx", modelDir: "/m" } },
+      models: {
+        m: {
+          versions: { "1": { backend: "local" }, "2": { backend: "local" } },
+          shadow: { version: "3", percent: 10 },
+          rollout: { from: "1", to: "1", steps: [5, 50, 25], intervalSeconds: 60 },
+        },
+      },
+    });
+    expect(errors).toEqual([
+      'models.m.shadow.version: unknown version "3"',
+      "models.m.rollout.to: must differ from rollout.from",
+      "models.m.rollout.steps: must ascend and end at 100",
+    ]);
+  });
+});

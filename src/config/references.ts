@@ -99,6 +99,25 @@ function checkModel(
   if (model.default !== undefined) checkVersion([...path, "default"], model.default);
   if (Array.isArray(model.traffic))
     checkTraffic(errors, [...path, "traffic"], model.traffic, checkVersion);
+  if (isRecord(model.shadow)) checkVersion([...path, "shadow", "version"], model.shadow.version);
+  if (isRecord(model.rollout)) {
+    const rollout = model.rollout;
+    checkVersion([...path, "rollout", "from"], rollout.from);
+    checkVersion([...path, "rollout", "to"], rollout.to);
+    if (
+      versionId(rollout.from) !== undefined &&
+      versionId(rollout.from) === versionId(rollout.to)
+    ) {
+      errors.push(formatLine([...path, "rollout", "to"], "must differ from rollout.from"));
+    }
+    const steps = rollout.steps;
+    if (Array.isArray(steps) && steps.every((x) => typeof x === "number")) {
+      const ascending = steps.every((x, i) => i === 0 || x > (steps[i - 1] as number));
+      if (!ascending || steps[steps.length - 1] !== 100) {
+        errors.push(formatLine([...path, "rollout", "steps"], "must ascend and end at 100"));
+      }
+    }
+  }
 }
 
 function checkTraffic(

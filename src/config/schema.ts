@@ -156,6 +156,27 @@ export const trafficEntrySchema = z.strictObject({
   weight: nonNegativeInt,
 });
 
+export const shadowSchema = z.strictObject({
+  /** The version that receives copies. */
+  version: versionId,
+  /** Share of requests copied, 0–100. */
+  percent: z.number().min(0).max(100),
+});
+
+export const rolloutSchema = z.strictObject({
+  from: versionId,
+  to: versionId,
+  /** The canary's share at each step, ascending, ending at 100. */
+  steps: z.array(z.number().min(0).max(100)).min(1),
+  intervalSeconds: z.number().positive().max(86_400),
+  /** Largest allowed canary error rate minus the stable version's (0.02 = 2 points). */
+  maxErrorRateIncrease: z.number().min(0).max(1).default(0.02),
+  /** Largest allowed canary p99 / stable p99. */
+  maxP99Ratio: z.number().positive().default(1.5),
+  /** Requests the canary needs in an interval before it is judged. */
+  minRequests: nonNegativeInt.default(100),
+});
+
 export const modelSchema = z.strictObject({
   versions: z.record(z.string().min(1), targetSchema).refine((v) => Object.keys(v).length > 0, {
     message: "a model needs at least one version",
@@ -164,6 +185,8 @@ export const modelSchema = z.strictObject({
   default: versionId.optional(),
   traffic: z.array(trafficEntrySchema).min(1).optional(),
   sticky: z.strictObject({ header: z.string().min(1) }).optional(),
+  shadow: shadowSchema.optional(),
+  rollout: rolloutSchema.optional(),
   fallback: z.array(targetSchema).optional(),
   timeoutMs: durationMs.optional(),
   retry: retrySchema.optional(),
@@ -210,3 +233,5 @@ export type SingleAddressConfig<T extends RemoteType> = Omit<
   "url" | "grpc"
 > & { url?: string; grpc?: string };
 export type CacheConfig = z.output<typeof cacheSchema>;
+export type ShadowConfig = z.output<typeof shadowSchema>;
+export type RolloutConfig = z.output<typeof rolloutSchema>;

@@ -100,8 +100,59 @@ export function createMetrics() {
     help: "Bytes held by the in-process response cache.",
     registers: [registry],
   });
+  const shadowMaxAbsDiff = new Histogram({
+    name: "infergate_shadow_max_abs_diff",
+    help: "Largest absolute difference between the primary's and the shadow's outputs, per request.",
+    labelNames: ["model", "primary", "shadow"] as const,
+    buckets: [0, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10],
+    registers: [registry],
+  });
+  const shadowArgmax = new Counter({
+    name: "infergate_shadow_argmax_total",
+    help: "Shadow comparisons of outputs with a class axis, by whether the argmax agreed (true/false).",
+    labelNames: ["model", "primary", "shadow", "agree"] as const,
+    registers: [registry],
+  });
+  const shadowErrors = new Counter({
+    name: "infergate_shadow_errors_total",
+    help: "Shadow requests that failed.",
+    labelNames: ["model", "primary", "shadow"] as const,
+    registers: [registry],
+  });
+  const shadowDropped = new Counter({
+    name: "infergate_shadow_dropped_total",
+    help: "Shadow copies dropped because the shadow queue was full.",
+    labelNames: ["model", "shadow"] as const,
+    registers: [registry],
+  });
+  const shadowLatencyDiff = new Histogram({
+    name: "infergate_shadow_latency_diff_seconds",
+    help: "Shadow latency minus primary latency, per compared request (negative: the shadow was faster).",
+    labelNames: ["model", "primary", "shadow"] as const,
+    buckets: [-1, -0.1, -0.01, -0.001, 0, 0.001, 0.01, 0.1, 1, 10],
+    registers: [registry],
+  });
+  const rolloutWeight = new Gauge({
+    name: "infergate_rollout_weight",
+    help: "Current share (0-100) of the canary version of a progressive rollout.",
+    labelNames: ["model", "version"] as const,
+    registers: [registry],
+  });
+  const rollbacks = new Counter({
+    name: "infergate_rollout_rollbacks_total",
+    help: "Automatic rollbacks of progressive rollouts.",
+    labelNames: ["model", "version"] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    shadowMaxAbsDiff,
+    shadowArgmax,
+    shadowErrors,
+    shadowDropped,
+    shadowLatencyDiff,
+    rolloutWeight,
+    rollbacks,
     batchSize,
     batchQueueDepth,
     batchQueueWait,
