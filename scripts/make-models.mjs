@@ -143,11 +143,12 @@ function readIris(path) {
 }
 
 const IRIS_EPOCHS = 3000;
+const IRIS_EARLY_EPOCHS = 8;
 const IRIS_LEARNING_RATE = 0.5;
 const IRIS_L2 = 1e-4;
 
 /** Softmax regression on standardised features; returns mean, std, weights [4][3], bias [3]. */
-function trainIris({ x, y }) {
+function trainIris({ x, y }, epochs = IRIS_EPOCHS) {
   const n = x.length;
   const f = 4;
   const k = SPECIES.length;
@@ -159,7 +160,7 @@ function trainIris({ x, y }) {
   // Zero start: no randomness needed, the problem is convex.
   const w = Array.from({ length: f }, () => new Array(k).fill(0));
   const b = new Array(k).fill(0);
-  for (let epoch = 0; epoch < IRIS_EPOCHS; epoch++) {
+  for (let epoch = 0; epoch < epochs; epoch++) {
     const gw = Array.from({ length: f }, () => new Array(k).fill(0));
     const gb = new Array(k).fill(0);
     for (let i = 0; i < n; i++) {
@@ -339,6 +340,13 @@ console.log(
     `(${iris.x.length} rows, ${IRIS_EPOCHS} epochs)`,
 );
 write(outDir, "iris", irisModel(irisParams));
+// An under-trained iris with the same inputs and outputs: a realistic "other version" that
+// computes differently (close probabilities, a few different labels) for shadow and canary tests.
+const earlyParams = trainIris(iris, IRIS_EARLY_EPOCHS);
+console.log(
+  `iris_early: training accuracy ${(irisAccuracy(iris, earlyParams) * 100).toFixed(2)}% (${IRIS_EARLY_EPOCHS} epochs)`,
+);
+write(outDir, "iris_early", irisModel(earlyParams));
 write(outDir, "mlp", mlpModel());
 write(outDir, "ops", opsModel());
 for (const [suffix, elemType] of ECHO_TYPES)

@@ -29,7 +29,7 @@ const ECHO_TYPES = {
   bytes: "string",
 } as const;
 const ECHO_MODELS = Object.keys(ECHO_TYPES).map((suffix) => `echo_${suffix}`);
-const MODELS = ["iris", "mlp", "ops", ...ECHO_MODELS];
+const MODELS = ["iris", "iris_early", "mlp", "ops", ...ECHO_MODELS];
 const SPECIES = ["setosa", "versicolor", "virginica"];
 
 function modelPath(dir: string, model: string): string {
@@ -158,6 +158,28 @@ describe("iris/1", () => {
     const predicted = [...(labels as BigInt64Array)].map(Number);
     const correct = predicted.filter((label, i) => label === y[i]).length;
     expect(correct / x.length).toBeGreaterThan(0.95);
+  });
+});
+
+describe("iris_early/1", () => {
+  it("has iris's inputs and outputs but computes differently: 80-90% correct, not all labels equal", async () => {
+    const early = await ort.InferenceSession.create(modelPath(modelsDir, "iris_early"));
+    const trained = await ort.InferenceSession.create(modelPath(modelsDir, "iris"));
+    try {
+      expect(early.inputMetadata).toEqual(trained.inputMetadata);
+      expect(early.outputMetadata).toEqual(trained.outputMetadata);
+      const { x, y } = readIrisCsv();
+      const input = new ort.Tensor("float32", Float32Array.from(x.flat()), [x.length, 4]);
+      const a = [...((await early.run({ input })).label?.data as BigInt64Array)].map(Number);
+      const b = [...((await trained.run({ input })).label?.data as BigInt64Array)].map(Number);
+      const correct = a.filter((label, i) => label === y[i]).length / x.length;
+      expect(correct).toBeGreaterThan(0.8);
+      expect(correct).toBeLessThan(0.9);
+      expect(a.filter((label, i) => label !== b[i]).length).toBeGreaterThan(5);
+    } finally {
+      await early.release();
+      await trained.release();
+    }
   });
 });
 

@@ -55,7 +55,7 @@ describe("OnnxAdapter on the shipped models", () => {
       ops: ["1"],
       echo_int64: ["1"],
     });
-    expect(Object.keys(adapter.loadedModels())).toHaveLength(16);
+    expect(Object.keys(adapter.loadedModels())).toHaveLength(17);
   });
 
   it("calls [5.1, 3.5, 1.4, 0.2] setosa", async () => {
