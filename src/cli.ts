@@ -1,24 +1,35 @@
 #!/usr/bin/env node
 /**
- * infergate's command line: `serve` (the default) and `validate`, as SPEC section 1 describes.
+ * infergate's command line: `serve` (the default) and `validate`, as SPEC section 1 describes, and
+ * `explain`, which prints how a request would be routed.
  */
 import { parseArgs } from "node:util";
 import { loadConfigFile } from "./config/load.js";
+import { GatewayError } from "./errors.js";
 import { ConfigInvalidError } from "./gateway/runtime.js";
 import { createLogger } from "./logger.js";
+import { explainRoute } from "./routing/explain.js";
 import { startGateway } from "./server.js";
 
 const DEFAULT_CONFIG = "config/gateway.yaml";
 const USAGE = `usage: infergate [serve|validate] [--config FILE]
+       infergate explain [--config FILE] --model M [--header k=v]... [--version V]
 
   serve      serve FILE (default: $INFERGATE_CONFIG, else ${DEFAULT_CONFIG})
-  validate   check FILE; exit 0 when valid, else print every error and exit 1`;
+  validate   check FILE; exit 0 when valid, else print every error and exit 1
+  explain    print which version and target a request to model M would reach, and why`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string", short: "c" },
+      help: { type: "boolean", short: "h" },
+      model: { type: "string", short: "m" },
+      header: { type: "string", short: "H", multiple: true },
+      version: { type: "string" },
+    },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -31,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return validate(configPath);
     case "serve":
       return serveUntilSignalled(configPath);
+    case "explain":
+      return explain(configPath, values.model, values.header ?? [], values.version);
     default:
       process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
       return 2;
@@ -45,6 +58,45 @@ async function validate(configPath: string): Promise<number> {
   }
   process.stdout.write(`${result.errors.join("\n")}\n`);
   return 1;
+}
+
+async function explain(
+  configPath: string,
+  model: string | undefined,
+  headerArgs: string[],
+  version: string | undefined,
+): Promise<number> {
+  if (model === undefined) {
+    process.stderr.write(`explain needs --model\n${USAGE}\n`);
+    return 2;
+  }
+  const headers: Record<string, string> = {};
+  for (const arg of headerArgs) {
+    const eq = arg.indexOf("=");
+    if (eq <= 0) {
+      process.stderr.write(`--header expects name=value, got "${arg}"\n`);
+      return 2;
+    }
+    headers[arg.slice(0, eq).trim().toLowerCase()] = arg.slice(eq + 1);
+  }
+  const result = await loadConfigFile(configPath);
+  if (!result.ok) {
+    process.stdout.write(`${result.errors.join("\n")}\n`);
+    return 1;
+  }
+  try {
+    const { lines } = explainRoute(result.config, {
+      model,
+      headers,
+      ...(version === undefined ? {} : { version }),
+    });
+    process.stdout.write(`${lines.join("\n")}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    process.stdout.write(`${err.code}: ${err.message}\n`);
+    return 1;
+  }
 }
 
 async function serveUntilSignalled(configPath: string): Promise<number> {

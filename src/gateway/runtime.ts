@@ -10,6 +10,7 @@ import { loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/registry.js";
+import { RolloutRegistry } from "./rollouts.js";
 import { GatewayService } from "./service.js";
 import { closeState, TargetRegistry, type TargetState } from "./targets.js";
 import type { ServerInfo } from "./types.js";
@@ -46,6 +47,7 @@ export class Runtime {
   private closed = false;
 
   private service: GatewayService;
+  private readonly rollouts: RolloutRegistry;
   private cache: { instance: ResponseCache; generation: number; settings: string };
 
   private constructor(
@@ -55,6 +57,7 @@ export class Runtime {
     private adapters: Map<string, LiveAdapter>,
   ) {
     this.cache = { ...this.newCache(config), generation: 0 };
+    this.rollouts = new RolloutRegistry(options.metrics, options.logger);
     this.service = this.serviceFor(config, adapters).service;
   }
 
@@ -90,6 +93,7 @@ export class Runtime {
     await this.reloading;
     await this.service.inFlight.idle(timeoutMs);
     for (const state of this.service.targetStates()) closeState(state);
+    this.rollouts.close();
     await this.cache.instance.close();
     await closeAll(
       [...this.adapters.values()].map((a) => a.adapter),
@@ -172,12 +176,15 @@ export class Runtime {
   ): { service: GatewayService; retiredStates: TargetState[] } {
     const byName = new Map([...adapters].map(([name, live]) => [name, live.adapter]));
     const { states, retired } = this.targets.sync(config, byName, this.cache);
+    this.rollouts.sync(config);
+    const rollouts = this.rollouts;
     const service = new GatewayService({
       config,
       adapters: byName,
       states,
       metrics: this.options.metrics,
       info: this.options.info,
+      rolloutFor: (model) => rollouts.get(model),
     });
     return { service, retiredStates: retired };
   }

@@ -4,7 +4,7 @@
  * finishes the requests it already holds.
  */
 import type { BackendAdapter, ModelMetadata, TargetRef } from "../backends/types.js";
-import type { GatewayConfig } from "../config/schema.js";
+import type { GatewayConfig, ModelConfig } from "../config/schema.js";
 import { MAX_TIMER_MS } from "../config/schema.js";
 import {
   BackendTimeoutError,
@@ -15,7 +15,14 @@ import {
 } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
-import { compareVersions, resolveVersion } from "../routing/versions.js";
+import type { RolloutController } from "../routing/rollout.js";
+import type { SplitEntry } from "../routing/split.js";
+import {
+  checkTraffic,
+  compareVersions,
+  defaultVersion,
+  resolveVersion,
+} from "../routing/versions.js";
 import { runChain } from "./chain.js";
 import { checkRequest } from "./check-inputs.js";
 import { InFlight } from "./in-flight.js";
@@ -27,8 +34,11 @@ import type {
   InferenceService,
   InferRequest,
   InferResponse,
+  ModelRoutes,
   RequestContext,
   Route,
+  RoutesTable,
+  RouteTarget,
   ServerInfo,
 } from "./types.js";
 
@@ -42,6 +52,11 @@ export interface ServiceOptions {
   info: ServerInfo;
   /** Readiness probes give up after this long (ms). */
   probeTimeoutMs?: number;
+  /**
+   * A model's progressive rollout, if it has one: its weights are consulted on every unversioned
+   * request (over the config's `traffic`), and every finished request of the model is recorded.
+   */
+  rolloutFor?: (model: string) => RolloutController | undefined;
 }
 
 const NEVER_ABORTED = new AbortController().signal;
@@ -67,6 +82,11 @@ export class GatewayService implements InferenceService {
   private readonly knownMetadata = new Map<string, ModelMetadata>();
   private readonly states: ReadonlyMap<string, TargetState>;
   private readonly probeTimeoutMs: number;
+  private readonly rolloutFor: ((model: string) => RolloutController | undefined) | undefined;
+  /** Splits set through the admin API; they live on this snapshot, so a reload drops them. */
+  private readonly trafficOverrides = new Map<string, readonly SplitEntry[]>();
+  /** Per model: is a version's primary target taking traffic (breaker not open)? */
+  private readonly eligibility = new Map<string, (version: string) => boolean>();
 
   constructor(options: ServiceOptions) {
     this.config = options.config;
@@ -75,6 +95,7 @@ export class GatewayService implements InferenceService {
     this.info = options.info;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.states = options.states;
+    this.rolloutFor = options.rolloutFor;
   }
 
   resolve(
@@ -86,7 +107,10 @@ export class GatewayService implements InferenceService {
       ? this.config.models[model]
       : undefined;
     if (modelConfig === undefined) throw new ModelNotFoundError(model);
-    const chosen = resolveVersion(model, modelConfig, version, header);
+    const chosen = resolveVersion(model, modelConfig, version, header, {
+      split: this.splitOf(model, modelConfig)?.weights,
+      eligible: this.eligibleOf(model),
+    });
     const target = modelConfig.versions[chosen];
     if (target === undefined)
       throw new InternalError(`version ${chosen} resolved but has no target`);
@@ -99,6 +123,87 @@ export class GatewayService implements InferenceService {
       modelConfig,
       state?.target ?? toTargetRef(model, target),
     );
+  }
+
+  /** The split in force: a run-time override, else the rollout's, else the config's. */
+  private splitOf(
+    model: string,
+    modelConfig: ModelConfig,
+  ): { source: "config" | "runtime" | "rollout"; weights: readonly SplitEntry[] } | undefined {
+    const override = this.trafficOverrides.get(model);
+    if (override !== undefined) return { source: "runtime", weights: override };
+    const rollout = this.rolloutFor?.(model)?.weights();
+    if (rollout !== undefined) return { source: "rollout", weights: rollout };
+    if (modelConfig.traffic !== undefined)
+      return { source: "config", weights: modelConfig.traffic };
+    return undefined;
+  }
+
+  private eligibleOf(model: string): (version: string) => boolean {
+    let eligible = this.eligibility.get(model);
+    if (eligible === undefined) {
+      eligible = (version) =>
+        this.states.get(slotId(model, { kind: "version", version }))?.breaker?.state !== "open";
+      this.eligibility.set(model, eligible);
+    }
+    return eligible;
+  }
+
+  routes(): RoutesTable {
+    const models: Record<string, ModelRoutes> = {};
+    for (const [name, modelConfig] of Object.entries(this.config.models)) {
+      models[name] = this.modelRoutes(name, modelConfig);
+    }
+    return { models };
+  }
+
+  /** One model's entry of {@link routes}; throws ModelNotFoundError. */
+  modelRoutes(name: string, modelConfig = this.modelConfig(name)): ModelRoutes {
+    const routeTarget = (slot: Slot, fallbackTarget: TargetRef): RouteTarget => {
+      const state = this.states.get(slotId(name, slot));
+      const target = state?.target ?? fallbackTarget;
+      const out: RouteTarget = { backend: target.backend, model: target.model };
+      if (target.version !== undefined) out.version = target.version;
+      if (state?.breaker !== undefined) out.breaker = state.breaker.state;
+      return out;
+    };
+    const versions: Record<string, RouteTarget> = {};
+    for (const id of Object.keys(modelConfig.versions).sort(compareVersions)) {
+      const target = modelConfig.versions[id];
+      if (target !== undefined)
+        versions[id] = routeTarget({ kind: "version", version: id }, toTargetRef(name, target));
+    }
+    const entry: ModelRoutes = {
+      versions,
+      labels: { ...modelConfig.labels },
+      default: defaultVersion(modelConfig),
+      fallback: (modelConfig.fallback ?? []).map((t, index) =>
+        routeTarget({ kind: "fallback", index }, toTargetRef(name, t)),
+      ),
+    };
+    if (modelConfig.sticky !== undefined) entry.sticky = { header: modelConfig.sticky.header };
+    const rollout = this.rolloutFor?.(name);
+    if (rollout !== undefined) entry.rollout = rollout.snapshot();
+    const traffic = this.splitOf(name, modelConfig);
+    if (traffic !== undefined)
+      entry.traffic = {
+        source: traffic.source,
+        weights: traffic.weights.map((e) => ({ version: e.version, weight: e.weight })),
+      };
+    return entry;
+  }
+
+  setTraffic(model: string, entries: readonly SplitEntry[]): void {
+    const modelConfig = this.modelConfig(model);
+    this.trafficOverrides.set(model, checkTraffic(model, modelConfig, entries));
+  }
+
+  private modelConfig(model: string): ModelConfig {
+    const modelConfig = Object.hasOwn(this.config.models, model)
+      ? this.config.models[model]
+      : undefined;
+    if (modelConfig === undefined) throw new ModelNotFoundError(model);
+    return modelConfig;
   }
 
   async metadata(route: Route): Promise<ModelMetadata> {
@@ -125,6 +230,8 @@ export class GatewayService implements InferenceService {
     const r = this.own(route);
     const started = process.hrtime.bigint();
     const release = this.inFlight.enter();
+    // A progressive rollout judges versions by server-side failures only; bad input is the client's.
+    let serverFailure = false;
     try {
       const due = Math.min(
         Date.now() + this.timeoutMs(r),
@@ -156,11 +263,15 @@ export class GatewayService implements InferenceService {
         cache: answer.result.cache ?? (answer.state.cached ? "miss" : "off"),
       };
     } catch (err) {
-      this.countRequest(r.model, r.version, r.backend, toGatewayError(err).code);
+      const code = toGatewayError(err).code;
+      serverFailure = code !== "INVALID_REQUEST";
+      this.countRequest(r.model, r.version, r.backend, code);
       throw err;
     } finally {
       release();
-      this.durationOf(r.model, r.version).observe(Number(process.hrtime.bigint() - started) / 1e9);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.durationOf(r.model, r.version).observe(seconds);
+      this.rolloutFor?.(r.model)?.record(r.version, !serverFailure, seconds * 1000);
     }
   }
 

@@ -3,6 +3,7 @@
  * wire format into these canonical values and back; it never sees config, routing or backends.
  */
 import type { ModelMetadata } from "../backends/types.js";
+import type { SplitEntry } from "../routing/split.js";
 import type { NamedTensor } from "../tensor/types.js";
 
 /** Reads a request header by lower-case name (HTTP headers or gRPC metadata). */
@@ -75,6 +76,38 @@ export interface BreakerInfo {
   openedAt?: string;
 }
 
+/** A target as GET /admin/routes shows it: `version` absent = the backend's latest/default. */
+export interface RouteTarget {
+  backend: string;
+  model: string;
+  version?: string;
+  /** The target's circuit breaker state; absent when it has no breaker. */
+  breaker?: "closed" | "open" | "halfOpen";
+}
+
+/** One model's effective routing (GET /admin/routes). */
+export interface ModelRoutes {
+  /** Version id -> its target. */
+  versions: Record<string, RouteTarget>;
+  labels: Record<string, string>;
+  /** Where unversioned requests go when there is no split. */
+  default: string;
+  sticky?: { header: string };
+  /**
+   * The split of unversioned requests in force, and where it comes from: the config file, a
+   * run-time override (POST /admin/models/{m}/traffic), or a progressive rollout.
+   */
+  traffic?: { source: "config" | "runtime" | "rollout"; weights: SplitEntry[] };
+  fallback: RouteTarget[];
+  /** Progressive rollout state, when the model has one. */
+  rollout?: unknown;
+}
+
+/** The effective routing table of every model. */
+export interface RoutesTable {
+  models: Record<string, ModelRoutes>;
+}
+
 /** The gateway as the fronts see it. */
 export interface InferenceService {
   readonly info: ServerInfo;
@@ -102,6 +135,14 @@ export interface InferenceService {
   models(): string[];
   /** Every target's circuit breaker (targets without a breaker are left out). */
   breakers(): BreakerInfo[];
+  /** The effective routing table (GET /admin/routes). */
+  routes(): RoutesTable;
+  /**
+   * Sets a model's traffic split at run time until the next reload, checked like the config
+   * file's `traffic`. Throws ModelNotFoundError, or InvalidRequestError (TrafficInvalidError with
+   * `path: message` details).
+   */
+  setTraffic(model: string, entries: readonly SplitEntry[]): void;
   /** Ready once config is loaded and every model has at least one reachable target. */
   readiness(): Promise<{ ready: boolean; reasons: string[] }>;
 }

@@ -32,6 +32,7 @@ import type {
   InferResponse,
   RequestContext,
   Route,
+  RoutesTable,
 } from "../gateway/types.js";
 import type { NamedTensor, TensorData } from "../tensor/index.js";
 import {
@@ -173,6 +174,22 @@ export class FakeService implements InferenceService {
 
   breakers(): BreakerInfo[] {
     return this.breakerList;
+  }
+
+  routes(): RoutesTable {
+    const versions = {
+      "1": { backend: "local", model: "m" },
+      "2": { backend: "remote", model: "m" },
+    };
+    return {
+      models: Object.fromEntries(
+        this.models().map((name) => [name, { versions, labels: {}, default: "1", fallback: [] }]),
+      ),
+    };
+  }
+
+  setTraffic(model: string): void {
+    if (!this.models().includes(model)) throw new ModelNotFoundError(model);
   }
 
   /** Snapshot holds not yet released (a front must release every hold it takes). */

@@ -20,10 +20,14 @@ import type {
   InferenceService,
   InferRequest,
   InferResponse,
+  ModelRoutes,
   RequestContext,
   Route,
+  RoutesTable,
   ServerInfo,
 } from "../gateway/types.js";
+import type { SplitEntry } from "../routing/split.js";
+import { TrafficInvalidError } from "../routing/versions.js";
 import type { NamedTensor, TensorSpec } from "../tensor/types.js";
 
 interface FakeModel {
@@ -244,6 +248,42 @@ export class FakeService implements InferenceService {
 
   breakers(): BreakerInfo[] {
     return this.breakerList;
+  }
+
+  /** Splits set with setTraffic (the fake does not route by them). */
+  readonly traffic = new Map<string, SplitEntry[]>();
+
+  routes(): RoutesTable {
+    const models: Record<string, ModelRoutes> = {};
+    for (const name of this.models()) models[name] = this.modelRoutes(name);
+    return { models };
+  }
+
+  private modelRoutes(name: string): ModelRoutes {
+    const config = this.model(name);
+    const entry: ModelRoutes = {
+      versions: Object.fromEntries(
+        Object.entries(config.versions).map(([id, t]) => [id, { backend: t.backend, model: name }]),
+      ),
+      labels: { ...config.labels },
+      default: config.default,
+      fallback: [],
+    };
+    const traffic = this.traffic.get(name);
+    if (traffic !== undefined) entry.traffic = { source: "runtime", weights: traffic };
+    return entry;
+  }
+
+  /** Checks only that the versions exist (the real checks are GatewayService's). */
+  setTraffic(model: string, entries: readonly SplitEntry[]): void {
+    const config = this.model(model);
+    const errors = entries.flatMap((e, i) =>
+      Object.hasOwn(config.versions, e.version)
+        ? []
+        : [`traffic[${i}].version: unknown version ${JSON.stringify(e.version)}`],
+    );
+    if (errors.length > 0) throw new TrafficInvalidError(errors);
+    this.traffic.set(model, [...entries]);
   }
 
   /** Snapshot holds not yet released (a front must release every hold it takes). */

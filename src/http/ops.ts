@@ -1,7 +1,9 @@
 /**
- * Operations routes (SPEC 5): liveness, readiness, Prometheus metrics and config reload.
+ * Operations routes (SPEC 5): liveness, readiness, Prometheus metrics and config reload, plus the
+ * routing admin routes of admin.ts.
  */
 import { Hono } from "hono";
+import { adminRoutes } from "./admin.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 
 /** `/healthz`, `/readyz`, `/metrics`, `GET /admin/breakers` and `POST /admin/reload`. */
@@ -22,6 +24,8 @@ export function opsRoutes(deps: Pick<HttpDeps, "service" | "metrics" | "reload">
     const text = await registry.metrics();
     return c.body(text, 200, { "content-type": registry.contentType });
   });
+
+  app.route("/", adminRoutes(deps));
 
   app.get("/admin/breakers", (c) => c.json({ breakers: deps.service().breakers() }, 200));
 

@@ -1,0 +1,35 @@
+/**
+ * Routing admin routes (issue 6): `GET /admin/routes`, the effective routing table, and
+ * `POST /admin/models/:model/traffic`, which sets a model's split until the next reload.
+ */
+import { Hono } from "hono";
+import { ModelNotFoundError } from "../errors.js";
+import { parseTrafficBody, TrafficInvalidError } from "../routing/versions.js";
+import type { AppEnv, HttpDeps } from "./deps.js";
+import { readJsonBody } from "./request.js";
+
+/** The routing admin routes; other errors go to the app's error handler. */
+export function adminRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/admin/routes", (c) => c.json(deps.service().routes(), 200));
+
+  app.post("/admin/models/:model/traffic", async (c) => {
+    const service = deps.service();
+    const model = c.req.param("model");
+    // An unknown model is a 404 whatever the body says.
+    if (!service.models().includes(model)) throw new ModelNotFoundError(model);
+    try {
+      service.setTraffic(model, parseTrafficBody(await readJsonBody(c)));
+    } catch (err) {
+      if (!(err instanceof TrafficInvalidError)) throw err;
+      return c.json(
+        { error: { code: err.code, message: "invalid traffic split", details: err.details } },
+        400,
+      );
+    }
+    return c.json(service.routes().models[model], 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { ArmStats, LATENCY_BUCKETS, LatencyHistogram } from "./rollout-stats.js";
+
+describe("LatencyHistogram", () => {
+  it("is empty until something is added", () => {
+    const h = new LatencyHistogram();
+    expect(h.count).toBe(0);
+    expect(h.quantile(0.99)).toBeNull();
+  });
+
+  it("finds the nearest-rank p99 within the 2% bucket error", () => {
+    const h = new LatencyHistogram();
+    for (let i = 1; i <= 1000; i += 1) h.add(i);
+    // Nearest rank ceil(0.99 * 1000) = 990.
+    const p99 = h.quantile(0.99);
+    expect(p99).not.toBeNull();
+    expect(p99).toBeGreaterThanOrEqual(990);
+    expect(p99).toBeLessThanOrEqual(990 * 1.02);
+    expect(h.quantile(0.5)).toBeGreaterThanOrEqual(500);
+    expect(h.quantile(0.5)).toBeLessThanOrEqual(500 * 1.02);
+  });
+
+  it("never reports more than the largest latency seen", () => {
+    const h = new LatencyHistogram();
+    for (let i = 0; i < 100; i += 1) h.add(7);
+    expect(h.quantile(0.99)).toBe(7);
+  });
+
+  it("puts NaN and negative latencies at 0 and huge ones in the last bucket", () => {
+    const h = new LatencyHistogram();
+    h.add(Number.NaN);
+    h.add(-5);
+    expect(h.quantile(1)).toBe(0);
+    h.add(1e12);
+    expect(h.count).toBe(3);
+    expect(h.quantile(1)).toBe(1e12);
+    h.add(Number.POSITIVE_INFINITY);
+    expect(h.quantile(1)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("keeps a fixed number of buckets with 1,000,000 distinct latencies", () => {
+    const h = new LatencyHistogram();
+    expect(h.size).toBe(LATENCY_BUCKETS);
+    for (let i = 0; i < 1_000_000; i += 1) h.add(i / 100);
+    expect(h.size).toBe(LATENCY_BUCKETS);
+    expect(LATENCY_BUCKETS).toBeLessThan(2000);
+    expect(h.count).toBe(1_000_000);
+    const exact = (Math.ceil(0.99 * 1_000_000) - 1) / 100;
+    expect(h.quantile(0.99)).toBeGreaterThanOrEqual(exact);
+    expect(h.quantile(0.99)).toBeLessThanOrEqual(exact * 1.02);
+  });
+
+  it("forgets everything on reset", () => {
+    const h = new LatencyHistogram();
+    h.add(500);
+    h.reset();
+    expect(h.count).toBe(0);
+    expect(h.quantile(0.99)).toBeNull();
+    h.add(3);
+    expect(h.quantile(0.99)).toBe(3);
+  });
+});
+
+describe("ArmStats", () => {
+  it("counts requests, errors and the error rate, and resets", () => {
+    const s = new ArmStats();
+    expect(s.errorRate).toBe(0);
+    expect(s.summary()).toEqual({ requests: 0, errors: 0, p99Ms: null });
+    s.record(true, 10);
+    s.record(false, 10);
+    s.record(true, 10);
+    s.record(true, 10);
+    expect(s.errorRate).toBe(0.25);
+    expect(s.summary()).toEqual({ requests: 4, errors: 1, p99Ms: 10 });
+    s.reset();
+    expect(s.summary()).toEqual({ requests: 0, errors: 0, p99Ms: null });
+  });
+});

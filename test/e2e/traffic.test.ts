@@ -1,0 +1,307 @@
+/**
+ * Traffic management end to end (issue 6) through a real gateway: weighted splits, sticky users,
+ * overrides, GET /admin/routes, run-time weights until the next reload, and `infergate explain`.
+ * Both iris versions serve the same ONNX model; answers say the version in `x-infergate-version`.
+ */
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  MODELS_DIR,
+  postJson,
+  startTestGateway,
+  type TestGateway,
+  writeConfig,
+} from "./harness.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CLI = resolve(ROOT, "dist/cli.js");
+
+const CONFIG = `server:
+  host: 127.0.0.1
+  port: 0
+  grpcPort: 0
+backends:
+  local:
+    type: onnx
+    modelDir: ${MODELS_DIR}
+models:
+  iris:
+    versions:
+      "1": { backend: local, model: iris, version: "1" }
+      "2": { backend: local, model: iris, version: "1" }
+    labels: { stable: "1", canary: "2" }
+    default: "1"
+    traffic:
+      - { version: "1", weight: 90 }
+      - { version: "2", weight: 10 }
+    sticky: { header: x-user-id }
+    breaker: { volumeThreshold: 1000 }
+  shaky:
+    versions:
+      "1": { backend: local, model: iris, version: "1" }
+      "2":
+        backend: local
+        model: no_such_model
+        inputs: [{ name: input, datatype: FP32, shape: [-1, 4] }]
+        outputs: [{ name: label, datatype: INT64, shape: [-1] }]
+    traffic:
+      - { version: "1", weight: 50 }
+      - { version: "2", weight: 50 }
+    retry: { attempts: 0 }
+    breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 600000 }
+`;
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway(CONFIG);
+});
+afterAll(async () => {
+  await gw.stop();
+});
+
+/** The version that answered one unversioned predict. */
+async function versionOf(headers: Record<string, string> = {}, path = "/v1/models/iris/predict") {
+  const res = await postJson(`${gw.url}${path}`, { inputs: [[5.1, 3.5, 1.4, 0.2]] }, headers);
+  expect(res.status).toBe(200);
+  return res.headers.get("x-infergate-version");
+}
+
+/** Versions answering `n` requests, `concurrency` at a time. */
+async function versions(n: number, headers: (i: number) => Record<string, string> = () => ({})) {
+  const out: Array<string | null> = [];
+  const concurrency = 32;
+  for (let start = 0; start < n; start += concurrency) {
+    const batch = Array.from({ length: Math.min(concurrency, n - start) }, (_, j) =>
+      versionOf(headers(start + j)),
+    );
+    out.push(...(await Promise.all(batch)));
+  }
+  return out;
+}
+
+const post = (path: string, body: unknown) => postJson(`${gw.url}${path}`, body);
+
+describe("weighted split of unversioned requests", () => {
+  it("sends about 10% of 2000 requests to the canary on 90/10", async () => {
+    const seen = await versions(2000);
+    const canary = seen.filter((v) => v === "2").length;
+    expect(seen.filter((v) => v !== "1" && v !== "2")).toEqual([]);
+    // 3 percentage points is about 4.5 standard deviations at n = 2000.
+    expect(canary).toBeGreaterThan(140);
+    expect(canary).toBeLessThan(260);
+  });
+
+  it("keeps a user on one version with the sticky header, on both fronts", async () => {
+    for (const user of ["alice", "bob", "carol", "dave"]) {
+      const first = await versionOf({ "x-user-id": user });
+      for (let i = 0; i < 10; i++) expect(await versionOf({ "x-user-id": user })).toBe(first);
+      const v2 = await postJson(
+        `${gw.url}/v2/models/iris/infer`,
+        {
+          inputs: [{ name: "input", datatype: "FP32", shape: [1, 4], data: [5, 3, 1, 0] }],
+        },
+        { "x-user-id": user },
+      );
+      expect(v2.status).toBe(200);
+      expect((v2.body as { model_version: string }).model_version).toBe(first);
+    }
+  });
+
+  it("lets an explicit version, a label or the x-infergate-version header override the split", async () => {
+    await post("/admin/models/iris/traffic", { traffic: [{ version: "1", weight: 1 }] });
+    for (let i = 0; i < 5; i++) {
+      expect(await versionOf({}, "/v1/models/iris/versions/2/predict")).toBe("2");
+      expect(await versionOf({}, "/v1/models/iris/versions/canary/predict")).toBe("2");
+      expect(await versionOf({ "x-infergate-version": "canary" })).toBe("2");
+      expect(await versionOf({ "x-infergate-version": "2", "x-user-id": "alice" })).toBe("2");
+    }
+    expect((await post("/admin/reload", {})).status).toBe(200);
+  });
+});
+
+describe("versions that cannot take traffic", () => {
+  it("sends a version with an open breaker no split traffic; its share goes to the others", async () => {
+    const pinned = () =>
+      postJson(
+        `${gw.url}/v1/models/shaky/predict`,
+        { inputs: [[5.1, 3.5, 1.4, 0.2]] },
+        { "x-infergate-version": "2" },
+      );
+    for (let i = 0; i < 3; i++) expect((await pinned()).status).toBe(503);
+    const routes = (await (await fetch(`${gw.url}/admin/routes`)).json()) as {
+      models: { shaky: { versions: Record<string, { breaker?: string }> } };
+    };
+    expect(routes.models.shaky.versions["2"]?.breaker).toBe("open");
+    for (let i = 0; i < 40; i++) {
+      const res = await postJson(
+        `${gw.url}/v1/models/shaky/predict`,
+        { inputs: [[5.1, 3.5, 1.4, 0.2]] },
+        i % 2 === 0 ? { "x-user-id": `u${i}` } : {},
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-infergate-version")).toBe("1");
+    }
+  });
+});
+
+describe("routing admin", () => {
+  it("shows the routing table at GET /admin/routes", async () => {
+    const res = await fetch(`${gw.url}/admin/routes`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { models: Record<string, unknown> };
+    expect(body.models.iris).toMatchObject({
+      versions: {
+        "1": { backend: "local", model: "iris", version: "1", breaker: "closed" },
+        "2": { backend: "local", model: "iris", version: "1", breaker: "closed" },
+      },
+      labels: { stable: "1", canary: "2" },
+      default: "1",
+      sticky: { header: "x-user-id" },
+      traffic: {
+        source: "config",
+        weights: [
+          { version: "1", weight: 90 },
+          { version: "2", weight: 10 },
+        ],
+      },
+      fallback: [],
+    });
+  });
+
+  it("applies POSTed weights at once, and a reload restores the file's", async () => {
+    const set = await post("/admin/models/iris/traffic", {
+      traffic: [
+        { version: "1", weight: 0 },
+        { version: "2", weight: 100 },
+      ],
+    });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({
+      traffic: {
+        source: "runtime",
+        weights: [
+          { version: "1", weight: 0 },
+          { version: "2", weight: 100 },
+        ],
+      },
+    });
+    const all = await versions(
+      100,
+      (i): Record<string, string> => (i % 2 === 0 ? { "x-user-id": `u${i}` } : {}),
+    );
+    expect(all.every((v) => v === "2")).toBe(true);
+
+    writeFileSync(gw.configPath, CONFIG);
+    expect((await post("/admin/reload", {})).status).toBe(200);
+    const routes = (await (await fetch(`${gw.url}/admin/routes`)).json()) as {
+      models: { iris: { traffic: unknown } };
+    };
+    expect(routes.models.iris.traffic).toEqual({
+      source: "config",
+      weights: [
+        { version: "1", weight: 90 },
+        { version: "2", weight: 10 },
+      ],
+    });
+    const after = await versions(200);
+    expect(after.filter((v) => v === "1").length).toBeGreaterThan(150);
+  });
+
+  it("rejects a bad split with 400 and path lines, keeping the weights", async () => {
+    const res = await post("/admin/models/iris/traffic", {
+      traffic: [
+        { version: "1", weight: 10 },
+        { version: "3", weight: 5 },
+        { version: "1", weight: 1 },
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      error: {
+        code: "INVALID_REQUEST",
+        message: "invalid traffic split",
+        details: [
+          'traffic[1].version: unknown version "3"',
+          'traffic[2].version: version "1" already appears in traffic[0]',
+        ],
+      },
+    });
+    const zero = await post("/admin/models/iris/traffic", {
+      traffic: [{ version: "2", weight: 0 }],
+    });
+    expect(zero.status).toBe(400);
+    expect(JSON.stringify(zero.body)).toContain("all weights are 0");
+    const missing = await post("/admin/models/nope/traffic", {
+      traffic: [{ version: "1", weight: 1 }],
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: { code: "MODEL_NOT_FOUND" } });
+    const routes = (await (await fetch(`${gw.url}/admin/routes`)).json()) as {
+      models: { iris: { traffic: { source: string } } };
+    };
+    expect(routes.models.iris.traffic.source).toBe("config");
+  });
+});
+
+describe("infergate explain", () => {
+  const explain = (...args: string[]) => {
+    const run = spawnSync(process.execPath, [CLI, "explain", "--config", configPath, ...args], {
+      encoding: "utf8",
+    });
+    return { code: run.status, out: run.stdout + run.stderr };
+  };
+  let configPath = "";
+  beforeAll(() => {
+    configPath = writeConfig(CONFIG);
+  });
+
+  it("explains a label in the x-infergate-version header", () => {
+    expect(explain("--model", "iris", "--header", "x-infergate-version=canary")).toEqual({
+      code: 0,
+      out:
+        "model iris\n" +
+        "x-infergate-version header names label canary -> version 2\n" +
+        "version 2 -> target local/iris/1\n",
+    });
+  });
+
+  it("explains a sticky user, matching what the gateway does", async () => {
+    const run = explain("--model", "iris", "--header", "X-User-Id=alice");
+    expect(run.code).toBe(0);
+    const match =
+      /sticky header x-user-id=alice -> version (\d) by rendezvous hashing over 90\/10/.exec(
+        run.out,
+      );
+    expect(match).not.toBeNull();
+    expect(await versionOf({ "x-user-id": "alice" })).toBe(match?.[1]);
+  });
+
+  it("explains a weighted random split and an explicit version", () => {
+    expect(explain("--model", "iris").out).toBe(
+      "model iris\n" +
+        "weighted random over 90/10 (versions 1/2) (no sticky header x-user-id on the request)\n" +
+        "version 1 (90%) -> target local/iris/1\n" +
+        "version 2 (10%) -> target local/iris/1\n",
+    );
+    expect(explain("--model", "iris", "--version", "stable").out).toContain(
+      "requested label stable -> version 1",
+    );
+  });
+
+  it("exits 1 for an unknown model or a bad config", () => {
+    expect(explain("--model", "nope")).toEqual({
+      code: 1,
+      out: 'MODEL_NOT_FOUND: model "nope" not found\n',
+    });
+    const bad = writeConfig(
+      CONFIG.replace('{ version: "2", weight: 10 }', '{ version: "7", weight: 10 }'),
+    );
+    const run = spawnSync(process.execPath, [CLI, "explain", "--config", bad, "--model", "iris"], {
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('models.iris.traffic[1].version: unknown version "7"');
+  });
+});
