@@ -10,6 +10,11 @@ import { loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/registry.js";
+import {
+  DEFAULT_SHADOW_MAX_IN_FLIGHT,
+  DEFAULT_SHADOW_MAX_QUEUE,
+  ShadowRunner,
+} from "../routing/shadow.js";
 import { RolloutRegistry } from "./rollouts.js";
 import { GatewayService } from "./service.js";
 import { closeState, TargetRegistry, type TargetState } from "./targets.js";
@@ -48,6 +53,8 @@ export class Runtime {
 
   private service: GatewayService;
   private readonly rollouts: RolloutRegistry;
+  /** Shadow copies of every snapshot share one bounded runner. */
+  private readonly shadow: ShadowRunner;
   private cache: { instance: ResponseCache; generation: number; settings: string };
 
   private constructor(
@@ -58,6 +65,12 @@ export class Runtime {
   ) {
     this.cache = { ...this.newCache(config), generation: 0 };
     this.rollouts = new RolloutRegistry(options.metrics, options.logger);
+    this.shadow = new ShadowRunner({
+      maxInFlight: DEFAULT_SHADOW_MAX_IN_FLIGHT,
+      maxQueue: DEFAULT_SHADOW_MAX_QUEUE,
+      metrics: options.metrics,
+      onError: (err, labels) => options.logger.debug({ err, ...labels }, "shadow request failed"),
+    });
     this.service = this.serviceFor(config, adapters).service;
   }
 
@@ -94,6 +107,7 @@ export class Runtime {
     await this.service.inFlight.idle(timeoutMs);
     for (const state of this.service.targetStates()) closeState(state);
     this.rollouts.close();
+    await this.shadow.close(Math.min(timeoutMs, 5000));
     await this.cache.instance.close();
     await closeAll(
       [...this.adapters.values()].map((a) => a.adapter),
@@ -185,6 +199,7 @@ export class Runtime {
       metrics: this.options.metrics,
       info: this.options.info,
       rolloutFor: (model) => rollouts.get(model),
+      shadow: this.shadow,
     });
     return { service, retiredStates: retired };
   }

@@ -16,6 +16,7 @@ import {
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout.js";
+import type { ShadowRunner } from "../routing/shadow.js";
 import type { SplitEntry } from "../routing/split.js";
 import {
   checkTraffic,
@@ -57,6 +58,8 @@ export interface ServiceOptions {
    * request (over the config's `traffic`), and every finished request of the model is recorded.
    */
   rolloutFor?: (model: string) => RolloutController | undefined;
+  /** Runs shadow copies (models with `shadow`); shared across snapshots. */
+  shadow?: ShadowRunner;
 }
 
 const NEVER_ABORTED = new AbortController().signal;
@@ -83,6 +86,7 @@ export class GatewayService implements InferenceService {
   private readonly states: ReadonlyMap<string, TargetState>;
   private readonly probeTimeoutMs: number;
   private readonly rolloutFor: ((model: string) => RolloutController | undefined) | undefined;
+  private readonly shadow: ShadowRunner | undefined;
   /** Splits set through the admin API; they live on this snapshot, so a reload drops them. */
   private readonly trafficOverrides = new Map<string, readonly SplitEntry[]>();
   /** Per model: is a version's primary target taking traffic (breaker not open)? */
@@ -96,6 +100,7 @@ export class GatewayService implements InferenceService {
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.states = options.states;
     this.rolloutFor = options.rolloutFor;
+    this.shadow = options.shadow;
   }
 
   resolve(
@@ -253,6 +258,7 @@ export class GatewayService implements InferenceService {
       this.countRequest(r.model, r.version, backend, "OK");
       if (answer.index > 0)
         this.metrics.fallbacks.inc({ model: r.model, version: r.version, backend });
+      this.maybeShadow(r, request, answer.result.outputs, started);
       return {
         ...(request.id === undefined ? {} : { id: request.id }),
         model: r.model,
@@ -277,6 +283,51 @@ export class GatewayService implements InferenceService {
 
   hold(): () => void {
     return this.inFlight.enter();
+  }
+
+  /**
+   * Copies the request to the model's shadow version in the background (SPEC-silent choice: only
+   * requests the primary answered are copied, so the two can be compared). The client never waits.
+   */
+  private maybeShadow(
+    primary: ResolvedRoute<GatewayService>,
+    request: InferRequest,
+    outputs: InferResponse["outputs"],
+    started: bigint,
+  ): void {
+    const shadow = primary.modelConfig.shadow;
+    if (this.shadow === undefined || shadow === undefined || shadow.version === primary.version)
+      return;
+    if (!this.shadow.sample(shadow.percent)) return;
+    const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+    this.shadow.submit(
+      { model: primary.model, primary: primary.version, shadow: shadow.version },
+      { outputs, latencyMs },
+      (signal) => this.runShadow(primary.model, shadow.version, request, signal),
+    );
+  }
+
+  /** The shadow version's answer, through its own chain, deadline and snapshot hold. */
+  private async runShadow(
+    model: string,
+    version: string,
+    request: InferRequest,
+    signal: AbortSignal,
+  ): Promise<{ outputs: InferResponse["outputs"] }> {
+    const release = this.inFlight.enter();
+    try {
+      const route = this.resolve(model, version, () => undefined);
+      const call = {
+        inputs: request.inputs,
+        ...(request.outputs === undefined ? {} : { outputs: request.outputs }),
+        deadline: Date.now() + this.timeoutMs(route),
+        signal,
+      };
+      const answer = await runWithDeadline(call, (c) => runChain(this.chain(route), c));
+      return { outputs: answer.result.outputs };
+    } finally {
+      release();
+    }
   }
 
   models(): string[] {
