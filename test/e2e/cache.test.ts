@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChaosRig, startRig } from "../chaos/harness.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
@@ -40,6 +41,17 @@ afterAll(async () => {
   await rig?.close();
   await redis?.stop();
 });
+
+/** Keys in the test's Redis, read with a client of our own. */
+async function redisKeys(): Promise<number> {
+  const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    return await client.dbsize();
+  } finally {
+    client.disconnect();
+  }
+}
 
 const row = (x: number) => ({ inputs: [[x, 3.5, 1.4, 0.2]] });
 const predict = (body: unknown, version = "1", headers: Record<string, string> = {}) =>
@@ -96,8 +108,11 @@ describe("response cache", () => {
         ),
       );
       const before = rig.emulators[0]!.calls.length;
+      const keysBefore = await redisKeys();
       const a = await postJson(`${urls[0]}/v1/models/iris/predict`, row(7.3));
       expect(a.headers.get("x-infergate-cache")).toBe("miss");
+      // The Redis store is written behind the answer: wait until it has landed.
+      await expect.poll(redisKeys, { timeout: 3000 }).toBeGreaterThan(keysBefore);
       const b = await postJson(`${urls[1]}/v1/models/iris/predict`, row(7.3));
       expect(b.headers.get("x-infergate-cache")).toBe("hit");
       expect(b.body).toEqual(a.body);
