@@ -81,6 +81,8 @@ export class GatewayService implements InferenceService {
   private readonly durations = new Map<string, { observe(value: number): void }>();
   /** Metadata cache keys of the targets seen, so the hot path does not stringify per request. */
   private readonly targetKeys = new WeakMap<TargetRef, string>();
+  /** Published metadata per model version (bounded by the config). */
+  private readonly published = new Map<string, ModelMetadata>();
   /** Settled metadata, so the hot path needs no timer once a target's metadata is known. */
   private readonly knownMetadata = new Map<string, ModelMetadata>();
   private readonly states: ReadonlyMap<string, TargetState>;
@@ -211,16 +213,32 @@ export class GatewayService implements InferenceService {
     return modelConfig;
   }
 
-  async metadata(route: Route): Promise<ModelMetadata> {
+  metadata(route: Route): Promise<ModelMetadata> {
     const r = this.own(route);
-    const backendMeta = await this.targetMetadata(r.target, Date.now() + this.timeoutMs(r));
-    return {
+    return this.publishedMetadata(r, Date.now() + this.timeoutMs(r));
+  }
+
+  /**
+   * A version's metadata under the gateway's model name, built once per snapshot: the unified
+   * front decodes with it and `infer` checks inputs against it, on every request.
+   */
+  private async publishedMetadata(
+    r: ResolvedRoute<GatewayService>,
+    due: number,
+  ): Promise<ModelMetadata> {
+    const key = slotId(r.model, { kind: "version", version: r.version });
+    const known = this.published.get(key);
+    if (known !== undefined) return known;
+    const backendMeta = await this.targetMetadata(r.target, due);
+    const meta: ModelMetadata = {
       name: r.model,
       versions: Object.keys(r.modelConfig.versions).sort(compareVersions),
       platform: backendMeta.platform,
       inputs: backendMeta.inputs,
       outputs: backendMeta.outputs,
     };
+    this.published.set(key, meta);
+    return meta;
   }
 
   async ready(route: Route): Promise<boolean> {
@@ -242,8 +260,7 @@ export class GatewayService implements InferenceService {
         Date.now() + this.timeoutMs(r),
         context.clientDeadline ?? Number.POSITIVE_INFINITY,
       );
-      const meta = await this.targetMetadata(r.target, due);
-      checkRequest({ ...meta, name: r.model }, request.inputs, request.outputs);
+      checkRequest(await this.publishedMetadata(r, due), request.inputs, request.outputs);
       const call = {
         ...(request.id === undefined ? {} : { id: request.id }),
         inputs: request.inputs,

@@ -2,12 +2,12 @@
  * Deadlines: a call gets a signal that aborts when its deadline passes or the client goes away,
  * and the caller gets BACKEND_TIMEOUT at the deadline even when a backend ignores the signal
  * (Triton and TF Serving ignore client deadlines: triton#6920, tfs#1265). The gateway applies one
- * deadline to a whole request — retries and fallbacks included — with `runWithDeadline`.
+ * deadline to a whole request — retries and fallbacks included — so this wraps the whole chain,
+ * not each backend call.
  */
 import type { BackendCall } from "../backends/types.js";
 import { MAX_TIMER_MS } from "../config/schema.js";
 import { BackendTimeoutError } from "../errors.js";
-import type { Policy } from "./types.js";
 
 /**
  * Runs `fn` with a copy of `call` whose signal aborts at `call.deadline` (with a
@@ -39,12 +39,4 @@ export async function runWithDeadline<T>(
     clearTimeout(timer);
     parent.removeEventListener("abort", onParentAbort);
   }
-}
-
-/** Enforces `call.deadline` on the wrapped call and propagates cancellation through `call.signal`. */
-export function deadline(): Policy {
-  return function deadlinePolicy(next) {
-    return (request) =>
-      runWithDeadline(request.call, (call) => next({ target: request.target, call }));
-  };
 }
