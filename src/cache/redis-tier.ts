@@ -4,7 +4,8 @@
  * stores are bypassed at once (no offline queue, one attempt, a short command timeout) and
  * requests go on to the backend; ioredis reconnects by itself with backoff.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { connectRedis } from "../redis/connect.js";
 
 /** A pino-style logger's warn. */
 export interface WarnLogger {
@@ -35,12 +36,6 @@ export type RedisLookup =
   | { result: "miss" }
   | { result: "bypass" };
 
-/** Reconnect delay: exponential from 50 ms, capped at 1 s, with jitter so gateways spread out. */
-export function reconnectDelay(attempt: number): number {
-  const base = Math.min(50 * 2 ** Math.min(attempt, 10), 1000);
-  return Math.round(base * (0.75 + Math.random() * 0.25));
-}
-
 /** The Redis tier of the response cache. */
 export class RedisTier {
   private readonly client: Redis;
@@ -61,14 +56,7 @@ export class RedisTier {
     this.maxPendingStores = options.maxPendingStores ?? 1024;
     this.logger = options.logger;
     this.now = options.now ?? (() => performance.now());
-    this.client = new Redis(options.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: options.commandTimeoutMs ?? 50,
-      connectTimeout: 1000,
-      retryStrategy: reconnectDelay,
-    });
+    this.client = connectRedis(options.url, options.commandTimeoutMs ?? 50);
     // Without an 'error' listener ioredis prints every failed reconnect attempt to the console.
     this.client.on("error", (err: unknown) => this.fail(err));
     this.client.on("close", () => this.fail(new Error("connection closed")));

@@ -1,29 +1,60 @@
 /**
  * The progressive rollouts of the configured models. A controller lives as long as its model's
- * `rollout` block is unchanged: a reload that leaves the rollout alone keeps its step, weights and
- * statistics; a changed or removed block starts over or ends it.
+ * `rollout` block (and the `redis` settings) are unchanged: a reload that leaves the rollout alone
+ * keeps its step, weights and statistics; a changed or removed block starts over or ends it. With
+ * `redis` configured, replicas share each rollout through it (rollout-sync).
  */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { GatewayConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/registry.js";
-import { RolloutController, type RolloutSnapshot } from "../routing/rollout.js";
+import {
+  type RolloutChangeOrigin,
+  RolloutController,
+  type RolloutSnapshot,
+} from "../routing/rollout.js";
+import { RolloutStore } from "./rollout-store.js";
+import { RolloutSync } from "./rollout-sync.js";
+
+interface Live {
+  key: string;
+  controller: RolloutController;
+  sync: RolloutSync | undefined;
+}
+
+/** Options of a RolloutRegistry. */
+export interface RolloutRegistryOptions {
+  /** This process's id among replicas sharing rollouts; default host:pid:random. */
+  replica?: string;
+  /** Poll period of shared rollouts; default a tenth of the interval (see defaultPollMs). */
+  pollMs?: number;
+}
 
 /** Keeps one RolloutController per model with a `rollout` block. */
 export class RolloutRegistry {
-  private controllers = new Map<string, { key: string; controller: RolloutController }>();
+  private controllers = new Map<string, Live>();
+  private store: { settings: string; instance: RolloutStore } | undefined;
+  private readonly replica: string;
+  /** Syncs and stores being closed; `close()` waits for them. */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+    private readonly options: RolloutRegistryOptions = {},
+  ) {
+    this.replica = options.replica ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  }
 
   /** Brings the controllers in line with `config`; unchanged ones keep their state. */
   sync(config: GatewayConfig): void {
-    const next = new Map<string, { key: string; controller: RolloutController }>();
+    const store = this.storeFor(config);
+    const next = new Map<string, Live>();
     for (const [model, modelConfig] of Object.entries(config.models)) {
       const rollout = modelConfig.rollout;
       if (rollout === undefined) continue;
-      const key = JSON.stringify(rollout);
+      const key = JSON.stringify([rollout, config.redis ?? null]);
       const kept = this.controllers.get(model);
       if (kept !== undefined && kept.key === key) {
         next.set(model, kept);
@@ -32,13 +63,28 @@ export class RolloutRegistry {
       const controller = new RolloutController({
         model,
         config: rollout,
-        onChange: (snapshot) => this.changed(snapshot),
+        external: store !== undefined,
+        onChange: (snapshot, origin) => this.changed(snapshot, origin),
       });
+      let sync: RolloutSync | undefined;
+      if (store !== undefined) {
+        sync = new RolloutSync({
+          model,
+          config: rollout,
+          controller,
+          store,
+          key: store.keyOf(model, rollout),
+          replica: this.replica,
+          logger: this.logger,
+          ...(this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs }),
+        });
+        sync.start();
+      }
       this.report(controller.snapshot());
-      next.set(model, { key, controller });
+      next.set(model, { key, controller, sync });
     }
     for (const [model, old] of this.controllers) {
-      if (next.get(model) !== old) old.controller.close();
+      if (next.get(model) !== old) this.retire(old);
     }
     this.controllers = next;
   }
@@ -48,18 +94,58 @@ export class RolloutRegistry {
     return this.controllers.get(model)?.controller;
   }
 
-  close(): void {
-    for (const { controller } of this.controllers.values()) controller.close();
+  /** Stops every rollout (weights stay), hands shared leases on and closes the Redis connection. */
+  async close(): Promise<void> {
+    for (const live of this.controllers.values()) this.retire(live);
     this.controllers.clear();
+    if (this.store !== undefined) this.retireStore(this.store.instance);
+    this.store = undefined;
+    while (this.closing.size > 0) await Promise.all([...this.closing]);
   }
 
-  private changed(snapshot: RolloutSnapshot): void {
+  /** The Redis store for `config`, replaced when the `redis` settings change. */
+  private storeFor(config: GatewayConfig): RolloutStore | undefined {
+    const settings = JSON.stringify(config.redis ?? null);
+    if (this.store?.settings === settings) return this.store.instance;
+    if (this.store !== undefined) this.retireStore(this.store.instance);
+    this.store =
+      config.redis === undefined
+        ? undefined
+        : {
+            settings,
+            instance: new RolloutStore({ ...config.redis, logger: this.logger }),
+          };
+    return this.store?.instance;
+  }
+
+  private retire(live: Live): void {
+    live.controller.close();
+    if (live.sync !== undefined) this.track(live.sync.close());
+  }
+
+  /** Closes `store` once the syncs still using it have stopped. */
+  private retireStore(store: RolloutStore): void {
+    const pending = [...this.closing];
+    this.track(Promise.allSettled(pending).then(() => store.close()));
+  }
+
+  private track(work: Promise<unknown>): void {
+    const done: Promise<void> = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.closing.add(done);
+    void done.finally(() => this.closing.delete(done));
+  }
+
+  private changed(snapshot: RolloutSnapshot, origin: RolloutChangeOrigin): void {
     this.report(snapshot);
-    if (snapshot.phase === "rolledBack") {
+    // Counted where it was decided only, so summing over replicas counts each rollback once.
+    if (snapshot.phase === "rolledBack" && origin === "decided") {
       this.metrics.rollbacks.inc({ model: snapshot.model, version: snapshot.to });
       this.logger.warn({ rollout: snapshot }, "rollout rolled back");
     } else {
-      this.logger.info({ rollout: snapshot }, "rollout step");
+      this.logger.info({ rollout: snapshot, origin }, "rollout step");
     }
   }
 

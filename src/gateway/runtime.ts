@@ -106,7 +106,7 @@ export class Runtime {
     await this.reloading;
     await this.service.inFlight.idle(timeoutMs);
     for (const state of this.service.targetStates()) closeState(state);
-    this.rollouts.close();
+    await this.rollouts.close();
     await this.shadow.close(Math.min(timeoutMs, 5000));
     await this.cache.instance.close();
     await closeAll(

@@ -76,3 +76,49 @@ describe("ArmStats", () => {
     expect(s.summary()).toEqual({ requests: 0, errors: 0, p99Ms: null });
   });
 });
+
+describe("ArmStats exchange between replicas", () => {
+  it("merging two replicas' data equals recording everything in one place", () => {
+    const a = new ArmStats();
+    const b = new ArmStats();
+    const all = new ArmStats();
+    for (let i = 1; i <= 300; i += 1) {
+      const latency = (i * 7919) % 250;
+      const ok = i % 13 !== 0;
+      (i % 3 === 0 ? a : b).record(ok, latency);
+      all.record(ok, latency);
+    }
+    const merged = new ArmStats();
+    // Through JSON, as it travels through Redis.
+    merged.add(JSON.parse(JSON.stringify(a.data())));
+    merged.add(JSON.parse(JSON.stringify(b.data())));
+    expect(merged.summary()).toEqual(all.summary());
+    expect(merged.latency.quantile(0.5)).toBe(all.latency.quantile(0.5));
+    expect(merged.latency.max).toBe(all.latency.max);
+  });
+
+  it("sends only the non-empty buckets", () => {
+    const s = new ArmStats();
+    s.record(true, 5);
+    s.record(true, 5);
+    s.record(false, 900);
+    const data = s.data();
+    expect(data).toMatchObject({ requests: 3, errors: 1, max: 900 });
+    expect(data.buckets).toHaveLength(4);
+    expect(data.buckets[1]).toBe(2);
+    expect(data.buckets[3]).toBe(1);
+  });
+
+  it("skips malformed entries from another replica instead of corrupting its own", () => {
+    const s = new ArmStats();
+    s.record(true, 10);
+    s.add({
+      requests: Number.NaN,
+      errors: -4,
+      max: Number.POSITIVE_INFINITY,
+      buckets: [-1, 5, 1e9, 2, 3.5, 1, 7],
+    });
+    expect(s.summary()).toEqual({ requests: 1, errors: 0, p99Ms: 10 });
+    expect(s.latency.count).toBe(1);
+  });
+});

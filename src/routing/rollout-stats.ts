@@ -63,6 +63,43 @@ export class LatencyHistogram {
     this.#total = 0;
     this.#max = 0;
   }
+
+  /** The non-empty buckets as flat `[index, count, index, count, ...]`, for sharing between replicas. */
+  buckets(): number[] {
+    const flat: number[] = [];
+    for (let i = 0; i < this.#counts.length; i += 1) {
+      const count = this.#counts[i] ?? 0;
+      if (count > 0) flat.push(i, count);
+    }
+    return flat;
+  }
+
+  /** Adds another histogram's buckets (as from `buckets()`) and maximum; bad entries are skipped. */
+  addBuckets(flat: readonly number[], max: number): void {
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const index = flat[i] ?? -1;
+      const count = flat[i + 1] ?? 0;
+      if (!Number.isInteger(index) || index < 0 || index >= LATENCY_BUCKETS) continue;
+      if (!(count > 0) || !Number.isFinite(count)) continue;
+      this.#counts[index] = (this.#counts[index] ?? 0) + count;
+      this.#total += count;
+    }
+    if (Number.isFinite(max) && max > this.#max) this.#max = max;
+  }
+
+  get max(): number {
+    return this.#max;
+  }
+}
+
+/** One arm's interval stats as replicas exchange them (JSON through Redis). */
+export interface ArmStatsData {
+  requests: number;
+  errors: number;
+  /** Largest latency seen, ms. */
+  max: number;
+  /** Non-empty latency buckets, flat `[index, count, ...]`. */
+  buckets: number[];
 }
 
 /** What an arm did in an interval, as shown in admin and logs. */
@@ -110,5 +147,22 @@ export class ArmStats {
     this.#requests = 0;
     this.#errors = 0;
     this.latency.reset();
+  }
+
+  /** This interval's numbers in the form replicas exchange. */
+  data(): ArmStatsData {
+    return {
+      requests: this.#requests,
+      errors: this.#errors,
+      max: this.latency.max,
+      buckets: this.latency.buckets(),
+    };
+  }
+
+  /** Adds another replica's numbers for the same interval. */
+  add(data: ArmStatsData): void {
+    if (Number.isFinite(data.requests) && data.requests > 0) this.#requests += data.requests;
+    if (Number.isFinite(data.errors) && data.errors > 0) this.#errors += data.errors;
+    this.latency.addBuckets(data.buckets, data.max);
   }
 }

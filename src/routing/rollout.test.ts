@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { rolloutSchema } from "../config/schema.js";
-import { RolloutController, type RolloutSnapshot } from "./rollout.js";
+import { RolloutController, type RolloutSnapshot, type RolloutState } from "./rollout.js";
+import { ArmStats } from "./rollout-stats.js";
 
 const INTERVAL_MS = 60_000;
 const START = Date.parse("2025-01-01T00:00:00.000Z");
@@ -280,5 +281,90 @@ describe("RolloutController", () => {
     expect(timers).toHaveLength(2);
     rollout.close();
     expect(timers[1]?.cleared).toBe(true);
+  });
+
+  describe("driven from outside (replicas sharing a rollout)", () => {
+    function external(initial?: RolloutState) {
+      const changes: Array<[RolloutSnapshot, string]> = [];
+      const rollout = new RolloutController({
+        model: "m",
+        config: config(),
+        external: true,
+        ...(initial === undefined ? {} : { initial }),
+        onChange: (s, origin) => changes.push([s, origin]),
+      });
+      return { rollout, changes };
+    }
+
+    it("sets no timer and judges the arms it is given", () => {
+      const { rollout, changes } = external();
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(10 * INTERVAL_MS);
+      expect(rollout.weight).toBe(5);
+      // Another replica's numbers: healthy, enough canary requests.
+      const other = new RolloutController({ model: "m", config: config(), external: true });
+      feed(other, "1", 300);
+      feed(other, "2", 150);
+      const merged = { from: new ArmStats(), to: new ArmStats() };
+      merged.from.add(other.localData().from);
+      merged.to.add(other.localData().to);
+      expect(rollout.endInterval(merged)).toBe(true);
+      expect(rollout.weight).toBe(25);
+      expect(changes.map(([s, origin]) => [s.weight, origin])).toEqual([[25, "decided"]]);
+      expect(rollout.state()).toMatchObject({ phase: "progressing", step: 1 });
+      expect(rollout.state().baseline).toEqual({ errorRate: 0, p99: 10 });
+    });
+
+    it("rolls back on merged numbers mid-interval", () => {
+      const { rollout, changes } = external();
+      const merged = { from: new ArmStats(), to: new ArmStats() };
+      for (let i = 0; i < 100; i += 1) merged.to.record(i % 4 !== 0, 10);
+      expect(rollout.checkBreach(merged)).toBe(true);
+      expect(rollout.weight).toBe(0);
+      expect(changes[0]?.[0].lastDecision).toMatch(/25\.0%.*\(mid-interval\)$/);
+      expect(rollout.checkBreach(merged)).toBe(false);
+    });
+
+    it("resumes from an initial state and adopts states decided elsewhere", () => {
+      const { rollout, changes } = external({
+        phase: "progressing",
+        step: 2,
+        since: START - 1000,
+        lastDecision: "advanced to 50%: fine",
+        baseline: { errorRate: 0.01, p99: 12 },
+      });
+      expect(rollout.weight).toBe(50);
+      expect(rollout.snapshot()).toMatchObject({
+        step: 2,
+        since: new Date(START - 1000).toISOString(),
+        lastDecision: "advanced to 50%: fine",
+      });
+      feed(rollout, "2", 10);
+      rollout.adopt({ ...rollout.state(), step: 3, since: START });
+      expect(rollout.weight).toBe(100);
+      expect(rollout.snapshot().stats?.to.requests).toBe(0);
+      expect(changes.map(([s, origin]) => [s.weight, origin])).toEqual([[100, "adopted"]]);
+      // The same state again is no change.
+      rollout.adopt(rollout.state());
+      expect(changes).toHaveLength(1);
+      rollout.adopt({ phase: "rolledBack", step: 3, since: START, lastDecision: "rolled back" });
+      expect(rollout.weights()).toEqual([
+        { version: "1", weight: 100 },
+        { version: "2", weight: 0 },
+      ]);
+      // A step out of range from a confused peer is clamped, not trusted.
+      const clamped = external({ phase: "progressing", step: 99, since: START });
+      expect(clamped.rollout.snapshot()).toMatchObject({ step: 3, weight: 100 });
+    });
+
+    it("a timer-driven controller resumed as terminal sets no timer", () => {
+      const rollout = new RolloutController({
+        model: "m",
+        config: config(),
+        initial: { phase: "done", step: 3, since: START },
+      });
+      expect(vi.getTimerCount()).toBe(0);
+      expect(rollout.weight).toBe(100);
+    });
   });
 });

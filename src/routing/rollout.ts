@@ -20,14 +20,41 @@
  *   counts as 0 and the p99 check is skipped.
  * - p99 denominators below 1 ms count as 1 ms, so sub-millisecond noise cannot trigger a rollback.
  * - A 0% step sends the canary no traffic, so it is passed after one interval without judgement.
+ *
+ * Replicas sharing a rollout (rollout-sync) run their controllers `external`: no timer of their
+ * own; one replica judges everybody's merged numbers with `endInterval`/`checkBreach`, the others
+ * `adopt` the state it publishes.
  */
 import type { RolloutConfig } from "../config/schema.js";
-import { ArmStats, type RolloutArmStats } from "./rollout-stats.js";
+import {
+  errorBreach,
+  healthySummary,
+  latencyBreach,
+  nextBaseline,
+  type RolloutArms,
+  type RolloutBaseline,
+} from "./rollout-judge.js";
+import { ArmStats, type ArmStatsData, type RolloutArmStats } from "./rollout-stats.js";
 import type { SplitEntry } from "./split.js";
 
+export type { RolloutArms, RolloutBaseline } from "./rollout-judge.js";
 export type { RolloutArmStats } from "./rollout-stats.js";
 
 export type RolloutPhase = "progressing" | "done" | "rolledBack";
+
+/** How a replica takes part in a rollout shared through Redis (shown in `/admin/routes`). */
+export interface RolloutSharedInfo {
+  /** "connected" while Redis answers; while "unavailable" the weights hold where they are. */
+  redis: "connected" | "unavailable";
+  /** True on the replica that judges the intervals. */
+  leader: boolean;
+  /** The Redis key holding the shared state (delete it to start the same rollout over). */
+  key: string;
+  /** The shared interval number. */
+  interval: number;
+  /** Replicas that reported numbers for the current interval (this one included). */
+  replicas: number;
+}
 
 /** The rollout's state, for logs, metrics and `/admin/routes`. */
 export interface RolloutSnapshot {
@@ -45,26 +72,43 @@ export interface RolloutSnapshot {
   lastDecision?: string;
   /** The current interval's stats; once terminal, those of the interval that decided it. */
   stats?: { from: RolloutArmStats; to: RolloutArmStats };
+  /** Present when replicas share the rollout through Redis. */
+  shared?: RolloutSharedInfo;
+}
+
+/** What replicas exchange and a controller can resume from: everything but the live stats. */
+export interface RolloutState {
+  phase: RolloutPhase;
+  /** Index into `config.steps`; the weight follows from it (0 once rolled back). */
+  step: number;
+  /** Wall-clock ms of the last step or phase change. */
+  since: number;
+  lastDecision?: string;
+  baseline?: RolloutBaseline;
 }
 
 export interface TimerHandle {
   clear(): void;
 }
 
+/** What changed a controller's state: its own judgement, or a state adopted from elsewhere. */
+export type RolloutChangeOrigin = "decided" | "adopted";
+
 export interface RolloutOptions {
   model: string;
   /** The model's `rollout` block, defaults applied. */
   config: RolloutConfig;
   /** Called after every step or phase change (not after waits); must not throw. */
-  onChange?: (snapshot: RolloutSnapshot) => void;
+  onChange?: (snapshot: RolloutSnapshot, origin: RolloutChangeOrigin) => void;
   /** Wall-clock ms (for `since`); default `Date.now`. */
   now?: () => number;
   /** Starts a ONE-SHOT timer (the controller re-arms it each interval); default an unref'd setTimeout. */
   setTimer?: (fn: () => void, ms: number) => TimerHandle;
+  /** Resume from this state instead of step 0. */
+  initial?: RolloutState;
+  /** No interval timer: the owner ends intervals with `endInterval` (replicas sharing a rollout). */
+  external?: boolean;
 }
-
-/** The floor of a p99 denominator, in ms. */
-const P99_FLOOR_MS = 1;
 
 function defaultTimer(fn: () => void, ms: number): TimerHandle {
   const timer = setTimeout(fn, ms);
@@ -72,26 +116,23 @@ function defaultTimer(fn: () => void, ms: number): TimerHandle {
   return { clear: () => clearTimeout(timer) };
 }
 
-const pct = (rate: number): string => `${(rate * 100).toFixed(1)}%`;
-const ms = (value: number): string => `${Number(value.toFixed(2))} ms`;
-
 /** Drives one model's rollout; see the module comment for the rules. */
 export class RolloutController {
   readonly #model: string;
   readonly #config: RolloutConfig;
-  readonly #onChange: ((snapshot: RolloutSnapshot) => void) | undefined;
+  readonly #onChange: RolloutOptions["onChange"];
   readonly #now: () => number;
   readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
-  readonly #from = new ArmStats();
-  readonly #to = new ArmStats();
-  #baseline: { errorRate: number; p99: number | null } | undefined;
+  readonly #external: boolean;
+  readonly #arms: RolloutArms = { from: new ArmStats(), to: new ArmStats() };
+  #baseline: RolloutBaseline | undefined;
   #phase: RolloutPhase = "progressing";
   #step = 0;
-  #weight: number;
   #since: number;
   #lastDecision: string | undefined;
   #timer: TimerHandle | undefined;
   #closed = false;
+  #shared: (() => RolloutSharedInfo) | undefined;
 
   constructor(options: RolloutOptions) {
     this.#model = options.model;
@@ -99,16 +140,28 @@ export class RolloutController {
     this.#onChange = options.onChange;
     this.#now = options.now ?? Date.now;
     this.#setTimer = options.setTimer ?? defaultTimer;
-    this.#weight = this.#config.steps[0] ?? 100;
+    this.#external = options.external === true;
     this.#since = this.#now();
+    if (options.initial !== undefined) this.#restore(options.initial);
     this.#arm();
+  }
+
+  /** The canary's share now, 0-100. */
+  get weight(): number {
+    if (this.#phase === "rolledBack") return 0;
+    return this.#config.steps[this.#step] ?? 100;
+  }
+
+  get phase(): RolloutPhase {
+    return this.#phase;
   }
 
   /** The split to use now: the stable gets 100 − w, the canary w. */
   weights(): SplitEntry[] {
+    const weight = this.weight;
     return [
-      { version: this.#config.from, weight: 100 - this.#weight },
-      { version: this.#config.to, weight: this.#weight },
+      { version: this.#config.from, weight: 100 - weight },
+      { version: this.#config.to, weight },
     ];
   }
 
@@ -119,14 +172,69 @@ export class RolloutController {
   record(version: string, ok: boolean, latencyMs: number): void {
     if (this.#phase !== "progressing" || this.#closed) return;
     if (version === this.#config.from) {
-      this.#from.record(ok, latencyMs);
+      this.#arms.from.record(ok, latencyMs);
     } else if (version === this.#config.to) {
-      this.#to.record(ok, latencyMs);
-      if (this.#to.requests >= this.#config.minRequests) {
-        const breach = this.#errorBreach();
-        if (breach !== undefined) this.#rollBack(`${breach} (mid-interval)`);
-      }
+      this.#arms.to.record(ok, latencyMs);
+      this.checkBreach(this.#arms);
     }
+  }
+
+  /**
+   * Rolls back at once when `arms` (this replica's or all replicas' numbers for the current
+   * interval) show the canary's error rate out of bounds over at least `minRequests`. True when
+   * it rolled back.
+   */
+  checkBreach(arms: RolloutArms): boolean {
+    if (this.#phase !== "progressing" || this.#closed) return false;
+    if (arms.to.requests < this.#config.minRequests) return false;
+    const breach = errorBreach(this.#config, arms, this.#baseline);
+    if (breach === undefined) return false;
+    this.#rollBack(`${breach} (mid-interval)`);
+    this.#emit("decided");
+    return true;
+  }
+
+  /**
+   * Judges the interval that just ended on `arms` (default: this replica's numbers), then starts
+   * the next one with fresh local stats. True when the step or phase changed. For `external`
+   * controllers; a timer-driven one calls it itself.
+   */
+  endInterval(arms: RolloutArms = this.#arms): boolean {
+    if (this.#closed || this.#phase !== "progressing") return false;
+    const changed = this.#decide(arms);
+    this.#resetStats();
+    if (changed) this.#emit("decided");
+    return changed;
+  }
+
+  /** This replica's numbers for the current interval, as replicas exchange them. */
+  localData(): { from: ArmStatsData; to: ArmStatsData } {
+    return { from: this.#arms.from.data(), to: this.#arms.to.data() };
+  }
+
+  /** Everything but the live stats: what replicas share. */
+  state(): RolloutState {
+    const state: RolloutState = { phase: this.#phase, step: this.#step, since: this.#since };
+    if (this.#lastDecision !== undefined) state.lastDecision = this.#lastDecision;
+    if (this.#baseline !== undefined) state.baseline = { ...this.#baseline };
+    return state;
+  }
+
+  /**
+   * Takes `state` (decided by another replica, or by this one on the shared numbers: `origin`
+   * "decided") and starts a fresh interval. Reports a change when the step or phase moved.
+   */
+  adopt(state: RolloutState, origin: RolloutChangeOrigin = "adopted"): void {
+    if (this.#closed) return;
+    const before = `${this.#phase}/${this.#step}`;
+    this.#restore(state);
+    this.#resetStats();
+    if (`${this.#phase}/${this.#step}` !== before) this.#emit(origin);
+  }
+
+  /** Adds the shared-rollout view to snapshots (set by the replica's sync). */
+  describeShared(info: () => RolloutSharedInfo): void {
+    this.#shared = info;
   }
 
   snapshot(): RolloutSnapshot {
@@ -136,11 +244,12 @@ export class RolloutController {
       to: this.#config.to,
       phase: this.#phase,
       step: this.#step,
-      weight: this.#weight,
+      weight: this.weight,
       since: new Date(this.#since).toISOString(),
-      stats: { from: this.#from.summary(), to: this.#to.summary() },
+      stats: { from: this.#arms.from.summary(), to: this.#arms.to.summary() },
     };
     if (this.#lastDecision !== undefined) snapshot.lastDecision = this.#lastDecision;
+    if (this.#shared !== undefined) snapshot.shared = this.#shared();
     return snapshot;
   }
 
@@ -151,85 +260,53 @@ export class RolloutController {
     this.#timer = undefined;
   }
 
-  #arm(): void {
-    if (this.#closed || this.#phase !== "progressing") return;
-    this.#timer = this.#setTimer(() => this.#tick(), this.#config.intervalSeconds * 1000);
-  }
-
-  /**
-   * Which stable numbers the canary is judged against (see the module comment). Returns the
-   * current interval's arm or the remembered baseline; cheap, so it can run on every record.
-   */
-  #stable(): ArmStats | { errorRate: number; p99(): number | null } {
-    if (this.#from.requests >= Math.max(1, this.#config.minRequests)) return this.#from;
-    const baseline = this.#baseline;
-    if (baseline === undefined) return this.#from;
-    return { errorRate: baseline.errorRate, p99: () => baseline.p99 };
-  }
-
-  /** The reason the canary's error rate fails, or undefined when it is within bounds. */
-  #errorBreach(): string | undefined {
-    const stable = this.#stable().errorRate;
-    const canary = this.#to.errorRate;
-    if (canary - stable <= this.#config.maxErrorRateIncrease) return undefined;
-    return (
-      `canary error rate ${pct(canary)} exceeds stable ${pct(stable)} by more than ` +
-      `${pct(this.#config.maxErrorRateIncrease)} (${this.#to.errors}/${this.#to.requests} requests)`
-    );
-  }
-
-  /** The reason the canary's p99 fails, or undefined when within bounds or not comparable. */
-  #latencyBreach(): string | undefined {
-    const stable = this.#stable().p99();
-    const canary = this.#to.p99();
-    if (stable === null || canary === null) return undefined;
-    const ratio = canary / Math.max(stable, P99_FLOOR_MS);
-    if (ratio <= this.#config.maxP99Ratio) return undefined;
-    return `canary p99 ${ms(canary)} is ${ratio.toFixed(2)}x the stable's ${ms(stable)} (max ${this.#config.maxP99Ratio}x)`;
-  }
-
-  #tick(): void {
-    this.#timer = undefined;
-    if (this.#closed || this.#phase !== "progressing") return;
-    const changed = this.#decide();
-    if (this.#phase === "progressing") {
-      this.#from.reset();
-      this.#to.reset();
-      this.#arm();
+  #restore(state: RolloutState): void {
+    const last = this.#config.steps.length - 1;
+    this.#step = Number.isInteger(state.step) ? Math.min(Math.max(state.step, 0), last) : 0;
+    this.#phase = state.phase;
+    if (Number.isFinite(state.since)) this.#since = state.since;
+    this.#lastDecision = state.lastDecision;
+    this.#baseline = state.baseline === undefined ? undefined : { ...state.baseline };
+    if (this.#phase !== "progressing") {
+      this.#timer?.clear();
+      this.#timer = undefined;
     }
-    if (changed) this.#emit();
+  }
+
+  #resetStats(): void {
+    if (this.#phase !== "progressing") return;
+    this.#arms.from.reset();
+    this.#arms.to.reset();
+  }
+
+  #arm(): void {
+    if (this.#external || this.#closed || this.#phase !== "progressing") return;
+    this.#timer = this.#setTimer(() => {
+      this.#timer = undefined;
+      this.endInterval();
+      this.#arm();
+    }, this.#config.intervalSeconds * 1000);
   }
 
   /** Judges the interval that just ended; true when the step or phase changed. */
-  #decide(): boolean {
-    const weight = this.#weight;
+  #decide(arms: RolloutArms): boolean {
+    const weight = this.weight;
     if (weight === 0) return this.#advance("0% step sends the canary no traffic");
-    if (this.#to.requests < this.#config.minRequests) {
-      this.#lastDecision = `waiting at ${weight}%: canary had ${this.#to.requests} of ${this.#config.minRequests} requests needed`;
-      this.#keepBaseline();
+    if (arms.to.requests < this.#config.minRequests) {
+      this.#lastDecision = `waiting at ${weight}%: canary had ${arms.to.requests} of ${this.#config.minRequests} requests needed`;
+      this.#baseline = nextBaseline(this.#config, arms, this.#baseline);
       return false;
     }
-    const breach = this.#errorBreach() ?? this.#latencyBreach();
+    const breach =
+      errorBreach(this.#config, arms, this.#baseline) ??
+      latencyBreach(this.#config, arms, this.#baseline);
     if (breach !== undefined) {
-      this.#rollBack(breach, false);
+      this.#rollBack(breach);
       return true;
     }
-    const stable = this.#stable();
-    const stableP99 = stable.p99();
-    const canaryP99 = this.#to.p99();
-    const latency =
-      stableP99 !== null && canaryP99 !== null ? `, p99 ${ms(canaryP99)} vs ${ms(stableP99)}` : "";
-    this.#keepBaseline();
-    return this.#advance(
-      `canary error rate ${pct(this.#to.errorRate)} vs stable ${pct(stable.errorRate)}${latency} over ${this.#to.requests} requests`,
-    );
-  }
-
-  /** Remembers this interval's stable numbers when they are solid enough to judge by later. */
-  #keepBaseline(): void {
-    if (this.#from.requests >= Math.max(1, this.#config.minRequests)) {
-      this.#baseline = { errorRate: this.#from.errorRate, p99: this.#from.p99() };
-    }
+    const summary = healthySummary(this.#config, arms, this.#baseline);
+    this.#baseline = nextBaseline(this.#config, arms, this.#baseline);
+    return this.#advance(summary);
   }
 
   #advance(why: string): boolean {
@@ -237,27 +314,24 @@ export class RolloutController {
     const weight = this.#config.steps[next];
     if (weight === undefined) {
       this.#phase = "done";
-      this.#lastDecision = `done at ${this.#weight}%: ${why}`;
+      this.#lastDecision = `done at ${this.weight}%: ${why}`;
     } else {
       this.#step = next;
-      this.#weight = weight;
       this.#lastDecision = `advanced to ${weight}%: ${why}`;
     }
     this.#since = this.#now();
     return true;
   }
 
-  #rollBack(why: string, emit = true): void {
-    this.#lastDecision = `rolled back from ${this.#weight}%: ${why}`;
+  #rollBack(why: string): void {
+    this.#lastDecision = `rolled back from ${this.weight}%: ${why}`;
     this.#phase = "rolledBack";
-    this.#weight = 0;
     this.#since = this.#now();
     this.#timer?.clear();
     this.#timer = undefined;
-    if (emit) this.#emit();
   }
 
-  #emit(): void {
-    this.#onChange?.(this.snapshot());
+  #emit(origin: RolloutChangeOrigin): void {
+    this.#onChange?.(this.snapshot(), origin);
   }
 }

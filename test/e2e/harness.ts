@@ -79,3 +79,19 @@ export async function postJson(
   }
   return { status: res.status, headers: res.headers, body: parsed };
 }
+
+/** A model's rollout as `GET /admin/routes` shows it (the fields the tests read). */
+export interface RolloutView {
+  phase: string;
+  weight: number;
+  shared?: { redis: string; leader: boolean; key: string; interval: number };
+}
+
+/** `model`'s rollout from the gateway's `/admin/routes`; throws when it has none. */
+export async function rolloutOf(gw: TestGateway, model = "iris"): Promise<RolloutView> {
+  const res = await fetch(`${gw.url}/admin/routes`);
+  const body = (await res.json()) as { models: Record<string, { rollout?: RolloutView }> };
+  const rollout = body.models[model]?.rollout;
+  if (rollout === undefined) throw new Error(`no rollout for ${model} in /admin/routes`);
+  return rollout;
+}

@@ -6,24 +6,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { EmulatorControl } from "../emulators/control.js";
 import { MODELS_DIR, ModelRunner } from "../emulators/runner.js";
 import { startTritonEmulator } from "../emulators/triton/index.js";
-import { postJson, startTestGateway, type TestGateway } from "./harness.js";
+import { postJson, rolloutOf, startTestGateway, type TestGateway } from "./harness.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
-
-interface Rollout {
-  phase: string;
-  weight: number;
-}
-async function rolloutOf(gw: TestGateway): Promise<Rollout> {
-  const res = await fetch(`${gw.url}/admin/routes`);
-  const body = (await res.json()) as { models: Record<string, { rollout?: Rollout }> };
-  const rollout = body.models.iris?.rollout;
-  if (rollout === undefined) throw new Error("no rollout in /admin/routes");
-  return rollout;
-}
 
 /** Sends requests from `workers` loops until `until()` says stop; returns [ms since start, status, version]. */
 async function load(gw: TestGateway, until: () => boolean, workers = 8) {
