@@ -6,16 +6,26 @@ import type { Context } from "hono";
 import { GatewayError, InvalidRequestError } from "../errors.js";
 import type { InferResponse, RequestContext } from "../gateway/types.js";
 import { readLimitedBody } from "./body-limit.js";
+import {
+  decodeRequestBody,
+  encodeResponseBody,
+  MIN_COMPRESS_BYTES,
+  preferredEncoding,
+} from "./content-encoding.js";
 import type { AppEnv } from "./deps.js";
 
 const TIMEOUT_HEADER = "x-infergate-timeout-ms";
 // A week: anything longer is a typo, and Date arithmetic stays exact.
 const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 
-/** The request body as bytes (already bounded by the body limit middleware). */
+/**
+ * The request body as bytes, its `Content-Encoding` undone; bounded by the body limit before and
+ * after inflating.
+ */
 export async function readBodyBytes(c: Context<AppEnv>): Promise<Uint8Array> {
+  let bytes: Uint8Array;
   try {
-    return await readLimitedBody(c);
+    bytes = await readLimitedBody(c);
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     // A client that hangs up mid-upload is not a gateway bug: no INTERNAL, no error-level log.
@@ -26,6 +36,26 @@ export async function readBodyBytes(c: Context<AppEnv>): Promise<Uint8Array> {
       },
     );
   }
+  const maxBytes = c.get("bodyLimit") ?? Number.POSITIVE_INFINITY;
+  return decodeRequestBody(bytes, c.req.header("content-encoding"), maxBytes);
+}
+
+/**
+ * A 200 answer of `body`, compressed when the client's `Accept-Encoding` asks for gzip or deflate
+ * and the body is big enough to gain from it (as Triton answers tritonclient's
+ * `response_compression_algorithm`).
+ */
+export async function predictionBody(
+  c: Context<AppEnv>,
+  body: Uint8Array<ArrayBuffer> | string,
+): Promise<Response> {
+  const encoding = preferredEncoding(c.req.header("accept-encoding"));
+  c.header("vary", "accept-encoding");
+  if (encoding === undefined) return c.body(body, 200);
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  if (bytes.byteLength < MIN_COMPRESS_BYTES) return c.body(bytes, 200);
+  c.header("content-encoding", encoding);
+  return c.body(await encodeResponseBody(bytes, encoding), 200);
 }
 
 /** Parses JSON text; malformed JSON is INVALID_REQUEST. */

@@ -5,7 +5,7 @@
 import { type Context, Hono } from "hono";
 import type { InferRequest } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
-import { readJsonBody, requestContext, setPredictionHeaders } from "./request.js";
+import { predictionBody, readJsonBody, requestContext, setPredictionHeaders } from "./request.js";
 import { decodeUnifiedInputs, encodeUnifiedResponse, parsePredictBody } from "./unified-codec.js";
 
 /** Routes of the unified API; errors propagate to the app's error handler. */
@@ -31,7 +31,8 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
       if (body.outputs !== undefined) request.outputs = body.outputs;
       const response = await service.infer(route, request, context);
       setPredictionHeaders(c, response);
-      return c.json(encodeUnifiedResponse(response, body.id), 200);
+      c.header("content-type", "application/json");
+      return await predictionBody(c, JSON.stringify(encodeUnifiedResponse(response, body.id)));
     } finally {
       release();
     }

@@ -4,7 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import type { AppEnv, HttpDeps } from "./deps.js";
-import { readBodyBytes, requestContext, setPredictionHeaders } from "./request.js";
+import { predictionBody, readBodyBytes, requestContext, setPredictionHeaders } from "./request.js";
 import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";
 
 /** Routes of the KServe v2 REST protocol. */
@@ -79,7 +79,7 @@ export function v2Routes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
     setPredictionHeaders(c, response);
     c.header("content-type", encoded.contentType);
     if (encoded.jsonLength !== undefined) c.header(INFERENCE_HEADER, String(encoded.jsonLength));
-    return c.body(encoded.body, 200);
+    return predictionBody(c, encoded.body);
   }
 
   app.get("/v2/models/:model", modelMetadata);
