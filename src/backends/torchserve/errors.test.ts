@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BackendError, InvalidRequestError } from "../../errors.js";
-import { errorFromHttpAnswer, readErrorBody, withoutJavaClass } from "./errors.js";
+import { BackendError, BackendUnavailableError, InvalidRequestError } from "../../errors.js";
+import { errorFromHttpAnswer, fromTorchServeGrpc, readErrorBody } from "./errors.js";
 
 const body = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
@@ -48,13 +48,31 @@ describe("readErrorBody", () => {
   });
 });
 
-describe("withoutJavaClass", () => {
+describe("fromTorchServeGrpc", () => {
   it("drops TorchServe's trailing exception class line from INVALID_REQUEST messages", () => {
-    const err = withoutJavaClass(
+    const err = fromTorchServeGrpc(
       new InvalidRequestError("bad shape\norg.pytorch.serve.http.InternalServerException"),
     );
     expect(err.message).toBe("bad shape");
     const other = new BackendError("x\norg.pytorch.serve.http.InternalServerException");
-    expect(withoutJavaClass(other)).toBe(other);
+    expect(fromTorchServeGrpc(other)).toBe(other);
+  });
+
+  it("makes a job TorchServe could not queue (INTERNAL over gRPC) BACKEND_UNAVAILABLE, as its REST 503 is", () => {
+    const err = fromTorchServeGrpc(
+      new BackendError(
+        'backend "ts" failed (gRPC 13): Model "iris" has no worker to serve inference request. Please use scale workers API to add workers.\nInternalServerException.()',
+      ),
+    );
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect(err.code).toBe("BACKEND_UNAVAILABLE");
+    expect(err.message).toMatch(
+      /has no worker to serve inference request\. Please use scale workers API to add workers\.$/,
+    );
+    // A model TorchServe does not know stays a backend error (a gateway misconfiguration).
+    const missing = new BackendError(
+      'backend "ts" failed (gRPC 13): Model not found: iris\nModelNotFoundException',
+    );
+    expect(fromTorchServeGrpc(missing)).toBe(missing);
   });
 });

@@ -4,7 +4,12 @@
  * for a client. TorchServe answers a failed token check with 400 (`InvalidKeyException`), which
  * is the gateway's misconfiguration, not the client's bad input: it becomes BACKEND_ERROR.
  */
-import { BackendError, type GatewayError, InvalidRequestError } from "../../errors.js";
+import {
+  BackendError,
+  BackendUnavailableError,
+  type GatewayError,
+  InvalidRequestError,
+} from "../../errors.js";
 import { errorFromHttpStatus } from "../remote/errors.js";
 
 /** The exception type TorchServe's TokenAuthorizationHandler throws for a bad or missing token. */
@@ -48,10 +53,20 @@ export function errorFromHttpAnswer(
 }
 
 /**
- * A gRPC-mapped error with TorchServe's trailing exception class line removed from the message
- * (only for INVALID_REQUEST, whose message reaches the client verbatim).
+ * What TorchServe says when it cannot queue a job (no free worker, or the job queue is full): over
+ * REST a 503, over gRPC an INTERNAL (InferenceImpl wraps it in InternalServerException).
  */
-export function withoutJavaClass(err: GatewayError): GatewayError {
+const NO_WORKER = /has no worker to serve inference request/;
+
+/**
+ * A gRPC-mapped error made to mean what TorchServe meant: a job it could not queue is
+ * BACKEND_UNAVAILABLE (retryable, as the REST 503 is), not BACKEND_ERROR; the trailing exception
+ * class line is removed from INVALID_REQUEST messages, which reach the client verbatim.
+ */
+export function fromTorchServeGrpc(err: GatewayError): GatewayError {
+  if (err instanceof BackendError && NO_WORKER.test(err.message)) {
+    return new BackendUnavailableError(err.message.replace(/\n[\w.]+\(\)\s*$/, ""), { cause: err });
+  }
   if (!(err instanceof InvalidRequestError)) return err;
   const cleaned = err.message.replace(/\n(?:[a-z]\w*\.)+\w+(?:\.\(\))?\s*$/, "");
   return cleaned === err.message ? err : new InvalidRequestError(cleaned);

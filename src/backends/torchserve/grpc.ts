@@ -6,7 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { GatewayError } from "../../errors.js";
 import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
-import { withoutJavaClass } from "./errors.js";
+import { fromTorchServeGrpc } from "./errors.js";
 import {
   torchServeClientClass,
   type WireHealthResponse,
@@ -52,7 +52,7 @@ export class TorchServeGrpc implements TorchServeTransport {
       );
       return res.prediction.toString("utf8");
     } catch (err) {
-      throw err instanceof GatewayError ? withoutJavaClass(err) : err;
+      throw err instanceof GatewayError ? fromTorchServeGrpc(err) : err;
     }
   }
 

@@ -155,11 +155,15 @@ describe("TorchServe emulator gRPC", () => {
     expect(JSON.parse((res as { health: string }).health)).toEqual({ status: "Healthy" });
   });
 
-  it("modes: unavailable is UNAVAILABLE, error is INTERNAL", async () => {
+  it("modes: a job it cannot queue is INTERNAL (as InferenceImpl sends it), error is INTERNAL", async () => {
     const request = { model_name: "iris", input: { data: Buffer.from("[[1,2,3,4]]") } };
     try {
       emulator.setMode({ kind: "unavailable" });
-      expect((await unary("Predictions", request)).err?.code).toBe(grpc.status.UNAVAILABLE);
+      const refused = (await unary("Predictions", request)).err;
+      expect(refused?.code).toBe(grpc.status.INTERNAL);
+      expect(refused?.details).toBe(
+        'Model "iris" has no worker to serve inference request. Please use scale workers API to add workers.\nInternalServerException.()',
+      );
       emulator.setMode({ kind: "error" });
       expect((await unary("Predictions", request)).err?.code).toBe(grpc.status.INTERNAL);
     } finally {

@@ -1,6 +1,7 @@
 /**
  * The emulator's gRPC `InferenceAPIsService` (Ping, Predictions) with TorchServe's statuses: an
- * unknown model is INTERNAL (InferenceImpl sends ModelNotFoundException as INTERNAL), a worker's
+ * unknown model is INTERNAL (InferenceImpl sends ModelNotFoundException as INTERNAL), so is a job
+ * it cannot queue ("has no worker to serve inference request"), a worker's
  * error status goes through GRPCUtils' HTTP -> gRPC table (400 INVALID_ARGUMENT, 503 UNAVAILABLE,
  * 500 INTERNAL), and the Java class is appended to the details as `augmentDescription` does. A
  * failed token check is CANCELLED, as TorchServe's GRPCInterceptor answers it.
@@ -93,7 +94,19 @@ async function predictions(
     if (err instanceof CallCancelled) return;
     if (!(err instanceof TorchServeFailure)) throw err;
     // InferenceImpl answers a missing model or version with INTERNAL, not NOT_FOUND.
-    const code = err.status === 404 ? grpc.status.INTERNAL : grpcStatus(err.status);
-    callback({ code, details: `${err.message}\n${err.javaClass}` });
+    if (err.status === 404) {
+      callback({ code: grpc.status.INTERNAL, details: `${err.message}\n${err.javaClass}` });
+      return;
+    }
+    // A job TorchServe cannot queue (no free worker, queue full) never reaches a worker:
+    // InferenceImpl sends it as INTERNAL with InternalServerException, not as UNAVAILABLE.
+    if (err.type === "ServiceUnavailableException") {
+      callback({
+        code: grpc.status.INTERNAL,
+        details: `${err.message}\nInternalServerException.()`,
+      });
+      return;
+    }
+    callback({ code: grpcStatus(err.status), details: `${err.message}\n${err.javaClass}` });
   }
 }
