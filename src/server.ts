@@ -5,10 +5,11 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import type { Hono } from "hono";
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
-import { createHttpApp } from "./http/app.js";
+import { type AppEnv, createAdminApp, createHttpApp } from "./http/app.js";
 import { HttpDrainer } from "./http/drain.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
@@ -20,6 +21,8 @@ export interface RunningGateway {
   metrics: Metrics;
   httpPort: number;
   grpcPort: number | undefined;
+  /** The admin listener's port, when `server.adminPort` is set. */
+  adminPort: number | undefined;
   /** Stops accepting, lets requests in flight finish (up to drainTimeoutMs), closes backends. */
   stop(): Promise<void>;
 }
@@ -51,22 +54,44 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   });
   const server = runtime.current().config.server;
 
-  const app = createHttpApp({
+  const deps = {
     service: () => runtime.current(),
     metrics,
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
     reload: () => runtime.reload(),
     logger,
-  });
-  const http = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: server.host, port: server.port }, () =>
-      resolve(s),
+  };
+  const separateAdmin = server.adminPort !== undefined;
+  let http: HttpListener;
+  try {
+    http = await listenHttp(
+      createHttpApp(deps, { admin: !separateAdmin }),
+      server.host,
+      server.port,
+      "http",
+      logger,
     );
-    s.once("error", reject);
-  });
-  const drainer = new HttpDrainer(http as Server);
-  const httpPort = (http.address() as AddressInfo).port;
-  logger.info({ protocol: "http", host: server.host, port: httpPort }, "listening");
+  } catch (err) {
+    await runtime.close(0);
+    throw err;
+  }
+  let admin: HttpListener | undefined;
+  if (server.adminPort !== undefined) {
+    try {
+      admin = await listenHttp(
+        createAdminApp(deps),
+        server.adminHost ?? "127.0.0.1",
+        server.adminPort,
+        "admin",
+        logger,
+      );
+    } catch (err) {
+      http.server.close();
+      await runtime.close(0);
+      throw err;
+    }
+  }
+  const httpPort = http.port;
 
   let grpc: ReturnType<typeof createGrpcFront> | undefined;
   let grpcPort: number | undefined;
@@ -78,7 +103,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     try {
       grpcPort = await grpc.listen(server.host, server.grpcPort);
     } catch (err) {
-      http.close();
+      http.server.close();
+      admin?.server.close();
       await runtime.close(0);
       throw err;
     }
@@ -91,12 +117,40 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       const drainMs = runtime.current().config.server.drainTimeoutMs;
       logger.info({ drainTimeoutMs: drainMs }, "draining");
       const started = Date.now();
-      await Promise.all([drainer.drain(drainMs), grpc?.close(drainMs)]);
+      await Promise.all([
+        http.drainer.drain(drainMs),
+        admin?.drainer.drain(drainMs),
+        grpc?.close(drainMs),
+      ]);
       await runtime.close(Math.max(0, drainMs - (Date.now() - started)));
       logger.info("stopped");
     })();
     return stopping;
   };
 
-  return { runtime, metrics, httpPort, grpcPort, stop };
+  return { runtime, metrics, httpPort, grpcPort, adminPort: admin?.port, stop };
+}
+
+/** An open HTTP listener. */
+interface HttpListener {
+  server: Server;
+  drainer: HttpDrainer;
+  port: number;
+}
+
+/** Serves `app` on host:port and logs it as `protocol`. */
+async function listenHttp(
+  app: Hono<AppEnv>,
+  host: string,
+  port: number,
+  protocol: "http" | "admin",
+  logger: Logger,
+): Promise<HttpListener> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s as Server));
+    s.once("error", reject);
+  });
+  const bound = (server.address() as AddressInfo).port;
+  logger.info({ protocol, host, port: bound }, "listening");
+  return { server, drainer: new HttpDrainer(server), port: bound };
 }

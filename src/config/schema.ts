@@ -127,20 +127,54 @@ export const backendSchema = z.discriminatedUnion("type", [
     modelDir: z.string().min(1),
     /** onnxruntime intra-op threads per session; absent = onnxruntime's default. */
     intraOpNumThreads: positiveInt.optional(),
+    /**
+     * Worker threads running the sessions, so a long model run never blocks the event loop;
+     * 0 or absent runs them on the event loop, cheapest for tiny models.
+     */
+    workers: z.number().int().min(0).max(64).optional(),
   }),
 ]);
 
-export const serverSchema = z.strictObject({
-  host: z.string().min(1).default("0.0.0.0"),
-  port: port.default(8080),
-  grpcPort: port.optional(),
-  bodyLimitBytes: positiveInt.default(8_388_608),
-  /** Largest gRPC message accepted or sent; default: bodyLimitBytes. */
-  grpcMaxMessageBytes: positiveInt.optional(),
-  drainTimeoutMs: durationMsOrZero.default(10_000),
-  /** Bytes the in-process response cache may hold (answers + keys), LRU beyond it. */
-  cacheMaxBytes: positiveInt.default(64 * 1024 * 1024),
-});
+export const serverSchema = z
+  .strictObject({
+    host: z.string().min(1).default("0.0.0.0"),
+    port: port.default(8080),
+    grpcPort: port.optional(),
+    bodyLimitBytes: positiveInt.default(8_388_608),
+    /** Largest gRPC message accepted or sent; default: bodyLimitBytes. */
+    grpcMaxMessageBytes: positiveInt.optional(),
+    drainTimeoutMs: durationMsOrZero.default(10_000),
+    /** Bytes the in-process response cache may hold (answers + keys), LRU beyond it. */
+    cacheMaxBytes: positiveInt.default(64 * 1024 * 1024),
+    /**
+     * Serve `/admin/*` (plus `/healthz`, `/readyz`, `/metrics`) on this port only, off the public
+     * one, as Envoy keeps its admin interface apart; absent = everything on `port`.
+     */
+    adminPort: port.optional(),
+    /** Where the admin listener binds (only with adminPort); absent = 127.0.0.1, loopback only. */
+    adminHost: z.string().min(1).optional(),
+  })
+  .superRefine((server, ctx) => {
+    // 0 means "any free port", so only fixed ports can collide.
+    const fixed: Array<[string, number | undefined]> = [
+      ["port", server.port],
+      ["grpcPort", server.grpcPort],
+      ["adminPort", server.adminPort],
+    ];
+    const seen = new Map<number, string>();
+    for (const [key, value] of fixed) {
+      if (value === undefined || value === 0) continue;
+      const other = seen.get(value);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `${key} ${value} is already ${other}`,
+        });
+      }
+      seen.set(value, key);
+    }
+  });
 
 export const defaultsSchema = z.strictObject({
   timeoutMs: durationMs.default(1000),

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { payloadLimit } from "./body-limit.js";
 import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
-import { opsRoutes } from "./ops.js";
+import { adminOpsRoutes, healthRoutes } from "./ops.js";
 import { requestId } from "./request-id.js";
 import { unifiedRoutes } from "./unified.js";
 import { v2Routes } from "./v2.js";
@@ -27,14 +27,38 @@ function describe(obj: object): Record<string, unknown> {
   return out;
 }
 
+/** Options of {@link createHttpApp}. */
+export interface HttpAppOptions {
+  /** Serve `/admin/*` here (default true); false when a separate admin listener has them. */
+  admin?: boolean;
+}
+
 /** Builds the HTTP app; serve it with `@hono/node-server` or call `app.request()` in tests. */
-export function createHttpApp(deps: HttpDeps): Hono<AppEnv> {
+export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hono<AppEnv> {
+  const app = base(deps);
+  app.route("/", healthRoutes(deps));
+  if (options.admin !== false) app.route("/", adminOpsRoutes(deps));
+  app.route("/", unifiedRoutes(deps));
+  app.route("/", v2Routes(deps));
+  return finish(app, deps);
+}
+
+/** The admin listener's app (`server.adminPort`): `/admin/*`, `/healthz`, `/readyz`, `/metrics`. */
+export function createAdminApp(deps: HttpDeps): Hono<AppEnv> {
+  const app = base(deps);
+  app.route("/", healthRoutes(deps));
+  app.route("/", adminOpsRoutes(deps));
+  return finish(app, deps);
+}
+
+function base(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
   app.use("*", payloadLimit({ maxBytes: deps.bodyLimitBytes }));
-  app.route("/", opsRoutes(deps));
-  app.route("/", unifiedRoutes(deps));
-  app.route("/", v2Routes(deps));
+  return app;
+}
+
+function finish(app: Hono<AppEnv>, deps: HttpDeps): Hono<AppEnv> {
   app.notFound(notFoundHandler());
   app.onError(errorHandler({ logger: deps.logger ?? stderrLogger }));
   return app;

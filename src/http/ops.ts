@@ -6,8 +6,8 @@ import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 
-/** `/healthz`, `/readyz`, `/metrics`, `GET /admin/breakers` and `POST /admin/reload`. */
-export function opsRoutes(deps: Pick<HttpDeps, "service" | "metrics" | "reload">): Hono<AppEnv> {
+/** `/healthz`, `/readyz` and `/metrics`: on the public port, and on the admin port when there is one. */
+export function healthRoutes(deps: Pick<HttpDeps, "service" | "metrics">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/healthz", (c) => c.json({ status: "ok" }, 200));
@@ -24,6 +24,13 @@ export function opsRoutes(deps: Pick<HttpDeps, "service" | "metrics" | "reload">
     const text = await registry.metrics();
     return c.body(text, 200, { "content-type": registry.contentType });
   });
+
+  return app;
+}
+
+/** Every `/admin/*` route: breakers, reload, and the routing admin routes of admin.ts. */
+export function adminOpsRoutes(deps: Pick<HttpDeps, "service" | "reload">): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
 
   app.route("/", adminRoutes(deps));
 

@@ -64,7 +64,10 @@ models:
       }
     };
     const workers = Array.from({ length: 32 }, worker);
-    await new Promise((r) => setTimeout(r, 600));
+    // Until a few rounds have been answered (not a fixed time: a loaded machine is slower).
+    for (let i = 0; i < 200 && statuses.length <= 64; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     // Every worker has a request in flight (150 ms each) when the signal arrives; none sends more.
     stop = true;
     child.kill("SIGTERM");
