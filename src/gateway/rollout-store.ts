@@ -148,6 +148,11 @@ export class RolloutStore {
     return result === 1;
   }
 
+  /** Deletes an unreadable record (written by an incompatible gateway) so it can be recreated. */
+  async discard(key: string): Promise<void> {
+    await this.#client.del(key);
+  }
+
   /** Stores this replica's numbers for interval `epoch`. */
   async report(
     key: string,

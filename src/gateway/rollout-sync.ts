@@ -163,12 +163,15 @@ export class RolloutSync {
     const shared = await store.read(key);
     if (shared !== null) return shared;
     const epoch = this.#epoch === undefined ? 0 : this.#epoch + 1;
-    await store.replace(key, null, {
+    const created = await store.replace(key, null, {
       epoch,
       intervalStart: this.#now(),
       state: controller.state(),
     });
-    return store.read(key);
+    const again = await store.read(key);
+    // Not created and still unreadable: a record no gateway can use; clear it for the next poll.
+    if (!created && again === null) await store.discard(key);
+    return again;
   }
 
   /** The lease holder's judgement of the merged numbers, published before it is applied. */

@@ -5,6 +5,7 @@
  * of requests per shared interval, chosen so that no replica alone reaches `minRequests` while
  * all together do: a rollout that advances proves the judge merged everybody's numbers.
  */
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RolloutConfig } from "../../src/config/schema.js";
 import { configSchema, type GatewayConfig } from "../../src/config/schema.js";
@@ -246,3 +247,30 @@ async function waitConnected(store: RolloutStore): Promise<void> {
   }
   if (!store.connected) throw new Error("the store did not connect");
 }
+
+describe.skipIf(skip)("an unreadable shared record", () => {
+  afterEach(async () => {
+    await Promise.all(replicas.splice(0).map((r) => r.registry.close()));
+  });
+
+  it("is replaced by the replicas' own state instead of blocking the rollout", async () => {
+    const prefix = freshPrefix();
+    const config = gatewayConfig(redis.url, prefix, { minRequests: 20 });
+    const rollout = config.models.m?.rollout;
+    if (rollout === undefined) throw new Error("no rollout block");
+    const store = new RolloutStore({ url: redis.url, keyPrefix: prefix });
+    try {
+      await waitConnected(store);
+      const key = store.keyOf("m", rollout);
+      // As if an incompatible gateway had written it.
+      const writer = new Redis(redis.url);
+      await writer.hset(key, "epoch", "3", "record", "{not json");
+      writer.disconnect();
+      const a = replica("a", config);
+      expect(await drive([a], () => controller(a).phase === "done")).toBe(true);
+      expect((await store.read(key))?.state.phase).toBe("done");
+    } finally {
+      store.close();
+    }
+  });
+});
