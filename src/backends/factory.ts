@@ -28,6 +28,7 @@ export async function createAdapter(
     case "onnx":
       return OnnxAdapter.create(name, {
         modelDir: config.modelDir,
+        workers: config.workers,
         ...(config.intraOpNumThreads === undefined
           ? {}
           : { intraOpNumThreads: config.intraOpNumThreads }),

@@ -39,10 +39,15 @@ function output(outputs: NamedTensor[], name: string): NamedTensor {
   return found;
 }
 
-describe("OnnxAdapter on the shipped models", () => {
+// Every behaviour holds alike with the sessions on the event loop and on worker threads.
+describe.each([0, 1])("OnnxAdapter on the shipped models (workers: %i)", (workers) => {
   let adapter: OnnxAdapter;
   beforeAll(async () => {
-    adapter = await OnnxAdapter.create("local", { modelDir: MODELS, intraOpNumThreads: 1 });
+    adapter = await OnnxAdapter.create("local", {
+      modelDir: MODELS,
+      intraOpNumThreads: 1,
+      workers,
+    });
   });
   afterAll(() => adapter.close());
 
@@ -234,7 +239,7 @@ describe("OnnxAdapter on the shipped models", () => {
   });
 });
 
-describe("OnnxAdapter versions and lifecycle", () => {
+describe.each([0, 1])("OnnxAdapter versions and lifecycle (workers: %i)", (workers) => {
   let dir = "";
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "infergate-onnx-"));
@@ -255,7 +260,7 @@ describe("OnnxAdapter versions and lifecycle", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("serves the highest version when none is named", async () => {
-    const adapter = await OnnxAdapter.create("local", { modelDir: join(dir, "good") });
+    const adapter = await OnnxAdapter.create("local", { modelDir: join(dir, "good"), workers });
     try {
       const inputs = [fp32("a", [1, 4], [1, 2, 3, 4]), fp32("b", [1, 4], [1, 1, 1, 1])];
       const latest = await adapter.infer(target("m"), call(inputs, ["sum"]));
@@ -278,7 +283,7 @@ describe("OnnxAdapter versions and lifecycle", () => {
   });
 
   it("refuses calls after close, and reports itself unhealthy", async () => {
-    const adapter = await OnnxAdapter.create("local", { modelDir: join(dir, "good") });
+    const adapter = await OnnxAdapter.create("local", { modelDir: join(dir, "good"), workers });
     await adapter.close();
     await adapter.close(); // a second close is harmless
     expect(await adapter.health()).toBe(false);
@@ -292,13 +297,13 @@ describe("OnnxAdapter versions and lifecycle", () => {
 
   it("fails clearly for a missing modelDir", async () => {
     const missing = join(dir, "does-not-exist");
-    const err = await failure(OnnxAdapter.create("local", { modelDir: missing }));
+    const err = await failure(OnnxAdapter.create("local", { modelDir: missing, workers }));
     expect(err.code).toBe("BACKEND_UNAVAILABLE");
     expect(err.message).toContain(missing);
   });
 
   it("fails clearly, naming the file, for a model onnxruntime cannot load", async () => {
-    const err = await failure(OnnxAdapter.create("local", { modelDir: join(dir, "bad") }));
+    const err = await failure(OnnxAdapter.create("local", { modelDir: join(dir, "bad"), workers }));
     expect(err.code).toBe("BACKEND_UNAVAILABLE");
     expect(err.message).toContain(join(dir, "bad", "broken", "1", "model.onnx"));
   });
