@@ -273,6 +273,27 @@ describe("Triton emulator: gRPC", () => {
     expect((err as grpc.ServiceError).details).toContain(message);
   });
 
+  it("records an answered call as answered, and only a call the client abandons as cancelled", async () => {
+    const request = { model_name: "iris", inputs: [input({ fp32_contents: IRIS })] };
+    await rpc("ModelInfer", request);
+    // grpc-js emits 'cancelled' when a finished call's stream closes too: that is no cancel.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(emulator.calls.at(-1)?.cancelled).toBeUndefined();
+    emulator.setMode({ kind: "stall" });
+    try {
+      const fn = (
+        client as unknown as Record<string, (r: unknown, cb: Callback) => grpc.ClientUnaryCall>
+      ).ModelInfer;
+      const before = emulator.calls.length;
+      const call = fn?.call(client, request, () => undefined);
+      await expect.poll(() => emulator.calls.length).toBe(before + 1);
+      call?.cancel();
+      await expect.poll(() => emulator.calls.at(-1)?.cancelled).toBe(true);
+    } finally {
+      emulator.setMode({ kind: "ok" });
+    }
+  });
+
   it("answers NOT_FOUND for an unknown model and ready=false for it", async () => {
     const err = await rpc("ModelInfer", {
       model_name: "nope",

@@ -111,13 +111,18 @@ export function grpcImplementation(core: TritonCore): grpc.UntypedServiceImpleme
         request.model_version,
         inputs[0]?.shape[0],
       );
+      // grpc-js also emits 'cancelled' when an answered call's stream closes: only a call still
+      // unanswered was abandoned by its client.
+      let answered = false;
       void gone.then(() => {
-        record.cancelled = true;
+        if (!answered) record.cancelled = true;
       });
       if (call.cancelled) record.cancelled = true;
       if (!(await core.gate.admit(gone, found.name))) return;
       const requested = request.outputs.map((o) => o.name);
       const outputs = await core.infer(found, inputs, requested.length > 0 ? requested : undefined);
+      if (call.cancelled) return;
+      answered = true;
       callback(null, {
         model_name: found.name,
         model_version: found.version,
