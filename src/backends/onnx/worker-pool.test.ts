@@ -251,6 +251,20 @@ describe("WorkerPool", () => {
     expect(pool.stats()).toMatchObject({ alive: 0, restarts: 0 });
   });
 
+  it("close gives up waiting after its grace, so a run that never ends cannot hold a shutdown", async () => {
+    const pool = await start({ closeGraceMs: 50 });
+    const held = gate();
+    const stuck = failure(run(pool, { op: "hold", gate: held.gate, value: "stuck" }));
+    const queued = failure(run(pool, { op: "echo", value: "queued" }));
+    try {
+      await pool.close();
+      expect((await queued).code).toBe("BACKEND_UNAVAILABLE");
+      expect((await stuck).code).toBe("BACKEND_UNAVAILABLE");
+    } finally {
+      held.open();
+    }
+  });
+
   it("fails fast, naming the file, when the worker script does not exist", async () => {
     const missing = pathToFileURL(join(dir, "nowhere", "worker.js"));
     const err = await failure(start({ script: missing }));

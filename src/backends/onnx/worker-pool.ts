@@ -17,6 +17,11 @@ import { type Pending, type SlotSettings, WorkerSlot } from "./worker-slot.js";
 
 /** Waiting calls allowed per configured worker before new ones are refused as overloaded. */
 export const DEFAULT_MAX_QUEUE_PER_WORKER = 1024;
+/**
+ * How long close() waits for runs to finish, and then for workers to stop: onnxruntime cannot
+ * interrupt a run, and a run that never returns must not hold the gateway's shutdown forever.
+ */
+export const DEFAULT_CLOSE_GRACE_MS = 10_000;
 /** Restart back-off: the first delay after a worker dies, doubling per failure up to the max. */
 export const DEFAULT_RESTART_DELAY_MS = { initial: 100, max: 10_000 } as const;
 
@@ -27,6 +32,8 @@ export interface WorkerPoolOptions<Init, Result> extends SlotSettings<Init, Resu
   /** Calls that may wait per worker; the shared queue holds size times this. */
   maxQueuePerWorker?: number;
   restartDelayMs?: { initial: number; max: number };
+  /** See DEFAULT_CLOSE_GRACE_MS. */
+  closeGraceMs?: number;
 }
 
 /** A snapshot of the pool, for health, diagnostics and tests. */
@@ -171,11 +178,19 @@ export class WorkerPool<Init, Result> {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
-    await new Promise<void>((resolve) => {
+    const grace = this.options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    const drained = new Promise<void>((resolve) => {
       this.drained = resolve;
       this.checkDrained();
     });
-    await Promise.all(this.slots.map((slot) => slot.stop()));
+    await within(drained, grace);
+    this.drained = undefined;
+    // Past the grace: calls still waiting get an answer now rather than never.
+    for (const pending of this.queue.values()) {
+      pending.reject(new BackendUnavailableError(`${this.options.label} is closed`));
+    }
+    this.queue.clear();
+    await within(Promise.all(this.slots.map((slot) => slot.stop())), grace);
   }
 
   private checkDrained(): void {
@@ -230,4 +245,20 @@ export class WorkerPool<Init, Result> {
     }
     return undefined;
   }
+}
+
+/** Waits for `work`, but at most `ms`; never rejects. */
+async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]);
+  clearTimeout(timer);
 }
