@@ -15,6 +15,7 @@ import {
   DEFAULT_SHADOW_MAX_QUEUE,
   ShadowRunner,
 } from "../routing/shadow.js";
+import { ReadinessMonitor, type ReadinessProbe } from "./readiness.js";
 import { RolloutRegistry } from "./rollouts.js";
 import { GatewayService } from "./service.js";
 import { closeState, TargetRegistry, type TargetState } from "./targets.js";
@@ -53,6 +54,8 @@ export class Runtime {
 
   private service: GatewayService;
   private readonly rollouts: RolloutRegistry;
+  /** Readiness of the versions a split may choose between (see readiness.ts). */
+  private readonly readiness: ReadinessMonitor;
   /** Shadow copies of every snapshot share one bounded runner. */
   private readonly shadow: ShadowRunner;
   private cache: { instance: ResponseCache; generation: number; settings: string };
@@ -65,6 +68,13 @@ export class Runtime {
   ) {
     this.cache = { ...this.newCache(config), generation: 0 };
     this.rollouts = new RolloutRegistry(options.metrics, options.logger);
+    this.readiness = new ReadinessMonitor({
+      onChange: (key, ready) =>
+        options.logger.warn(
+          { target: key, ready },
+          ready ? "split version ready again" : "split version not ready: it gets no split traffic",
+        ),
+    });
     this.shadow = new ShadowRunner({
       maxInFlight: DEFAULT_SHADOW_MAX_IN_FLIGHT,
       maxQueue: DEFAULT_SHADOW_MAX_QUEUE,
@@ -107,6 +117,7 @@ export class Runtime {
     await this.service.inFlight.idle(timeoutMs);
     for (const state of this.service.targetStates()) closeState(state);
     await this.rollouts.close();
+    this.readiness.close();
     await this.shadow.close(Math.min(timeoutMs, 5000));
     await this.cache.instance.close();
     await closeAll(
@@ -191,7 +202,9 @@ export class Runtime {
     const byName = new Map([...adapters].map(([name, live]) => [name, live.adapter]));
     const { states, retired } = this.targets.sync(config, byName, this.cache);
     this.rollouts.sync(config);
+    this.readiness.sync(splitProbes(config, states, byName));
     const rollouts = this.rollouts;
+    const readiness = this.readiness;
     const service = new GatewayService({
       config,
       adapters: byName,
@@ -199,10 +212,27 @@ export class Runtime {
       metrics: this.options.metrics,
       info: this.options.info,
       rolloutFor: (model) => rollouts.get(model),
+      readyOf: (key) => readiness.ready(key),
       shadow: this.shadow,
     });
     return { service, retiredStates: retired };
   }
+}
+
+/** The version targets of every model with more than one version: what a split chooses between. */
+function splitProbes(
+  config: GatewayConfig,
+  states: ReadonlyMap<string, TargetState>,
+  adapters: ReadonlyMap<string, BackendAdapter>,
+): ReadinessProbe[] {
+  const probes: ReadinessProbe[] = [];
+  for (const state of states.values()) {
+    if (state.slot.kind !== "version") continue;
+    if (Object.keys(config.models[state.model]?.versions ?? {}).length < 2) continue;
+    const adapter = adapters.get(state.target.backend);
+    if (adapter !== undefined) probes.push({ key: state.key, adapter, target: state.target });
+  }
+  return probes;
 }
 
 /** Reuses adapters whose backend config is unchanged; starts the rest. On failure closes what it started. */

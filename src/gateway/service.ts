@@ -27,6 +27,7 @@ import {
 import { runChain } from "./chain.js";
 import { checkRequest } from "./check-inputs.js";
 import { InFlight } from "./in-flight.js";
+import { probeReady } from "./readiness.js";
 import { ResolvedRoute, targetKey, toTargetRef } from "./route.js";
 import { type Slot, slotId, slotLabel, type TargetState } from "./targets.js";
 import type {
@@ -58,6 +59,11 @@ export interface ServiceOptions {
    * request (over the config's `traffic`), and every finished request of the model is recorded.
    */
   rolloutFor?: (model: string) => RolloutController | undefined;
+  /**
+   * The last readiness answer for a target state's key (false: its backend says the version is
+   * not ready, so the split gives it nothing); undefined when unknown.
+   */
+  readyOf?: (key: string) => boolean | undefined;
   /** Runs shadow copies (models with `shadow`); shared across snapshots. */
   shadow?: ShadowRunner;
 }
@@ -88,6 +94,7 @@ export class GatewayService implements InferenceService {
   private readonly states: ReadonlyMap<string, TargetState>;
   private readonly probeTimeoutMs: number;
   private readonly rolloutFor: ((model: string) => RolloutController | undefined) | undefined;
+  private readonly readyOf: ((key: string) => boolean | undefined) | undefined;
   private readonly shadow: ShadowRunner | undefined;
   /** Splits set through the admin API; they live on this snapshot, so a reload drops them. */
   private readonly trafficOverrides = new Map<string, readonly SplitEntry[]>();
@@ -102,6 +109,7 @@ export class GatewayService implements InferenceService {
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.states = options.states;
     this.rolloutFor = options.rolloutFor;
+    this.readyOf = options.readyOf;
     this.shadow = options.shadow;
   }
 
@@ -149,8 +157,11 @@ export class GatewayService implements InferenceService {
   private eligibleOf(model: string): (version: string) => boolean {
     let eligible = this.eligibility.get(model);
     if (eligible === undefined) {
-      eligible = (version) =>
-        this.states.get(slotId(model, { kind: "version", version }))?.breaker?.state !== "open";
+      eligible = (version) => {
+        const state = this.states.get(slotId(model, { kind: "version", version }));
+        if (state === undefined) return true;
+        return state.breaker?.state !== "open" && this.readyOf?.(state.key) !== false;
+      };
       this.eligibility.set(model, eligible);
     }
     return eligible;
@@ -172,6 +183,8 @@ export class GatewayService implements InferenceService {
       const out: RouteTarget = { backend: target.backend, model: target.model };
       if (target.version !== undefined) out.version = target.version;
       if (state?.breaker !== undefined) out.breaker = state.breaker.state;
+      const ready = state === undefined ? undefined : this.readyOf?.(state.key);
+      if (ready !== undefined) out.ready = ready;
       return out;
     };
     const versions: Record<string, RouteTarget> = {};
@@ -489,16 +502,9 @@ export class GatewayService implements InferenceService {
   private async probe(target: TargetRef): Promise<boolean> {
     const adapter = this.adapters.get(target.backend);
     if (adapter === undefined) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.probeTimeoutMs);
-    });
-    try {
-      return await Promise.race([adapter.ready(target).catch(() => false), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return probeReady(adapter, target, this.probeTimeoutMs);
   }
+
 }
 
 /** `promise`, or BACKEND_TIMEOUT once `due` (ms since epoch) passes first. */

@@ -83,6 +83,8 @@ export interface RouteTarget {
   version?: string;
   /** The target's circuit breaker state; absent when it has no breaker. */
   breaker?: "closed" | "open" | "halfOpen";
+  /** The backend's last readiness answer for a version in a split; absent when not probed. */
+  ready?: boolean;
 }
 
 /** One model's effective routing (GET /admin/routes). */

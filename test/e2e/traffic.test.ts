@@ -38,19 +38,6 @@ models:
       - { version: "2", weight: 10 }
     sticky: { header: x-user-id }
     breaker: { volumeThreshold: 1000 }
-  shaky:
-    versions:
-      "1": { backend: local, model: iris, version: "1" }
-      "2":
-        backend: local
-        model: no_such_model
-        inputs: [{ name: input, datatype: FP32, shape: [-1, 4] }]
-        outputs: [{ name: label, datatype: INT64, shape: [-1] }]
-    traffic:
-      - { version: "1", weight: 50 }
-      - { version: "2", weight: 50 }
-    retry: { attempts: 0 }
-    breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 600000 }
 `;
 
 let gw: TestGateway;
@@ -118,31 +105,6 @@ describe("weighted split of unversioned requests", () => {
       expect(await versionOf({ "x-infergate-version": "2", "x-user-id": "alice" })).toBe("2");
     }
     expect((await post("/admin/reload", {})).status).toBe(200);
-  });
-});
-
-describe("versions that cannot take traffic", () => {
-  it("sends a version with an open breaker no split traffic; its share goes to the others", async () => {
-    const pinned = () =>
-      postJson(
-        `${gw.url}/v1/models/shaky/predict`,
-        { inputs: [[5.1, 3.5, 1.4, 0.2]] },
-        { "x-infergate-version": "2" },
-      );
-    for (let i = 0; i < 3; i++) expect((await pinned()).status).toBe(503);
-    const routes = (await (await fetch(`${gw.url}/admin/routes`)).json()) as {
-      models: { shaky: { versions: Record<string, { breaker?: string }> } };
-    };
-    expect(routes.models.shaky.versions["2"]?.breaker).toBe("open");
-    for (let i = 0; i < 40; i++) {
-      const res = await postJson(
-        `${gw.url}/v1/models/shaky/predict`,
-        { inputs: [[5.1, 3.5, 1.4, 0.2]] },
-        i % 2 === 0 ? { "x-user-id": `u${i}` } : {},
-      );
-      expect(res.status).toBe(200);
-      expect(res.headers.get("x-infergate-version")).toBe("1");
-    }
   });
 });
 
