@@ -1,6 +1,8 @@
 /**
  * The gateway under test, in its own process (`node dist/cli.js serve`, so `npm run build` first),
- * as it runs in production: the load generator must not share its event loop. Optionally under
+ * as it runs in production: the load generator must not share its event loop. By default with the
+ * node flags `npm start` uses (read from package.json, so the benchmark runs what users run);
+ * `startFlags: false` starts a plain `node`, to measure what those flags change. Optionally under
  * `node --cpu-prof`, whose profile is written when the process exits normally (SIGTERM → drain →
  * exit), never on SIGKILL.
  */
@@ -30,6 +32,31 @@ export interface GatewayOptions {
   grpc?: boolean;
   /** Run under `node --cpu-prof`, writing the profile into this directory on exit. */
   cpuProfDir?: string;
+  /** Use the node flags of package.json's `start` script (default true). */
+  startFlags?: boolean;
+  /** More node flags for this gateway (after the start script's). */
+  nodeArgs?: readonly string[];
+  /**
+   * Another build's cli.js (default this checkout's dist/cli.js), e.g. the last commit's built
+   * elsewhere, to measure a change before/after in one run (BENCH_BASELINE_CLI in the scenarios).
+   */
+  cli?: string;
+}
+
+/**
+ * The node flags package.json's `start` script puts before `dist/cli.js` (e.g.
+ * `--max-semi-space-size=16`), so the benchmarks run the gateway as `npm start` does.
+ */
+export function startScriptFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    scripts?: Record<string, string>;
+  };
+  const start = pkg.scripts?.start ?? "";
+  const words = start.split(/\s+/).filter((w) => w !== "");
+  const node = words.indexOf("node");
+  const cli = words.indexOf("dist/cli.js");
+  if (node < 0 || cli < node) return [];
+  return words.slice(node + 1, cli).filter((w) => w.startsWith("--"));
 }
 
 /** Starts a gateway on `config` (YAML text) and resolves once it listens. */
@@ -42,6 +69,8 @@ export async function startGateway(
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for diagnosis, e.g. "--trace-gc".
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
   const nodeArgs = [
+    ...(options.startFlags === false ? [] : startScriptFlags()),
+    ...(options.nodeArgs ?? []),
     ...extra,
     ...(options.cpuProfDir === undefined
       ? []
@@ -49,7 +78,13 @@ export async function startGateway(
   ];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, join(ROOT, "dist/cli.js"), "serve", "--config", join(dir, "gateway.yaml")],
+    [
+      ...nodeArgs,
+      options.cli ?? join(ROOT, "dist/cli.js"),
+      "serve",
+      "--config",
+      join(dir, "gateway.yaml"),
+    ],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LOG_LEVEL: "info" } },
   );
   const pid = child.pid;
@@ -178,4 +213,31 @@ export function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** The gateway's event-loop delay since the last reading, ms beyond the 10 ms sampling timer. */
+export interface LoopDelay {
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** prom-client's monitorEventLoopDelay timer period: its samples include it. */
+const LOOP_TIMER_MS = 10;
+
+/**
+ * Reads the gateway's event-loop delay (prom-client's `monitorEventLoopDelay`, exposed on its own
+ * `/metrics`) in one scrape: each scrape resets the histogram, so this also starts a new window.
+ */
+export async function eventLoopDelay(gatewayUrl: string): Promise<LoopDelay> {
+  const res = await fetch(`${gatewayUrl}/metrics`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET /metrics: ${res.status}`);
+  const read = (name: string) => {
+    const line = text
+      .split("\n")
+      .find((l) => l.startsWith(`infergate_process_nodejs_eventloop_lag_${name}_seconds `));
+    const seconds = Number(line?.slice(line.lastIndexOf(" ") + 1));
+    return Number.isFinite(seconds) ? Math.max(0, seconds * 1000 - LOOP_TIMER_MS) : Number.NaN;
+  };
+  return { p99Ms: read("p99"), maxMs: read("max") };
 }

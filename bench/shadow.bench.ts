@@ -23,6 +23,7 @@
  * gateway: shadow-profile.md).
  */
 import { it } from "vitest";
+import { formatRatio, latencyPercentile, pairedInterval } from "./bootstrap.js";
 import { deferCleanup } from "./cleanup.js";
 import { httpPost } from "./clients.js";
 import { type EmulatorProcess, startEmulatorProcess } from "./emulators-process.js";
@@ -193,11 +194,11 @@ it(
       ]);
       ratioRows.push([
         cell.name,
-        ratioWithInterval(runs.slow, runs.none, 50),
-        ratioWithInterval(runs.slow, runs.none, 99),
-        ratioWithInterval(runs.slow, runs.same, 50),
-        ratioWithInterval(runs.slow, runs.same, 99),
-        ratioWithInterval(runs.same, runs.none, 99),
+        slowRatio(runs.slow, runs.none, 50),
+        slowRatio(runs.slow, runs.none, 99),
+        slowRatio(runs.slow, runs.same, 50),
+        slowRatio(runs.slow, runs.same, 99),
+        slowRatio(runs.same, runs.none, 99),
       ]);
       for (const arm of ARMS) {
         const c = cpu[arm];
@@ -297,55 +298,8 @@ function readCpu(pids: Record<keyof Omit<CpuSample, "wallMs">, number>): Omit<Cp
 }
 
 /** Resamples per interval: enough for a 95% interval's ends to settle to two decimals. */
-const RESAMPLES = 400;
 
-/**
- * "0.97 (0.90–1.05)": the ratio of `a`'s to `b`'s pooled `pct`-th percentile, and its 95% interval
- * from a paired bootstrap over rounds. Rounds are the resampling unit because the machine's noise
- * (other work on the cores) comes in bursts that hit a round, not single requests; pairing keeps
- * each round's arms together, as they shared the machine's weather.
- */
-function ratioWithInterval(
-  a: readonly LoadResult[],
-  b: readonly LoadResult[],
-  pct: number,
-): string {
-  const rounds = Math.min(a.length, b.length);
-  const ratio = (picks: readonly number[]) =>
-    percentile(
-      picks.flatMap((i) => a[i]?.samples ?? []),
-      pct,
-    ) /
-    percentile(
-      picks.flatMap((i) => b[i]?.samples ?? []),
-      pct,
-    );
-  const all = Array.from({ length: rounds }, (_, i) => i);
-  const random = mulberry32(rounds * 1009 + pct);
-  const ratios: number[] = [];
-  for (let r = 0; r < RESAMPLES && rounds > 1; r++) {
-    ratios.push(ratio(all.map(() => Math.floor(random() * rounds))));
-  }
-  ratios.sort((x, y) => x - y);
-  const low = percentile(ratios, 2.5, true);
-  const high = percentile(ratios, 97.5, true);
-  return `${num(ratio(all))} (${num(low)}–${num(high)})`;
-}
-
-/** The `pct`-th percentile as load.ts takes it (the sample at floor(p × n) of the sorted list). */
-function percentile(values: readonly number[], pct: number, sorted = false): number {
-  const list = sorted ? values : [...values].sort((x, y) => x - y);
-  return list[Math.min(list.length - 1, Math.floor((pct / 100) * list.length))] ?? Number.NaN;
-}
-
-/** A small seeded PRNG, so that a result file's intervals can be recomputed exactly. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** "0.97 (0.90–1.05)": the ratio of `a`'s to `b`'s pooled `pct`-th percentile, with its interval. */
+function slowRatio(a: readonly LoadResult[], b: readonly LoadResult[], pct: number): string {
+  return formatRatio(pairedInterval(a, b, latencyPercentile(pct), (x, y) => x / y, pct));
 }

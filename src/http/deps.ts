@@ -31,8 +31,10 @@ export interface HttpDeps {
 /**
  * Hono environment of the HTTP front: the request id and body limit set by middleware, and — under
  * @hono/node-server — Node's request and response (absent in `app.request()` tests).
+ * `requestIdSent` is true once the handler's response already carries `x-request-id` (see
+ * request-id.ts).
  */
 export interface AppEnv {
-  Variables: { requestId: string; bodyLimit: number };
+  Variables: { requestId: string; bodyLimit: number; requestIdSent: boolean };
   Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
 }

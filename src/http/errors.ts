@@ -23,7 +23,10 @@ function jsonResponse(
   headers.set("content-type", "application/json");
   // Set by the request-id middleware; absent only when that middleware itself failed.
   const requestId = c.get("requestId");
-  if (requestId !== undefined) headers.set("x-request-id", requestId);
+  if (requestId !== undefined) {
+    headers.set("x-request-id", requestId);
+    c.set("requestIdSent", true);
+  }
   return new Response(JSON.stringify(body), { status, headers });
 }
 

@@ -1,6 +1,11 @@
 /**
- * Request id middleware: echoes a sane client `x-request-id`, else generates one, and sets it on the
- * response before the handler runs so error responses carry it too.
+ * Request id middleware: echoes a sane client `x-request-id`, else generates one, and puts it on
+ * every response. Predictions and errors write it into their own headers (and say so with
+ * `requestIdSent`); any other answer gets it here, after the handler. Not with `c.header()` before
+ * the handler: that makes Hono build a web `Headers` for every request, and a prediction's
+ * response then goes through it too (profiling showed the Headers' allocation and sorting on the
+ * hot path); predictions instead answer with plain header objects that @hono/node-server hands
+ * straight to `writeHead`.
  */
 import type { MiddlewareHandler } from "hono";
 import { pickRequestId } from "../gateway/request-id.js";
@@ -22,7 +27,7 @@ export function requestId(options: RequestIdOptions = {}): MiddlewareHandler<App
   return async function requestId(c, next) {
     const id = pickRequestId(c.req.header(REQUEST_ID_HEADER), limitLength, generator);
     c.set("requestId", id);
-    c.header(REQUEST_ID_HEADER, id);
     await next();
+    if (c.get("requestIdSent") !== true) c.header(REQUEST_ID_HEADER, id);
   };
 }

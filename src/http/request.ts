@@ -41,21 +41,27 @@ export async function readBodyBytes(c: Context<AppEnv>): Promise<Uint8Array> {
 }
 
 /**
- * A 200 answer of `body`, compressed when the client's `Accept-Encoding` asks for gzip or deflate
- * and the body is big enough to gain from it (as Triton answers tritonclient's
- * `response_compression_algorithm`).
+ * A 200 answer of `body` with `headers` (from {@link predictionHeaders}), compressed when the
+ * client's `Accept-Encoding` asks for gzip or deflate and the body is big enough to gain from it (as
+ * Triton answers tritonclient's `response_compression_algorithm`).
+ *
+ * The headers stay a plain object, never a web `Headers`: under @hono/node-server such a response
+ * is written with one `writeHead`, without building and sorting a `Headers` per request.
  */
 export async function predictionBody(
   c: Context<AppEnv>,
   body: Uint8Array<ArrayBuffer> | string,
+  headers: Record<string, string>,
 ): Promise<Response> {
   const encoding = preferredEncoding(c.req.header("accept-encoding"));
-  c.header("vary", "accept-encoding");
-  if (encoding === undefined) return c.body(body, 200);
+  if (encoding === undefined) return new Response(body, { status: 200, headers });
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  if (bytes.byteLength < MIN_COMPRESS_BYTES) return c.body(bytes, 200);
-  c.header("content-encoding", encoding);
-  return c.body(await encodeResponseBody(bytes, encoding), 200);
+  if (bytes.byteLength < MIN_COMPRESS_BYTES) return new Response(bytes, { status: 200, headers });
+  const compressed = await encodeResponseBody(bytes, encoding);
+  return new Response(compressed, {
+    status: 200,
+    headers: { ...headers, "content-encoding": encoding },
+  });
 }
 
 /** Parses JSON text; malformed JSON is INVALID_REQUEST. */
@@ -101,12 +107,30 @@ export function requestContext(c: Context<AppEnv>): RequestContext {
   return context;
 }
 
-/** Sets the `x-infergate-*` headers of a successful prediction. */
-export function setPredictionHeaders(c: Context<AppEnv>, response: InferResponse): void {
-  c.header("x-infergate-version", response.version);
-  c.header("x-infergate-backend", response.backend);
-  c.header("x-infergate-cache", response.cache);
-  if (response.fallback) c.header("x-infergate-fallback", "true");
+/**
+ * The headers of a successful prediction: `content-type`, the `x-infergate-*` headers, `vary`
+ * (the body depends on `Accept-Encoding`) and the request id, which the request-id middleware
+ * then leaves alone.
+ */
+export function predictionHeaders(
+  c: Context<AppEnv>,
+  response: InferResponse,
+  contentType: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-type": contentType,
+    "x-infergate-version": response.version,
+    "x-infergate-backend": response.backend,
+    "x-infergate-cache": response.cache,
+    vary: "accept-encoding",
+  };
+  if (response.fallback) headers["x-infergate-fallback"] = "true";
+  const requestId = c.get("requestId");
+  if (requestId !== undefined) {
+    headers["x-request-id"] = requestId;
+    c.set("requestIdSent", true);
+  }
+  return headers;
 }
 
 /**

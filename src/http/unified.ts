@@ -5,7 +5,7 @@
 import { type Context, Hono } from "hono";
 import type { InferRequest } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
-import { predictionBody, readJsonBody, requestContext, setPredictionHeaders } from "./request.js";
+import { predictionBody, predictionHeaders, readJsonBody, requestContext } from "./request.js";
 import { decodeUnifiedInputs, encodeUnifiedResponse, parsePredictBody } from "./unified-codec.js";
 
 /** Routes of the unified API; errors propagate to the app's error handler. */
@@ -30,9 +30,11 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
       if (body.id !== undefined) request.id = body.id;
       if (body.outputs !== undefined) request.outputs = body.outputs;
       const response = await service.infer(route, request, context);
-      setPredictionHeaders(c, response);
-      c.header("content-type", "application/json");
-      return await predictionBody(c, JSON.stringify(encodeUnifiedResponse(response, body.id)));
+      return await predictionBody(
+        c,
+        JSON.stringify(encodeUnifiedResponse(response, body.id)),
+        predictionHeaders(c, response, "application/json"),
+      );
     } finally {
       release();
     }

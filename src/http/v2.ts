@@ -4,7 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import type { AppEnv, HttpDeps } from "./deps.js";
-import { predictionBody, readBodyBytes, requestContext, setPredictionHeaders } from "./request.js";
+import { predictionBody, predictionHeaders, readBodyBytes, requestContext } from "./request.js";
 import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";
 
 /** Routes of the KServe v2 REST protocol. */
@@ -76,10 +76,9 @@ export function v2Routes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
       release();
     }
     const encoded = encodeV2Response(response, decoded.request.id, decoded.binaryOutput);
-    setPredictionHeaders(c, response);
-    c.header("content-type", encoded.contentType);
-    if (encoded.jsonLength !== undefined) c.header(INFERENCE_HEADER, String(encoded.jsonLength));
-    return predictionBody(c, encoded.body);
+    const headers = predictionHeaders(c, response, encoded.contentType);
+    if (encoded.jsonLength !== undefined) headers[INFERENCE_HEADER] = String(encoded.jsonLength);
+    return predictionBody(c, encoded.body, headers);
   }
 
   app.get("/v2/models/:model", modelMetadata);

@@ -55,4 +55,31 @@ describe("runWithDeadline", () => {
     await expect(pending).rejects.toThrow("cancelled");
     expect(seen?.aborted).toBe(true);
   });
+
+  it("rejects with the backend's synchronous throw and stops listening to the client", async () => {
+    const client = new AbortController();
+    const boom = new Error("thrown before any promise");
+    let seen: AbortSignal | undefined;
+    await expect(
+      runWithDeadline(call(Date.now() + 10_000, client.signal), (c) => {
+        seen = c.signal;
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    // Detached: a later client abort no longer reaches the settled call's signal.
+    client.abort();
+    expect(seen?.aborted).toBe(false);
+  });
+
+  it("passes a client that already left to the backend as an aborted signal", async () => {
+    const client = new AbortController();
+    client.abort(new Error("gone"));
+    let seen: AbortSignal | undefined;
+    await runWithDeadline(call(Date.now() + 10_000, client.signal), async (c) => {
+      seen = c.signal;
+      return answer;
+    });
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toMatchObject({ message: "gone" });
+  });
 });
