@@ -49,6 +49,7 @@ export class RolloutRegistry {
 
   /** Brings the controllers in line with `config`; unchanged ones keep their state. */
   sync(config: GatewayConfig): void {
+    const previous = this.store;
     const store = this.storeFor(config);
     const next = new Map<string, Live>();
     for (const [model, modelConfig] of Object.entries(config.models)) {
@@ -87,6 +88,8 @@ export class RolloutRegistry {
       if (next.get(model) !== old) this.retire(old);
     }
     this.controllers = next;
+    // After the syncs that used it were retired, so they can still hand their leases on.
+    if (previous !== undefined && previous !== this.store) this.retireStore(previous.instance);
   }
 
   /** The model's controller, when it has a rollout. */
@@ -105,17 +108,20 @@ export class RolloutRegistry {
 
   /** The Redis store for `config`, replaced when the `redis` settings change. */
   private storeFor(config: GatewayConfig): RolloutStore | undefined {
-    const settings = JSON.stringify(config.redis ?? null);
-    if (this.store?.settings === settings) return this.store.instance;
-    if (this.store !== undefined) this.retireStore(this.store.instance);
-    this.store =
-      config.redis === undefined
-        ? undefined
-        : {
-            settings,
-            instance: new RolloutStore({ ...config.redis, logger: this.logger }),
-          };
-    return this.store?.instance;
+    // No connection at all unless some model has a rollout to share.
+    const needed = Object.values(config.models).some((m) => m.rollout !== undefined);
+    if (config.redis === undefined || !needed) {
+      this.store = undefined;
+      return undefined;
+    }
+    const settings = JSON.stringify(config.redis);
+    if (this.store?.settings !== settings) {
+      this.store = {
+        settings,
+        instance: new RolloutStore({ ...config.redis, logger: this.logger }),
+      };
+    }
+    return this.store.instance;
   }
 
   private retire(live: Live): void {

@@ -504,7 +504,6 @@ export class GatewayService implements InferenceService {
     if (adapter === undefined) return false;
     return probeReady(adapter, target, this.probeTimeoutMs);
   }
-
 }
 
 /** `promise`, or BACKEND_TIMEOUT once `due` (ms since epoch) passes first. */
