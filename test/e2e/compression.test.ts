@@ -8,6 +8,7 @@ import { deflateSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localConfig, startTestGateway, type TestGateway } from "./harness.js";
+import { kserveClient } from "./kserve-client.js";
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -119,5 +120,37 @@ describe("compressed request and response bodies", () => {
       },
     );
     expect(ok.status).toBe(200);
+  });
+});
+
+describe("compressed gRPC messages", () => {
+  it.each([
+    ["gzip", 2],
+    ["deflate", 1],
+  ])("answers a %s-compressed ModelInfer exactly as a plain one", async (_name, algorithm) => {
+    const plain = kserveClient(gw.grpcAddress);
+    const compressed = kserveClient(gw.grpcAddress, {
+      "grpc.default_compression_algorithm": algorithm,
+    });
+    try {
+      const request = {
+        model_name: "iris",
+        inputs: [
+          {
+            name: "input",
+            datatype: "FP32",
+            shape: [ROWS, 4],
+            contents: { fp32_contents: rows.flat() },
+          },
+        ],
+      };
+      const expected = await plain.call("ModelInfer", request);
+      const answer = await compressed.call("ModelInfer", request);
+      expect(answer.outputs).toEqual(expected.outputs);
+      expect((answer.outputs as unknown[]).length).toBeGreaterThan(0);
+    } finally {
+      plain.close();
+      compressed.close();
+    }
   });
 });

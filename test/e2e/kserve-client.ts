@@ -16,8 +16,14 @@ export type Unary = (
   callback: (err: grpc.ServiceError | null, response: Record<string, unknown>) => void,
 ) => void;
 
-/** Opens a client to `address`. */
-export function kserveClient(address: string): {
+/**
+ * Opens a client to `address`; `options` are grpc-js channel options (e.g.
+ * `grpc.default_compression_algorithm`, as tritonclient's `compression_algorithm` sets it).
+ */
+export function kserveClient(
+  address: string,
+  options: grpc.ChannelOptions = {},
+): {
   call(
     method: string,
     request: Record<string, unknown>,
@@ -34,7 +40,11 @@ export function kserveClient(address: string): {
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
     inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
   };
-  const client = new pkg.inference.GRPCInferenceService(address, grpc.credentials.createInsecure());
+  const client = new pkg.inference.GRPCInferenceService(
+    address,
+    grpc.credentials.createInsecure(),
+    options,
+  );
   return {
     call(method, request, metadata = {}) {
       const md = new grpc.Metadata();
