@@ -155,11 +155,20 @@ export const serverSchema = z
     adminHost: z.string().min(1).optional(),
   })
   .superRefine((server, ctx) => {
-    // 0 means "any free port", so only fixed ports can collide.
+    if (server.adminHost !== undefined && server.adminPort === undefined) {
+      ctx.addIssue({ code: "custom", path: ["adminHost"], message: "adminHost needs adminPort" });
+    }
+    // 0 means "any free port", so only fixed ports can collide. The admin listener shares an
+    // address with the others when it binds the same host, or when they bind every interface.
+    const adminHost = server.adminHost ?? "127.0.0.1";
+    const adminShares =
+      adminHost === server.host ||
+      ["0.0.0.0", "::"].includes(server.host) ||
+      adminHost === "0.0.0.0";
     const fixed: Array<[string, number | undefined]> = [
       ["port", server.port],
       ["grpcPort", server.grpcPort],
-      ["adminPort", server.adminPort],
+      ["adminPort", adminShares ? server.adminPort : undefined],
     ];
     const seen = new Map<number, string>();
     for (const [key, value] of fixed) {

@@ -14,7 +14,13 @@
  */
 import type { RolloutConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
-import { type RolloutArms, RolloutController, type RolloutSharedInfo } from "../routing/rollout.js";
+import {
+  type RolloutArms,
+  RolloutController,
+  type RolloutSharedInfo,
+  type RolloutSnapshot,
+  type RolloutState,
+} from "../routing/rollout.js";
 import { ArmStats } from "../routing/rollout-stats.js";
 import type { ReplicaReport, RolloutStore, SharedRollout } from "./rollout-store.js";
 
@@ -34,11 +40,22 @@ export interface RolloutSyncOptions {
   /** Wall-clock ms; default Date.now. */
   now?: () => number;
   logger?: Pick<Logger, "debug">;
+  /** Told when this replica's own rollback has been written to Redis (to count it once). */
+  onPublishedRollback?: (snapshot: RolloutSnapshot) => void;
 }
 
 /** A tenth of the interval, within 50 ms – 5 s: a decision lands at most that late. */
 export function defaultPollMs(config: RolloutConfig): number {
   return Math.min(5000, Math.max(50, (config.intervalSeconds * 1000) / 10));
+}
+
+/**
+ * How far a rollout has got, for comparing two states of the same rollout: a rollback beats
+ * everything, done beats its last step, a later step beats an earlier one.
+ */
+export function progress(state: RolloutState): number {
+  if (state.phase === "rolledBack") return Number.POSITIVE_INFINITY;
+  return state.step * 2 + (state.phase === "done" ? 1 : 0);
 }
 
 /** Adds up every replica's numbers for one interval. */
@@ -129,11 +146,17 @@ export class RolloutSync {
     if (!store.connected) throw new Error("redis is not connected");
     let shared = await this.#readOrCreate();
     if (shared === null) return;
-    if (controller.phase === "rolledBack" && shared.state.phase !== "rolledBack") {
-      const next = this.#next(shared, controller.state());
-      // Lost the race: somebody wrote first; look again next poll (the rollback still wins then).
+    const local = controller.state();
+    if (this.#epoch !== undefined && progress(local) > progress(shared.state)) {
+      // This replica is further along than the record: it rolled back on its own numbers (a
+      // rollback always wins), or the record was lost and recreated behind the fleet. Rollouts
+      // only move forward, so the furthest state is the true one: publish it.
+      const next = this.#next(shared, local);
+      // Lost the race: somebody wrote first; look again next poll.
       if (!(await store.replace(key, shared.epoch, next))) return;
+      if (local.phase === "rolledBack") this.#o.onPublishedRollback?.(controller.snapshot());
       shared = next;
+      this.#epoch = next.epoch;
     }
     if (shared.epoch !== this.#epoch) {
       controller.adopt(shared.state);
@@ -190,10 +213,12 @@ export class RolloutSync {
       trial.endInterval(arms);
     }
     const next = this.#next(shared, trial.state());
-    if (await store.replace(key, shared.epoch, next)) {
-      controller.adopt(next.state, "decided");
-      this.#epoch = next.epoch;
-    }
+    if (!(await store.replace(key, shared.epoch, next))) return;
+    this.#epoch = next.epoch;
+    // The replica rolled back on its own numbers during the write: keep that; the next poll
+    // publishes it over the state just written.
+    if (progress(controller.state()) > progress(next.state)) return;
+    controller.adopt(next.state, "decided");
   }
 
   #next(shared: SharedRollout, state: SharedRollout["state"]): SharedRollout {

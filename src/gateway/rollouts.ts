@@ -77,6 +77,7 @@ export class RolloutRegistry {
           key: store.keyOf(model, rollout),
           replica: this.replica,
           logger: this.logger,
+          onPublishedRollback: (snapshot) => this.countRollback(snapshot),
           ...(this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs }),
         });
         sync.start();
@@ -146,13 +147,20 @@ export class RolloutRegistry {
 
   private changed(snapshot: RolloutSnapshot, origin: RolloutChangeOrigin): void {
     this.report(snapshot);
-    // Counted where it was decided only, so summing over replicas counts each rollback once.
+    // Counted where it was decided only, so summing over replicas counts each rollback once; a
+    // replica's own rollback of a shared rollout counts when it is published (onPublishedRollback).
     if (snapshot.phase === "rolledBack" && origin === "decided") {
-      this.metrics.rollbacks.inc({ model: snapshot.model, version: snapshot.to });
-      this.logger.warn({ rollout: snapshot }, "rollout rolled back");
+      this.countRollback(snapshot);
+    } else if (snapshot.phase === "rolledBack" && origin === "local") {
+      this.logger.warn({ rollout: snapshot }, "rollout rolled back on this replica's numbers");
     } else {
       this.logger.info({ rollout: snapshot, origin }, "rollout step");
     }
+  }
+
+  private countRollback(snapshot: RolloutSnapshot): void {
+    this.metrics.rollbacks.inc({ model: snapshot.model, version: snapshot.to });
+    this.logger.warn({ rollout: snapshot }, "rollout rolled back");
   }
 
   private report(snapshot: RolloutSnapshot): void {

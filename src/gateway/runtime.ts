@@ -275,6 +275,13 @@ function warnOnListenerChange(before: GatewayConfig, after: GatewayConfig, logge
   if (a.host !== b.host || a.port !== b.port || a.grpcPort !== b.grpcPort) {
     logger.warn("server host and ports change only on restart; the listeners keep their addresses");
   }
+  if (a.adminPort !== b.adminPort || a.adminHost !== b.adminHost) {
+    // Loud: an operator moving /admin off the public port must know it has not moved yet.
+    logger.warn(
+      { before: { adminPort: a.adminPort, adminHost: a.adminHost } },
+      "server.adminPort/adminHost change only on restart: /admin/* stays where it was until then",
+    );
+  }
 }
 
 function adapterHooks(metrics: Metrics): AdapterHooks {

@@ -296,8 +296,20 @@ describe("RolloutController", () => {
       return { rollout, changes };
     }
 
-    it("sets no timer and judges the arms it is given", () => {
+    it("sends the canary nothing until it has the fleet's state", () => {
       const { rollout, changes } = external();
+      expect(rollout.weight).toBe(0);
+      expect(rollout.weights()).toEqual([
+        { version: "1", weight: 100 },
+        { version: "2", weight: 0 },
+      ]);
+      rollout.adopt({ phase: "progressing", step: 0, since: START });
+      expect(rollout.weight).toBe(5);
+      expect(changes.map(([s, origin]) => [s.weight, origin])).toEqual([[5, "adopted"]]);
+    });
+
+    it("sets no timer and judges the arms it is given", () => {
+      const { rollout, changes } = external({ phase: "progressing", step: 0, since: START });
       expect(vi.getTimerCount()).toBe(0);
       vi.advanceTimersByTime(10 * INTERVAL_MS);
       expect(rollout.weight).toBe(5);
@@ -316,7 +328,7 @@ describe("RolloutController", () => {
     });
 
     it("rolls back on merged numbers mid-interval", () => {
-      const { rollout, changes } = external();
+      const { rollout, changes } = external({ phase: "progressing", step: 0, since: START });
       const merged = { from: new ArmStats(), to: new ArmStats() };
       for (let i = 0; i < 100; i += 1) merged.to.record(i % 4 !== 0, 10);
       expect(rollout.checkBreach(merged)).toBe(true);

@@ -91,8 +91,12 @@ export interface TimerHandle {
   clear(): void;
 }
 
-/** What changed a controller's state: its own judgement, or a state adopted from elsewhere. */
-export type RolloutChangeOrigin = "decided" | "adopted";
+/**
+ * What changed a controller's state: its own judgement ("decided"), a state adopted from
+ * elsewhere ("adopted"), or, for a replica sharing the rollout, a rollback on its own numbers that
+ * is not yet shared ("local": counted once it is published).
+ */
+export type RolloutChangeOrigin = "decided" | "adopted" | "local";
 
 export interface RolloutOptions {
   model: string;
@@ -106,7 +110,11 @@ export interface RolloutOptions {
   setTimer?: (fn: () => void, ms: number) => TimerHandle;
   /** Resume from this state instead of step 0. */
   initial?: RolloutState;
-  /** No interval timer: the owner ends intervals with `endInterval` (replicas sharing a rollout). */
+  /**
+   * No interval timer: the owner ends intervals with `endInterval` (replicas sharing a rollout).
+   * Without `initial`, such a controller sends the canary nothing until it first adopts a state:
+   * a replica that has not heard the fleet's step yet must not guess it.
+   */
   external?: boolean;
 }
 
@@ -133,6 +141,8 @@ export class RolloutController {
   #timer: TimerHandle | undefined;
   #closed = false;
   #shared: (() => RolloutSharedInfo) | undefined;
+  /** False for an external controller until it has a state from the fleet (or an initial one). */
+  #synced: boolean;
 
   constructor(options: RolloutOptions) {
     this.#model = options.model;
@@ -142,13 +152,14 @@ export class RolloutController {
     this.#setTimer = options.setTimer ?? defaultTimer;
     this.#external = options.external === true;
     this.#since = this.#now();
+    this.#synced = !this.#external || options.initial !== undefined;
     if (options.initial !== undefined) this.#restore(options.initial);
     this.#arm();
   }
 
   /** The canary's share now, 0-100. */
   get weight(): number {
-    if (this.#phase === "rolledBack") return 0;
+    if (this.#phase === "rolledBack" || !this.#synced) return 0;
     return this.#config.steps[this.#step] ?? 100;
   }
 
@@ -175,7 +186,7 @@ export class RolloutController {
       this.#arms.from.record(ok, latencyMs);
     } else if (version === this.#config.to) {
       this.#arms.to.record(ok, latencyMs);
-      this.checkBreach(this.#arms);
+      this.#breach(this.#arms, this.#external ? "local" : "decided");
     }
   }
 
@@ -185,12 +196,16 @@ export class RolloutController {
    * it rolled back.
    */
   checkBreach(arms: RolloutArms): boolean {
+    return this.#breach(arms, "decided");
+  }
+
+  #breach(arms: RolloutArms, origin: RolloutChangeOrigin): boolean {
     if (this.#phase !== "progressing" || this.#closed) return false;
     if (arms.to.requests < this.#config.minRequests) return false;
     const breach = errorBreach(this.#config, arms, this.#baseline);
     if (breach === undefined) return false;
     this.#rollBack(`${breach} (mid-interval)`);
-    this.#emit("decided");
+    this.#emit(origin);
     return true;
   }
 
@@ -226,7 +241,8 @@ export class RolloutController {
    */
   adopt(state: RolloutState, origin: RolloutChangeOrigin = "adopted"): void {
     if (this.#closed) return;
-    const before = `${this.#phase}/${this.#step}`;
+    const before = this.#synced ? `${this.#phase}/${this.#step}` : "unsynced";
+    this.#synced = true;
     this.#restore(state);
     this.#resetStats();
     if (`${this.#phase}/${this.#step}` !== before) this.#emit(origin);

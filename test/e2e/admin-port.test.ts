@@ -67,6 +67,18 @@ describe("admin port config", () => {
     expect(
       configSchema.safeParse({ ...base, server: { port: 9000, grpcPort: 9000 } }).success,
     ).toBe(false);
+    // Different addresses do not collide; adminHost alone means nothing.
+    expect(
+      configSchema.safeParse({
+        ...base,
+        server: { host: "10.0.0.5", port: 9000, adminPort: 9000, adminHost: "127.0.0.1" },
+      }).success,
+    ).toBe(true);
+    const lone = configSchema.safeParse({ ...base, server: { adminHost: "127.0.0.1" } });
+    expect(lone.error?.issues[0]).toMatchObject({
+      path: ["server", "adminHost"],
+      message: "adminHost needs adminPort",
+    });
     // 0 is "any free port": never a collision.
     expect(
       configSchema.safeParse({ ...base, server: { port: 0, grpcPort: 0, adminPort: 0 } }).success,

@@ -62,7 +62,8 @@ models:
       }),
     );
     await watcher;
-    expect(weightsOfB).toEqual([10, 50, 100]);
+    // A leading 0 when the watcher looked before B's first poll (it waits for the fleet's step).
+    expect(weightsOfB.filter((w, i) => !(i === 0 && w === 0))).toEqual([10, 50, 100]);
     expect(statuses.every((s) => s === 200)).toBe(true);
     const [ra, rb] = [await rolloutOf(a), await rolloutOf(b)];
     expect(ra).toMatchObject({ phase: "done", weight: 100 });

@@ -133,8 +133,9 @@ describe.skipIf(skip)("a rollout shared through Redis", () => {
       return [a, b].every((r) => controller(r).phase === "done");
     });
     expect(finished).toBe(true);
-    expect(seen.a).toEqual(STEPS);
-    expect(seen.b).toEqual(STEPS);
+    // 0 until a replica has the fleet's state, then every step in order.
+    expect(seen.a).toEqual([0, ...STEPS]);
+    expect(seen.b).toEqual([0, ...STEPS]);
     expect(leadersAtOnce).toBe(1);
     const last = controller(a).snapshot();
     expect(last.lastDecision).toMatch(/^done at 100%/);
@@ -163,7 +164,8 @@ describe.skipIf(skip)("a rollout shared through Redis", () => {
     const b = replica("b", config);
     expect(await drive([a, b], () => controller(a).weight === 50)).toBe(true);
     const c = replica("c", config);
-    expect(controller(c).weight).toBe(10); // before its first poll
+    // Before its first poll it sends the canary nothing rather than guess the step.
+    expect(controller(c).weight).toBe(0);
     expect(await drive([a, b], () => controller(c).weight >= 50, 5000)).toBe(true);
     expect(controller(c).snapshot().shared?.leader).toBe(false);
   });
@@ -202,6 +204,51 @@ describe.skipIf(skip)("a rollout shared through Redis", () => {
     expect(await drive([a, b], () => [a, b].every((r) => controller(r).phase === "done"))).toBe(
       true,
     );
+  });
+});
+
+describe.skipIf(skip)("a shared rollout that Redis forgets", () => {
+  afterEach(async () => {
+    await Promise.all(replicas.splice(0).map((r) => r.registry.close()));
+  });
+
+  it("is refilled from the furthest replica, never set back by one that knows nothing yet", async () => {
+    const config = gatewayConfig(redis.url, freshPrefix(), { minRequests: 20 });
+    const a = replica("a", config);
+    const b = replica("b", config);
+    expect(await drive([a, b], () => [a, b].every((r) => controller(r).phase === "done"))).toBe(
+      true,
+    );
+    await redis.kill();
+    // Started while Redis is down: it knows nothing, and must not teach the fleet step 0.
+    const d = replica("d", config);
+    await redis.restart(); // empty
+    let setBack = false;
+    const joined = await drive(
+      [a, b, d],
+      () => {
+        if ([a, b].some((r) => controller(r).phase !== "done" || controller(r).weight !== 100)) {
+          setBack = true;
+        }
+        return controller(d).phase === "done";
+      },
+      10_000,
+    );
+    expect(joined).toBe(true);
+    expect(setBack).toBe(false);
+    expect(controller(d).weight).toBe(100);
+  });
+
+  it("publishes a replica's own rollback and counts it once", async () => {
+    const config = gatewayConfig(redis.url, freshPrefix(), { minRequests: 10 });
+    const a = replica("a", config);
+    const b = replica("b", config);
+    expect(await drive([a, b], () => controller(b).weight === 10)).toBe(true);
+    // b alone sees its canary fail (20 of its 20 canary requests) and rolls back on its own numbers.
+    for (let i = 0; i < 20; i++) controller(b).record("2", false, 5);
+    expect(controller(b).phase).toBe("rolledBack");
+    expect(await drive([a], () => controller(a).phase === "rolledBack", 5000)).toBe(true);
+    expect((await rollbacks(a)) + (await rollbacks(b))).toBe(1);
   });
 });
 

@@ -20,8 +20,10 @@ export const DEFAULT_MAX_QUEUE_PER_WORKER = 1024;
 /**
  * How long close() waits for runs to finish, and then for workers to stop: onnxruntime cannot
  * interrupt a run, and a run that never returns must not hold the gateway's shutdown forever.
+ * Short, because by then the gateway has drained its requests (server.drainTimeoutMs): what still
+ * runs was abandoned by its caller, and a shutdown must fit a supervisor's grace period.
  */
-export const DEFAULT_CLOSE_GRACE_MS = 10_000;
+export const DEFAULT_CLOSE_GRACE_MS = 2000;
 /** Restart back-off: the first delay after a worker dies, doubling per failure up to the max. */
 export const DEFAULT_RESTART_DELAY_MS = { initial: 100, max: 10_000 } as const;
 
