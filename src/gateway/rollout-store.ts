@@ -148,6 +148,15 @@ export class RolloutStore {
     return result === 1;
   }
 
+  /**
+   * Redis's clock in ms: every replica times the shared intervals by the same clock, so hosts'
+   * clock skew cannot end an interval early or late.
+   */
+  async time(): Promise<number> {
+    const [seconds, micros] = await this.#client.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
   /** Deletes an unreadable record (written by an incompatible gateway) so it can be recreated. */
   async discard(key: string): Promise<void> {
     await this.#client.del(key);

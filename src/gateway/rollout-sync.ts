@@ -37,7 +37,7 @@ export interface RolloutSyncOptions {
   replica: string;
   /** Between polls; default `defaultPollMs(config)`. */
   pollMs?: number;
-  /** Wall-clock ms; default Date.now. */
+  /** Wall-clock ms for interval timing; default Redis's clock (RolloutStore.time). */
   now?: () => number;
   logger?: Pick<Logger, "debug">;
   /** Told when this replica's own rollback has been written to Redis (to count it once). */
@@ -72,7 +72,6 @@ export function mergeReports(reports: readonly ReplicaReport[]): RolloutArms {
 export class RolloutSync {
   readonly #o: RolloutSyncOptions;
   readonly #pollMs: number;
-  readonly #now: () => number;
   #epoch: number | undefined;
   #leader = false;
   #replicas = 0;
@@ -84,7 +83,6 @@ export class RolloutSync {
   constructor(options: RolloutSyncOptions) {
     this.#o = options;
     this.#pollMs = options.pollMs ?? defaultPollMs(options.config);
-    this.#now = options.now ?? Date.now;
     options.controller.describeShared(() => this.info());
   }
 
@@ -144,14 +142,15 @@ export class RolloutSync {
   async #round(): Promise<void> {
     const { store, key, controller, config, replica } = this.#o;
     if (!store.connected) throw new Error("redis is not connected");
-    let shared = await this.#readOrCreate();
+    const now = this.#o.now?.() ?? (await store.time());
+    let shared = await this.#readOrCreate(now);
     if (shared === null) return;
     const local = controller.state();
     if (this.#epoch !== undefined && progress(local) > progress(shared.state)) {
       // This replica is further along than the record: it rolled back on its own numbers (a
       // rollback always wins), or the record was lost and recreated behind the fleet. Rollouts
       // only move forward, so the furthest state is the true one: publish it.
-      const next = this.#next(shared, local);
+      const next = this.#next(shared, local, now);
       // Lost the race: somebody wrote first; look again next poll.
       if (!(await store.replace(key, shared.epoch, next))) return;
       if (local.phase === "rolledBack") this.#o.onPublishedRollback?.(controller.snapshot());
@@ -172,7 +171,7 @@ export class RolloutSync {
     const reports = await store.reports(key, shared.epoch);
     this.#replicas = reports.length;
     if (!this.#leader) return;
-    await this.#judge(shared, mergeReports(reports));
+    await this.#judge(shared, mergeReports(reports), now);
     if (controller.phase !== "progressing") {
       // Nothing left to judge: let the lease go rather than hold it until it expires.
       this.#leader = false;
@@ -181,14 +180,14 @@ export class RolloutSync {
   }
 
   /** The shared record; the first replica writes its own state as interval 0. */
-  async #readOrCreate(): Promise<SharedRollout | null> {
+  async #readOrCreate(now: number): Promise<SharedRollout | null> {
     const { store, key, controller } = this.#o;
     const shared = await store.read(key);
     if (shared !== null) return shared;
     const epoch = this.#epoch === undefined ? 0 : this.#epoch + 1;
-    const created = await store.replace(key, null, {
+    const created = await this.#create(key, {
       epoch,
-      intervalStart: this.#now(),
+      intervalStart: now,
       state: controller.state(),
     });
     const again = await store.read(key);
@@ -197,22 +196,33 @@ export class RolloutSync {
     return again;
   }
 
+  /** Writes the first record; a key of another Redis type is cleared for the next poll. */
+  async #create(key: string, first: SharedRollout): Promise<boolean> {
+    try {
+      return await this.#o.store.replace(key, null, first);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.includes("WRONGTYPE")) throw err;
+      await this.#o.store.discard(key);
+      return false;
+    }
+  }
+
   /** The lease holder's judgement of the merged numbers, published before it is applied. */
-  async #judge(shared: SharedRollout, arms: RolloutArms): Promise<void> {
+  async #judge(shared: SharedRollout, arms: RolloutArms, now: number): Promise<void> {
     const { controller, config, model, store, key } = this.#o;
     const trial = new RolloutController({
       model,
       config,
       external: true,
       initial: controller.state(),
-      now: this.#now,
+      now: () => now,
     });
-    const ended = this.#now() >= shared.intervalStart + config.intervalSeconds * 1000;
+    const ended = now >= shared.intervalStart + config.intervalSeconds * 1000;
     if (!trial.checkBreach(arms)) {
       if (!ended) return;
       trial.endInterval(arms);
     }
-    const next = this.#next(shared, trial.state());
+    const next = this.#next(shared, trial.state(), now);
     if (!(await store.replace(key, shared.epoch, next))) return;
     this.#epoch = next.epoch;
     // The replica rolled back on its own numbers during the write: keep that; the next poll
@@ -221,7 +231,7 @@ export class RolloutSync {
     controller.adopt(next.state, "decided");
   }
 
-  #next(shared: SharedRollout, state: SharedRollout["state"]): SharedRollout {
-    return { epoch: shared.epoch + 1, intervalStart: this.#now(), state };
+  #next(shared: SharedRollout, state: SharedRollout["state"], now: number): SharedRollout {
+    return { epoch: shared.epoch + 1, intervalStart: now, state };
   }
 }

@@ -312,10 +312,19 @@ describe.skipIf(skip)("an unreadable shared record", () => {
       // As if an incompatible gateway had written it.
       const writer = new Redis(redis.url);
       await writer.hset(key, "epoch", "3", "record", "{not json");
-      writer.disconnect();
       const a = replica("a", config);
       expect(await drive([a], () => controller(a).phase === "done")).toBe(true);
       expect((await store.read(key))?.state.phase).toBe("done");
+      // A key of another type altogether (not a hash) is cleared too.
+      const other = store.keyOf("m", { ...rollout, steps: [50, 100] });
+      await writer.set(other, "not a hash");
+      writer.disconnect();
+      const b = replica(
+        "b",
+        gatewayConfig(redis.url, prefix, { minRequests: 20, steps: [50, 100] }),
+      );
+      expect(await drive([b], () => controller(b).phase === "done")).toBe(true);
+      expect((await store.read(other))?.state.phase).toBe("done");
     } finally {
       store.close();
     }
