@@ -107,6 +107,22 @@ describe("response cache", () => {
             }),
         ),
       );
+      // Each process connects to Redis in the background and bypasses it until it is ready: wait
+      // until each one has stored an answer of its own before the real check.
+      let warm = 0;
+      for (const url of urls) {
+        const keys = await redisKeys();
+        await expect
+          .poll(
+            async () => {
+              // A row no other test uses, new on every attempt, so each one is a miss to store.
+              await postJson(`${url}/v1/models/iris/predict`, row(9 + warm++ / 1000));
+              return redisKeys();
+            },
+            { timeout: 5000 },
+          )
+          .toBeGreaterThan(keys);
+      }
       const before = rig.emulators[0]!.calls.length;
       const keysBefore = await redisKeys();
       const a = await postJson(`${urls[0]}/v1/models/iris/predict`, row(7.3));
