@@ -6,6 +6,7 @@
 import { InvalidRequestError } from "../errors.js";
 import type { InferRequest, InferResponse } from "../gateway/types.js";
 import {
+  binaryBody,
   type Datatype,
   isDatatype,
   type NamedTensor,
@@ -241,13 +242,9 @@ export function encodeV2Response(
   );
   if (blobs.length === 0)
     return { body: json, contentType: "application/json", jsonLength: undefined };
-  const total = blobs.reduce((sum, blob) => sum + blob.byteLength, json.byteLength);
-  const body = new Uint8Array(total);
-  body.set(json, 0);
-  let offset = json.byteLength;
-  for (const blob of blobs) {
-    body.set(blob, offset);
-    offset += blob.byteLength;
-  }
-  return { body, contentType: "application/octet-stream", jsonLength: json.byteLength };
+  return {
+    body: binaryBody(json, blobs),
+    contentType: "application/octet-stream",
+    jsonLength: json.byteLength,
+  };
 }

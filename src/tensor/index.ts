@@ -26,5 +26,5 @@ export {
 export { bf16ToNumber, fp16ToNumber, numberToBf16, numberToFp16 } from "./half.js";
 export { tensorFromJsonData, tensorFromNested } from "./json-in.js";
 export { tensorToFlatJson, tensorToNested } from "./json-out.js";
-export { tensorFromRaw, tensorToRaw } from "./raw.js";
+export { binaryBody, tensorFromRaw, tensorToRaw } from "./raw.js";
 export * from "./types.js";

@@ -26,6 +26,26 @@ export function tensorToRaw(tensor: Tensor): Uint8Array {
   return LITTLE_ENDIAN_HOST ? byteView(data) : encodeLittleEndian(data);
 }
 
+/**
+ * The KServe v2 binary-extension body: the JSON header followed by the binary blobs, in order
+ * (`Inference-Header-Content-Length` is the header's byte length).
+ */
+export function binaryBody(
+  json: Uint8Array,
+  blobs: readonly Uint8Array[],
+): Uint8Array<ArrayBuffer> {
+  let total = json.byteLength;
+  for (const blob of blobs) total += blob.byteLength;
+  const body = new Uint8Array(total);
+  body.set(json, 0);
+  let offset = json.byteLength;
+  for (const blob of blobs) {
+    body.set(blob, offset);
+    offset += blob.byteLength;
+  }
+  return body;
+}
+
 function encodeByteStrings(elements: readonly Uint8Array[]): Uint8Array {
   let total = 0;
   for (const element of elements) total += 4 + element.byteLength;

@@ -6,10 +6,8 @@
  * that a call whose deadline has passed or whose caller has gone is not started at all, and that
  * the caller gets its BACKEND_TIMEOUT without waiting for a run still queued behind others.
  */
+import { MAX_TIMER_MS } from "../../config/schema.js";
 import { BackendTimeoutError } from "../../errors.js";
-
-/** setTimeout's largest delay; a later deadline simply never fires the timer. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** Throws BackendTimeoutError when the deadline has passed or the signal has fired. */
 export function checkDeadline(deadline: number, signal: AbortSignal, what: string): void {

@@ -166,6 +166,18 @@ describe("readRestInferResponse", () => {
     );
   });
 
+  it("names a binary_data_size that runs past the end of the body", () => {
+    const { body, header } = answer(
+      {
+        outputs: [
+          { name: "y", datatype: "UINT8", shape: [8], parameters: { binary_data_size: 8 } },
+        ],
+      },
+      [[1, 2]],
+    );
+    expect(() => readRestInferResponse("t", body, header)).toThrow(/runs past the end of the body/);
+  });
+
   it("invalid JSON is BACKEND_ERROR", () => {
     expect(() => readRestInferResponse("t", utf8.encode("{nope"), undefined)).toThrow(
       expect.objectContaining({ code: "BACKEND_ERROR" }),

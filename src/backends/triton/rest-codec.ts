@@ -5,6 +5,7 @@
  */
 import { BackendError } from "../../errors.js";
 import {
+  binaryBody,
   type NamedTensor,
   tensorFromJsonData,
   tensorFromRaw,
@@ -14,7 +15,7 @@ import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
 /** Header giving the byte length of the JSON part of a body with binary tensors. */
-export const INFERENCE_HEADER = "inference-header-content-length";
+export { INFERENCE_HEADER } from "../../http/v2-codec.js";
 
 /** `/v2/models/{m}[/versions/{v}]`, with both parts URL-encoded. */
 export function modelPath(target: TargetRef): string {
@@ -48,16 +49,7 @@ export function buildRestInferRequest(call: BackendCall): RestInferBody {
     header.outputs = call.outputs.map((name) => ({ name, parameters: { binary_data: true } }));
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
-  let total = json.byteLength;
-  for (const blob of blobs) total += blob.byteLength;
-  const body = new Uint8Array(total);
-  body.set(json, 0);
-  let offset = json.byteLength;
-  for (const blob of blobs) {
-    body.set(blob, offset);
-    offset += blob.byteLength;
-  }
-  return { body, jsonLength: json.byteLength };
+  return { body: binaryBody(json, blobs), jsonLength: json.byteLength };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
