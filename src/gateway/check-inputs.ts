@@ -6,13 +6,35 @@ import type { ModelMetadata } from "../backends/types.js";
 import { InvalidRequestError } from "../errors.js";
 import type { NamedTensor, TensorSpec } from "../tensor/types.js";
 
+/** A metadata object's input specs and output names by name, built once per metadata object. */
+const lookups = new WeakMap<
+  ModelMetadata,
+  { inputs: Map<string, TensorSpec>; outputs: Set<string> }
+>();
+
+function lookupsOf(metadata: ModelMetadata): {
+  inputs: Map<string, TensorSpec>;
+  outputs: Set<string>;
+} {
+  // The service publishes one metadata object per version and snapshot: build its maps once.
+  let found = lookups.get(metadata);
+  if (found === undefined) {
+    found = {
+      inputs: new Map(metadata.inputs.map((s) => [s.name, s])),
+      outputs: new Set(metadata.outputs.map((s) => s.name)),
+    };
+    lookups.set(metadata, found);
+  }
+  return found;
+}
+
 /** Throws InvalidRequestError unless inputs and requested outputs fit the metadata. */
 export function checkRequest(
   metadata: ModelMetadata,
   inputs: readonly NamedTensor[],
   outputs: readonly string[] | undefined,
 ): void {
-  const specs = new Map(metadata.inputs.map((s) => [s.name, s]));
+  const { inputs: specs, outputs: known } = lookupsOf(metadata);
   const seen = new Set<string>();
   for (const input of inputs) {
     const spec = specs.get(input.name);
@@ -29,7 +51,6 @@ export function checkRequest(
     if (!seen.has(spec.name)) throw new InvalidRequestError(`missing input "${spec.name}"`);
   }
   if (outputs !== undefined) {
-    const known = new Set(metadata.outputs.map((s) => s.name));
     for (const name of outputs) {
       if (!known.has(name)) {
         throw new InvalidRequestError(

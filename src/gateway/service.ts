@@ -118,10 +118,7 @@ export class GatewayService implements InferenceService {
     version: string | undefined,
     header: HeaderLookup,
   ): ResolvedRoute<GatewayService> {
-    const modelConfig = Object.hasOwn(this.config.models, model)
-      ? this.config.models[model]
-      : undefined;
-    if (modelConfig === undefined) throw new ModelNotFoundError(model);
+    const modelConfig = this.modelConfig(model);
     const chosen = resolveVersion(model, modelConfig, version, header, {
       split: this.splitOf(model, modelConfig)?.weights,
       eligible: this.eligibleOf(model),

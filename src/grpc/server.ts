@@ -162,8 +162,6 @@ export function createGrpcFront(
   const ModelInfer: Handler<"ModelInfer"> = (call, callback) => {
     const header = headerLookup(call.metadata);
     const requestId = pickRequestId(header("x-request-id"));
-    const trailers = new Metadata();
-    trailers.set("x-request-id", requestId);
     const controller = new AbortController();
     const onCancelled = () => controller.abort();
     call.on("cancelled", onCancelled);
@@ -204,7 +202,12 @@ export function createGrpcFront(
           call.sendMetadata(md);
           callback(null, body);
         },
-        (err: unknown) => fail("ModelInfer", callback, err, trailers),
+        (err: unknown) => {
+          // Built only for a failure: a success sends the id in its response metadata.
+          const trailers = new Metadata();
+          trailers.set("x-request-id", requestId);
+          fail("ModelInfer", callback, err, trailers);
+        },
       )
       .finally(() => call.off("cancelled", onCancelled));
   };

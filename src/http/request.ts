@@ -14,6 +14,8 @@ import {
 } from "./content-encoding.js";
 import type { AppEnv } from "./deps.js";
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const TIMEOUT_HEADER = "x-infergate-timeout-ms";
 // A week: anything longer is a typo, and Date arithmetic stays exact.
 const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
@@ -55,7 +57,7 @@ export async function predictionBody(
 ): Promise<Response> {
   const encoding = preferredEncoding(c.req.header("accept-encoding"));
   if (encoding === undefined) return new Response(body, { status: 200, headers });
-  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
   if (bytes.byteLength < MIN_COMPRESS_BYTES) return new Response(bytes, { status: 200, headers });
   const compressed = await encodeResponseBody(bytes, encoding);
   return new Response(compressed, {
@@ -76,7 +78,7 @@ export function parseJson(text: string): unknown {
 
 /** The body parsed as JSON. */
 export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
-  return parseJson(new TextDecoder().decode(await readBodyBytes(c)));
+  return parseJson(decoder.decode(await readBodyBytes(c)));
 }
 
 /** True for a JSON object (not an array, not null). */

@@ -19,6 +19,9 @@ import {
 import { isPlainObject, parseJson } from "./request.js";
 
 /** Header giving the byte length of the JSON part of a body with binary tensors. */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 export const INFERENCE_HEADER = "inference-header-content-length";
 
 /** A v2 body split into its JSON value and the binary blobs after it. */
@@ -30,7 +33,6 @@ export interface V2Body {
 
 /** Splits a body at `Inference-Header-Content-Length` (absent = all JSON). */
 export function splitV2Body(bytes: Uint8Array, headerValue: string | undefined): V2Body {
-  const decoder = new TextDecoder();
   if (headerValue === undefined)
     return { json: parseJson(decoder.decode(bytes)), binary: undefined };
   const jsonLength = /^\s*\d+\s*$/.test(headerValue) ? Number(headerValue) : Number.NaN;
@@ -232,7 +234,7 @@ export function encodeV2Response(
     }
     return { ...head, data: tensorToFlatJson(output) };
   });
-  const json = new TextEncoder().encode(
+  const json = encoder.encode(
     JSON.stringify({
       model_name: response.model,
       model_version: response.version,

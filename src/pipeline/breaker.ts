@@ -10,14 +10,11 @@
  *   it closes; rejections here never reach `fire`.
  * - a half-open probe that ends with a client error keeps the circuit half-open for the next call.
  */
+
 import CircuitBreaker from "opossum";
+import { abortError } from "../backends/remote/errors.js";
 import type { BreakerConfig } from "../config/schema.js";
-import {
-  BackendTimeoutError,
-  BackendUnavailableError,
-  type ErrorCode,
-  GatewayError,
-} from "../errors.js";
+import { BackendUnavailableError, type ErrorCode, GatewayError } from "../errors.js";
 import type { InferFn, Policy, TargetCall } from "./types.js";
 
 /** Where a circuit is: calls pass, fail fast, or one probe may pass. */
@@ -150,7 +147,11 @@ export class TargetBreaker {
       this.probing = true;
     }
     try {
-      const result = await settleByAbort(next(request), request.call.signal);
+      const result = await settleByAbort(
+        next(request),
+        request.call.signal,
+        request.target.backend,
+      );
       await this.record(probe, { ok: true });
       return result;
     } catch (error) {
@@ -205,10 +206,10 @@ function counts(error: unknown, signal: AbortSignal): boolean {
  * Settles when `promise` does or when `signal` aborts, whichever is first, so a backend that
  * ignores cancellation cannot hold a half-open probe (and with it the whole target) forever.
  */
-function settleByAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal.reason));
+function settleByAbort<T>(promise: Promise<T>, signal: AbortSignal, backend: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(backend, signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal.reason));
+    const onAbort = () => reject(abortError(backend, signal));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {
@@ -221,10 +222,4 @@ function settleByAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> 
       },
     );
   });
-}
-
-function abortError(reason: unknown): GatewayError {
-  return reason instanceof GatewayError
-    ? reason
-    : new BackendTimeoutError("the request was cancelled", { cause: reason });
 }
