@@ -12,7 +12,7 @@
  */
 
 import CircuitBreaker from "opossum";
-import { abortError } from "../backends/remote/errors.js";
+import { settleByAbort } from "../backends/remote/errors.js";
 import type { BreakerConfig } from "../config/schema.js";
 import { BackendUnavailableError, type ErrorCode, GatewayError } from "../errors.js";
 import type { InferFn, Policy, TargetCall } from "./types.js";
@@ -147,6 +147,7 @@ export class TargetBreaker {
       this.probing = true;
     }
     try {
+      // A backend that ignores cancellation cannot hold a half-open probe (and the target) forever.
       const result = await settleByAbort(
         next(request),
         request.call.signal,
@@ -200,26 +201,4 @@ export class TargetBreaker {
 function counts(error: unknown, signal: AbortSignal): boolean {
   if (signal.aborted && !(signal.reason instanceof GatewayError)) return false;
   return SERVER_SIDE.has(error instanceof GatewayError ? error.code : "INTERNAL");
-}
-
-/**
- * Settles when `promise` does or when `signal` aborts, whichever is first, so a backend that
- * ignores cancellation cannot hold a half-open probe (and with it the whole target) forever.
- */
-function settleByAbort<T>(promise: Promise<T>, signal: AbortSignal, backend: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(backend, signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(backend, signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -6,7 +6,7 @@
  */
 import { BackendError, InvalidRequestError } from "../../errors.js";
 import type { TensorSpec } from "../../tensor/types.js";
-import { abortError, errorFromHttpStatus } from "../remote/errors.js";
+import { errorFromHttpStatus, settleByAbort } from "../remote/errors.js";
 import { HttpClient, type HttpResponse } from "../remote/http-client.js";
 import type {
   BackendAdapter,
@@ -39,6 +39,8 @@ export function modelPath(target: TargetRef): string {
 interface CachedSignature {
   at: number;
   metadata: Promise<ModelMetadata>;
+  /** True once the fetch has succeeded: then a hit needs no abort guard. */
+  settled: boolean;
 }
 
 /** A BackendAdapter speaking TF Serving's REST API. */
@@ -163,15 +165,23 @@ export class TfServingRestAdapter implements BackendAdapter {
     const key = this.cacheKey(target);
     const now = Date.now();
     const hit = this.signatures.get(key);
-    if (hit !== undefined && now - hit.at < SIGNATURE_TTL_MS) return hit.metadata;
+    if (hit !== undefined && now - hit.at < SIGNATURE_TTL_MS) {
+      // A fetch still in flight is shared: each caller's own signal still bounds its wait.
+      return hit.settled ? hit.metadata : settleByAbort(hit.metadata, call.signal, this.name);
+    }
     if (this.signatures.size >= SIGNATURE_CACHE_SIZE) this.signatures.clear();
     const metadata = this.metadata(target);
-    this.signatures.set(key, { at: now, metadata });
-    metadata.catch(() => {
-      if (this.signatures.get(key)?.metadata === metadata) this.signatures.delete(key);
-    });
-    // The call's own deadline still bounds its wait for a shared fetch.
-    return withSignal(metadata, call.signal, this.name);
+    const entry: CachedSignature = { at: now, metadata, settled: false };
+    this.signatures.set(key, entry);
+    metadata.then(
+      () => {
+        entry.settled = true;
+      },
+      () => {
+        if (this.signatures.get(key) === entry) this.signatures.delete(key);
+      },
+    );
+    return settleByAbort(metadata, call.signal, this.name);
   }
 
   /** `{"outputs": value | {alias: tensor}}` as alias -> value. */
@@ -206,23 +216,4 @@ function field(value: unknown, key: string): unknown {
   return typeof value === "object" && value !== null && key in value
     ? (value as Record<string, unknown>)[key]
     : undefined;
-}
-
-/** Rejects with the signal's reason when it aborts first. */
-function withSignal<T>(promise: Promise<T>, signal: AbortSignal, backend: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(backend, signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(backend, signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }
