@@ -17,7 +17,7 @@ import type {
   TargetRef,
 } from "../types.js";
 import { checkDeadline, raceDeadline } from "./deadline.js";
-import { buildFeeds, outputNames } from "./feeds.js";
+import { buildFeeds, checkFeeds, outputNames } from "./feeds.js";
 import { compareVersions, ONNX_PLATFORM } from "./metadata.js";
 import { findModelFiles } from "./repository.js";
 import { runError } from "./run-errors.js";
@@ -139,8 +139,11 @@ export class OnnxAdapter implements BackendAdapter {
     const spec = this.resolve(target);
     const where = `model "${target.model}" version "${spec.version}"`;
     // Checked here in both modes, before anything is sent to a worker, so bad input is always
-    // the same InvalidRequestError.
-    const feeds = buildFeeds(spec.inputs, call.inputs, where);
+    // the same InvalidRequestError. A worker builds its own feeds: here they are only checked.
+    const feeds =
+      this.engine.kind === "workers"
+        ? checkFeeds(spec.inputs, call.inputs, where)
+        : buildFeeds(spec.inputs, call.inputs, where);
     const fetches = outputNames(spec.outputs, call.outputs, where);
     checkDeadline(call.deadline, call.signal, where);
     if (this.engine.kind === "workers") {
@@ -155,7 +158,9 @@ export class OnnxAdapter implements BackendAdapter {
       return { outputs, modelVersion: spec.version };
     }
     const session = this.engine.models.get(target.model)?.get(spec.version)?.session;
-    if (session === undefined) throw new BackendUnavailableError(`${where} has no session`);
+    if (session === undefined || feeds === undefined) {
+      throw new BackendUnavailableError(`${where} has no session`);
+    }
     return {
       outputs: await this.runOnLoop(session, feeds, fetches, call, where),
       modelVersion: spec.version,

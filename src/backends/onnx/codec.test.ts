@@ -6,7 +6,13 @@ import protobuf from "protobufjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, InvalidRequestError } from "../../errors.js";
 import type { Datatype, NamedTensor } from "../../tensor/types.js";
-import { datatypeOfOrt, fromOrtTensor, SUPPORTED_DATATYPES, toOrtTensor } from "./codec.js";
+import {
+  checkOrtInput,
+  datatypeOfOrt,
+  fromOrtTensor,
+  SUPPORTED_DATATYPES,
+  toOrtTensor,
+} from "./codec.js";
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -270,5 +276,41 @@ describe("a real onnxruntime round trip", () => {
       expect(value).toBeInstanceOf(ort.Tensor);
       expectSameTensor(fromOrtTensor(sample.name, value as ort.Tensor), sample);
     }
+  });
+});
+
+describe("checkOrtInput", () => {
+  const bad: Array<[string, NamedTensor]> = [
+    ["BF16", { name: "x", datatype: "BF16", shape: [1], data: Uint16Array.of(1) }],
+    [
+      "a length that does not fit the shape",
+      { name: "x", datatype: "FP32", shape: [3], data: Float32Array.of(1, 2) },
+    ],
+    ["a negative dimension", { name: "x", datatype: "FP32", shape: [-1], data: Float32Array.of() }],
+    [
+      "BYTES that are not UTF-8",
+      {
+        name: "x",
+        datatype: "BYTES",
+        shape: [2],
+        data: [Uint8Array.of(104), Uint8Array.of(0xff, 0xfe)],
+      },
+    ],
+  ];
+  it.each(bad)("refuses %s exactly as toOrtTensor does", (_label, tensor) => {
+    const built = (() => {
+      try {
+        toOrtTensor(tensor, "t");
+        return undefined;
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(built).toBeInstanceOf(InvalidRequestError);
+    expect(() => checkOrtInput(tensor, "t")).toThrow((built as Error).message);
+  });
+
+  it("accepts every sample toOrtTensor accepts", () => {
+    for (const sample of Object.values(SAMPLES)) expect(() => checkOrtInput(sample)).not.toThrow();
   });
 });

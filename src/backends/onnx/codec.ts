@@ -3,6 +3,7 @@
  * the typed array already matches; BYTES travel as UTF-8 strings because ORT's string tensors hold
  * JavaScript strings.
  */
+import { isUtf8 } from "node:buffer";
 import * as ort from "onnxruntime-node";
 import { BackendError, InvalidRequestError } from "../../errors.js";
 import type { Datatype, NamedTensor, Tensor, TensorData } from "../../tensor/types.js";
@@ -78,15 +79,33 @@ function checkShape(shape: readonly number[], length: number, what: string): voi
   }
 }
 
-function decodeStrings(data: TensorData, what: string): string[] {
+function byteStrings(data: TensorData, what: string): Uint8Array[] {
   if (!Array.isArray(data))
     throw new InvalidRequestError(`${what}: BYTES data must be byte strings`);
-  return data.map((bytes, i) => {
+  return data;
+}
+
+function decodeStrings(data: TensorData, what: string): string[] {
+  return byteStrings(data, what).map((bytes, i) => {
     try {
       return utf8Decoder.decode(bytes);
     } catch (err) {
       throw new InvalidRequestError(`${what}: element ${i} is not valid UTF-8`, { cause: err });
     }
+  });
+}
+
+/**
+ * Throws what toOrtTensor throws for bad client input (BF16, BYTES that are not UTF-8, data whose
+ * length does not match the shape) without building the ORT tensor: for checking on the main
+ * thread a call that a worker thread will convert.
+ */
+export function checkOrtInput(tensor: Tensor, what = "tensor"): void {
+  const type = ortTypeOf(tensor.datatype);
+  checkShape(tensor.shape, tensor.data.length, what);
+  if (type !== "string") return;
+  byteStrings(tensor.data, what).forEach((bytes, i) => {
+    if (!isUtf8(bytes)) throw new InvalidRequestError(`${what}: element ${i} is not valid UTF-8`);
   });
 }
 

@@ -6,7 +6,7 @@
 import type * as ort from "onnxruntime-node";
 import { InvalidRequestError } from "../../errors.js";
 import type { NamedTensor, TensorSpec } from "../../tensor/types.js";
-import { toOrtTensor } from "./codec.js";
+import { checkOrtInput, toOrtTensor } from "./codec.js";
 
 /**
  * The call's inputs as ORT feeds, checked against the model: onnxruntime silently ignores feeds it
@@ -17,25 +17,51 @@ export function buildFeeds(
   inputs: readonly NamedTensor[],
   where: string,
 ): Record<string, ort.Tensor> {
-  const byName = new Map(specs.map((s) => [s.name, s]));
   const feeds: Record<string, ort.Tensor> = {};
+  forEachInput(specs, inputs, where, (input, what) => {
+    feeds[input.name] = toOrtTensor(input, what);
+  });
+  return feeds;
+}
+
+/**
+ * The same checks as buildFeeds, with the same errors, without building the feeds: for a call a
+ * worker thread will convert itself.
+ */
+export function checkFeeds(
+  specs: readonly TensorSpec[],
+  inputs: readonly NamedTensor[],
+  where: string,
+): void {
+  forEachInput(specs, inputs, where, checkOrtInput);
+}
+
+/** Checks each input against the model's specs and hands it on; then that none is missing. */
+function forEachInput(
+  specs: readonly TensorSpec[],
+  inputs: readonly NamedTensor[],
+  where: string,
+  use: (input: NamedTensor, what: string) => void,
+): void {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const seen = new Set<string>();
   for (const input of inputs) {
     const spec = byName.get(input.name);
     if (spec === undefined) {
       const expected = specs.map((s) => `"${s.name}"`).join(", ");
       throw new InvalidRequestError(`${where} has no input "${input.name}" (inputs: ${expected})`);
     }
-    if (Object.hasOwn(feeds, input.name)) {
+    if (seen.has(input.name)) {
       throw new InvalidRequestError(`${where}: input "${input.name}" given more than once`);
     }
+    seen.add(input.name);
     checkAgainstSpec(input, spec, where);
-    feeds[input.name] = toOrtTensor(input, `${where} input "${input.name}"`);
+    use(input, `${where} input "${input.name}"`);
   }
-  const missing = specs.filter((s) => !Object.hasOwn(feeds, s.name)).map((s) => `"${s.name}"`);
+  const missing = specs.filter((s) => !seen.has(s.name)).map((s) => `"${s.name}"`);
   if (missing.length > 0) {
     throw new InvalidRequestError(`${where}: missing input ${missing.join(", ")}`);
   }
-  return feeds;
 }
 
 function checkAgainstSpec(input: NamedTensor, spec: TensorSpec, where: string): void {
