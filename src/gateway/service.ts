@@ -85,12 +85,8 @@ export class GatewayService implements InferenceService {
    */
   private readonly requestCounters = new Map<string, { inc(): void }>();
   private readonly durations = new Map<string, { observe(value: number): void }>();
-  /** Metadata cache keys of the targets seen, so the hot path does not stringify per request. */
-  private readonly targetKeys = new WeakMap<TargetRef, string>();
   /** Published metadata per model version (bounded by the config). */
   private readonly published = new Map<string, ModelMetadata>();
-  /** Settled metadata, so the hot path needs no timer once a target's metadata is known. */
-  private readonly knownMetadata = new Map<string, ModelMetadata>();
   private readonly states: ReadonlyMap<string, TargetState>;
   private readonly probeTimeoutMs: number;
   private readonly rolloutFor: ((model: string) => RolloutController | undefined) | undefined;
@@ -123,18 +119,13 @@ export class GatewayService implements InferenceService {
       split: this.splitOf(model, modelConfig)?.weights,
       eligible: this.eligibleOf(model),
     });
-    const target = modelConfig.versions[chosen];
-    if (target === undefined)
-      throw new InternalError(`version ${chosen} resolved but has no target`);
-    // The slot's state already holds the resolved target: no per-request copy or key building.
+    // The slot's state holds the resolved target (every version slot has one per snapshot): no
+    // per-request copy or key building.
     const state = this.states.get(slotId(model, { kind: "version", version: chosen }));
-    return new ResolvedRoute(
-      this,
-      model,
-      chosen,
-      modelConfig,
-      state?.target ?? toTargetRef(model, target),
-    );
+    if (state === undefined) {
+      throw new InternalError(`version ${chosen} of model "${model}" resolved but has no target`);
+    }
+    return new ResolvedRoute(this, model, chosen, modelConfig, state.target);
   }
 
   /** The split in force: a run-time override, else the rollout's, else the config's. */
@@ -459,23 +450,16 @@ export class GatewayService implements InferenceService {
   /**
    * Backend metadata with declared tensors applied; cached per target, failures not cached. The
    * caller waits at most until `due` (BACKEND_TIMEOUT); the fetch itself goes on for later callers.
+   * Only reached when a version's published metadata is not built yet (publishedMetadata), so it
+   * is off the request hot path.
    */
   private targetMetadata(target: TargetRef, due: number): Promise<ModelMetadata> {
-    let key = this.targetKeys.get(target);
-    if (key === undefined) {
-      key = targetKey(target);
-      this.targetKeys.set(target, key);
-    }
-    const known = this.knownMetadata.get(key);
-    if (known !== undefined) return Promise.resolve(known);
+    const key = targetKey(target);
     let cached = this.metadataCache.get(key);
     if (cached === undefined) {
       cached = this.loadMetadata(target);
       this.metadataCache.set(key, cached);
-      cached.then(
-        (meta) => this.knownMetadata.set(key, meta),
-        () => this.metadataCache.delete(key),
-      );
+      cached.catch(() => this.metadataCache.delete(key));
     }
     return untilDeadline(
       cached,
