@@ -19,15 +19,23 @@ function isBackendsFault(err: GatewayError): boolean {
   return err.code !== "INVALID_REQUEST";
 }
 
+/**
+ * Checks a request before one target of the chain runs it (its metadata and the request's fit);
+ * a backend's failure here moves on to the next target like a failed call does.
+ */
+export type BeforeTarget = (state: TargetState, index: number, last: boolean) => Promise<void>;
+
 /** Runs the call on the first target that answers. */
 export async function runChain(
   chain: readonly TargetState[],
   call: BackendCall,
+  before?: BeforeTarget,
 ): Promise<ChainAnswer> {
   const errors: GatewayError[] = [];
   for (const [index, state] of chain.entries()) {
     if (call.signal.aborted) break;
     try {
+      if (before !== undefined) await before(state, index, index === chain.length - 1);
       const result = await state.pipeline({ target: state.target, call });
       return { result, state, index };
     } catch (err) {

@@ -5,14 +5,7 @@
  */
 import type { BackendAdapter, ModelMetadata, TargetRef } from "../backends/types.js";
 import type { GatewayConfig, ModelConfig } from "../config/schema.js";
-import { MAX_TIMER_MS } from "../config/schema.js";
-import {
-  BackendTimeoutError,
-  BackendUnavailableError,
-  InternalError,
-  ModelNotFoundError,
-  toGatewayError,
-} from "../errors.js";
+import { InternalError, ModelNotFoundError, toGatewayError } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout.js";
@@ -24,11 +17,12 @@ import {
   defaultVersion,
   resolveVersion,
 } from "../routing/versions.js";
+import { MetadataCatalog } from "./catalog.js";
 import { runChain } from "./chain.js";
 import { checkRequest } from "./check-inputs.js";
 import { InFlight } from "./in-flight.js";
 import { probeReady } from "./readiness.js";
-import { ResolvedRoute, targetKey, toTargetRef } from "./route.js";
+import { ResolvedRoute, toTargetRef } from "./route.js";
 import { type Slot, slotId, slotLabel, type TargetState } from "./targets.js";
 import type {
   BreakerInfo,
@@ -78,15 +72,14 @@ export class GatewayService implements InferenceService {
   readonly inFlight = new InFlight();
   private readonly adapters: ReadonlyMap<string, BackendAdapter>;
   private readonly metrics: Metrics;
-  private readonly metadataCache = new Map<string, Promise<ModelMetadata>>();
   /**
    * Labelled metric children, bound once: prom-client validates and hashes labels on every
    * labelled call otherwise. Bounded by models × versions × backends × error codes.
    */
   private readonly requestCounters = new Map<string, { inc(): void }>();
   private readonly durations = new Map<string, { observe(value: number): void }>();
-  /** Published metadata per model version (bounded by the config). */
-  private readonly published = new Map<string, ModelMetadata>();
+  /** What each target and version reports of its tensors (bounded by the config). */
+  private readonly catalog: MetadataCatalog;
   private readonly states: ReadonlyMap<string, TargetState>;
   private readonly probeTimeoutMs: number;
   private readonly rolloutFor: ((model: string) => RolloutController | undefined) | undefined;
@@ -107,6 +100,7 @@ export class GatewayService implements InferenceService {
     this.rolloutFor = options.rolloutFor;
     this.readyOf = options.readyOf;
     this.shadow = options.shadow;
+    this.catalog = new MetadataCatalog(options.adapters);
   }
 
   resolve(
@@ -214,32 +208,10 @@ export class GatewayService implements InferenceService {
     return modelConfig;
   }
 
+  /** The version's metadata: its primary's, else the first fallback's that can say. */
   metadata(route: Route): Promise<ModelMetadata> {
     const r = this.own(route);
-    return this.publishedMetadata(r, Date.now() + this.timeoutMs(r));
-  }
-
-  /**
-   * A version's metadata under the gateway's model name, built once per snapshot: the unified
-   * front decodes with it and `infer` checks inputs against it, on every request.
-   */
-  private async publishedMetadata(
-    r: ResolvedRoute<GatewayService>,
-    due: number,
-  ): Promise<ModelMetadata> {
-    const key = slotId(r.model, { kind: "version", version: r.version });
-    const known = this.published.get(key);
-    if (known !== undefined) return known;
-    const backendMeta = await this.targetMetadata(r.target, due);
-    const meta: ModelMetadata = {
-      name: r.model,
-      versions: Object.keys(r.modelConfig.versions).sort(compareVersions),
-      platform: backendMeta.platform,
-      inputs: backendMeta.inputs,
-      outputs: backendMeta.outputs,
-    };
-    this.published.set(key, meta);
-    return meta;
+    return this.catalog.publish(r, this.chain(r), Date.now() + this.timeoutMs(r));
   }
 
   async ready(route: Route): Promise<boolean> {
@@ -261,7 +233,6 @@ export class GatewayService implements InferenceService {
         Date.now() + this.timeoutMs(r),
         context.clientDeadline ?? Number.POSITIVE_INFINITY,
       );
-      checkRequest(await this.publishedMetadata(r, due), request.inputs, request.outputs);
       const call = {
         ...(request.id === undefined ? {} : { id: request.id }),
         inputs: request.inputs,
@@ -270,8 +241,15 @@ export class GatewayService implements InferenceService {
         signal: context.signal ?? NEVER_ABORTED,
         noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
       };
-      // One deadline for the whole request: retries and fallbacks included.
-      const answer = await runWithDeadline(call, (c) => runChain(this.chain(r), c));
+      // One deadline for the whole request: retries and fallbacks included. Each target checks
+      // the request against its own metadata first, so a primary that cannot even say what it
+      // takes is skipped like one that fails the call.
+      const answer = await runWithDeadline(call, (c) =>
+        runChain(this.chain(r), c, async (state, index, last) => {
+          const meta = await this.catalog.forTarget(r, state, index, c.deadline, last);
+          checkRequest(meta, request.inputs, request.outputs);
+        }),
+      );
       const backend = answer.state.target.backend;
       this.countRequest(r.model, r.version, backend, "OK");
       if (answer.index > 0)
@@ -428,14 +406,6 @@ export class GatewayService implements InferenceService {
     return state;
   }
 
-  /** The adapter behind a backend name; a missing one is a config bug caught at load. */
-  private adapter(name: string): BackendAdapter {
-    const adapter = this.adapters.get(name);
-    if (adapter === undefined)
-      throw new BackendUnavailableError(`backend "${name}" is not running`);
-    return adapter;
-  }
-
   private own(route: Route): ResolvedRoute<GatewayService> {
     if (route instanceof ResolvedRoute && route.owner instanceof GatewayService) {
       return route as ResolvedRoute<GatewayService>;
@@ -447,60 +417,9 @@ export class GatewayService implements InferenceService {
     return route.modelConfig.timeoutMs ?? this.config.defaults.timeoutMs;
   }
 
-  /**
-   * Backend metadata with declared tensors applied; cached per target, failures not cached. The
-   * caller waits at most until `due` (BACKEND_TIMEOUT); the fetch itself goes on for later callers.
-   * Only reached when a version's published metadata is not built yet (publishedMetadata), so it
-   * is off the request hot path.
-   */
-  private targetMetadata(target: TargetRef, due: number): Promise<ModelMetadata> {
-    const key = targetKey(target);
-    let cached = this.metadataCache.get(key);
-    if (cached === undefined) {
-      cached = this.loadMetadata(target);
-      this.metadataCache.set(key, cached);
-      cached.catch(() => this.metadataCache.delete(key));
-    }
-    return untilDeadline(
-      cached,
-      due,
-      `metadata of "${target.model}" on backend "${target.backend}"`,
-    );
-  }
-
-  private async loadMetadata(target: TargetRef): Promise<ModelMetadata> {
-    const declaredBoth = target.inputs !== undefined && target.outputs !== undefined;
-    const reported = declaredBoth
-      ? { name: target.model, versions: [], platform: "declared", inputs: [], outputs: [] }
-      : await this.adapter(target.backend).metadata(target);
-    return {
-      ...reported,
-      inputs: target.inputs ?? reported.inputs,
-      outputs: target.outputs ?? reported.outputs,
-    };
-  }
-
   private async probe(target: TargetRef): Promise<boolean> {
     const adapter = this.adapters.get(target.backend);
     if (adapter === undefined) return false;
     return probeReady(adapter, target, this.probeTimeoutMs);
-  }
-}
-
-/** `promise`, or BACKEND_TIMEOUT once `due` (ms since epoch) passes first. */
-async function untilDeadline<T>(promise: Promise<T>, due: number, what: string): Promise<T> {
-  const remaining = Math.min(due - Date.now(), MAX_TIMER_MS);
-  if (remaining <= 0) throw new BackendTimeoutError(`deadline passed before ${what} was known`);
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new BackendTimeoutError(`deadline passed while fetching ${what}`)),
-      remaining,
-    );
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }
