@@ -8,10 +8,11 @@
  * as parsed JSON (numbers within a tolerance, since the README rounds them) when they parse as
  * JSON, else as lines (in any order). `#` lines after a blank line describe the next command. `npm ...`
  * commands are skipped (the test starts the gateway itself, as `npm start` does: `node
- * dist/cli.js serve`), and so is `grpcurl`, which this machine does not have.
+ * dist/cli.js serve`), and so is `grpcurl`, which this machine does not have. It also checks that
+ * the README, docs/ and the bench and models READMEs point only at documents users have.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -172,6 +173,22 @@ afterAll(async () => {
   const exited = new Promise((done) => child.once("exit", done));
   child.kill("SIGTERM");
   await exited;
+});
+
+describe("the user-facing docs", () => {
+  // Users have only the repository: pointers must go to its own docs, not to internal documents.
+  const pages = [
+    "README.md",
+    "bench/README.md",
+    "models/README.md",
+    ...readdirSync(resolve(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+  it.each(pages)("%s cites no document users do not have", (page) => {
+    const text = readFileSync(resolve(ROOT, page), "utf8");
+    expect(text.match(/\bSPEC\b|\bPROTOCOLS\b|\b[Ii]ssue #?\d+/g) ?? []).toEqual([]);
+  });
 });
 
 describe("README.md shell examples", () => {
