@@ -1,4 +1,4 @@
-"""TorchServe handler for the iris classifier, speaking infergate's JSON convention (SPEC 6).
+"""TorchServe handler for the iris classifier, speaking infergate's JSON convention (docs/backends.md).
 
 Request body (REST `POST /predictions/iris[/1]` with `Content-Type: application/json`, or the
 gRPC `Predictions` call's `input["data"]`): the input tensor as a nested JSON array,
