@@ -6,8 +6,8 @@
  */
 import { BackendError, InvalidRequestError } from "../../errors.js";
 import type { TensorSpec } from "../../tensor/types.js";
-import { errorFromHttpStatus, settleByAbort } from "../remote/errors.js";
-import { HttpClient, type HttpResponse } from "../remote/http-client.js";
+import { answerBody, errorFromHttpStatus, settleByAbort } from "../remote/errors.js";
+import { HttpClient, type HttpClientOptions, type HttpResponse } from "../remote/http-client.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -52,9 +52,9 @@ export class TfServingRestAdapter implements BackendAdapter {
   constructor(
     readonly name: string,
     url: string,
-    connections?: number,
+    options: HttpClientOptions = {},
   ) {
-    this.http = new HttpClient(name, url, connections === undefined ? {} : { connections });
+    this.http = new HttpClient(name, url, options);
   }
 
   async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {
@@ -208,7 +208,12 @@ export class TfServingRestAdapter implements BackendAdapter {
   }
 
   private failure(res: HttpResponse): Error {
-    return errorFromHttpStatus(this.name, res.status, errorMessage(res.body.toString("utf8")));
+    return errorFromHttpStatus(
+      this.name,
+      res.status,
+      errorMessage(res.body.toString("utf8")),
+      answerBody(res),
+    );
   }
 }
 

@@ -20,6 +20,7 @@ export interface TorchServeGrpcOptions {
   /** `host:port`. */
   address: string;
   token: string | undefined;
+  maxResponseBytes: number | undefined;
 }
 
 /** The gRPC protocol over one client (one channel) per backend. */
@@ -32,7 +33,11 @@ export class TorchServeGrpc implements TorchServeTransport {
     options: TorchServeGrpcOptions,
   ) {
     const Client = torchServeClientClass();
-    this.client = new Client(options.address, grpc.credentials.createInsecure(), channelOptions());
+    this.client = new Client(
+      options.address,
+      grpc.credentials.createInsecure(),
+      channelOptions(options.maxResponseBytes),
+    );
     this.metadata = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   }
 

@@ -4,8 +4,8 @@
  * pooled HttpClient.
  */
 import { GatewayError } from "../../errors.js";
-import { errorFromHttpStatus } from "../remote/errors.js";
-import { HttpClient, type HttpResponse } from "../remote/http-client.js";
+import { answerBody, errorFromHttpStatus } from "../remote/errors.js";
+import { HttpClient, type HttpClientOptions, type HttpResponse } from "../remote/http-client.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -31,13 +31,9 @@ export class TritonRestAdapter implements BackendAdapter {
   constructor(
     readonly name: string,
     baseUrl: string,
-    options: { maxConnections?: number } = {},
+    options: HttpClientOptions = {},
   ) {
-    this.http = new HttpClient(
-      name,
-      baseUrl,
-      options.maxConnections === undefined ? {} : { connections: options.maxConnections },
-    );
+    this.http = new HttpClient(name, baseUrl, options);
   }
 
   async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {
@@ -96,7 +92,7 @@ export class TritonRestAdapter implements BackendAdapter {
 
   private check(res: HttpResponse): void {
     if (res.status !== 200) {
-      throw errorFromHttpStatus(this.name, res.status, errorMessageOf(res.body));
+      throw errorFromHttpStatus(this.name, res.status, errorMessageOf(res.body), answerBody(res));
     }
   }
 }
