@@ -79,11 +79,15 @@ export class TfServingRestAdapter implements BackendAdapter {
     const wanted = call.outputs ?? outputs.map((o) => o.name);
     const result = wanted.map((name) => {
       const spec = outputs.find((o) => o.name === name);
-      if (spec === undefined || !(name in answer)) {
+      if (spec === undefined) {
         throw new InvalidRequestError(
           `output "${name}" is not an output of model "${target.model}" ` +
             `(outputs: ${outputs.map((o) => o.name).join(", ")})`,
         );
+      }
+      // The signature names it, so its absence is the backend's fault, not the request's.
+      if (!Object.hasOwn(answer, name)) {
+        throw new BackendError(`backend "${this.name}" answered without output "${name}"`);
       }
       return {
         name,
