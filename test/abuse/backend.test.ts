@@ -158,11 +158,27 @@ describe("an answer with a great many outputs", () => {
     ["TF Serving REST", "3", () => tfs],
     ["TorchServe REST", "4", () => torch],
   ])(
-    "%s: 2000 outputs (within the cap) are more than any model has: 502",
+    "%s: 100 k outputs within the cap are refused before parsing: 502",
     async (_n, version, emulator) => {
-      emulator().setMode({ kind: "ok", hostile: { kind: "manyOutputs", count: 2000 } });
+      emulator().setMode({ kind: "ok", hostile: { kind: "manyOutputs", count: 100_000 } });
       const got = await predict("iris", version);
       expect(got).toMatchObject({ status: 502, code: "BACKEND_ERROR" });
+      expect(got.message).toMatch(/more than 16384 objects and keys/);
+      expect(got.ms).toBeLessThan(PROMPT_MS);
+      expect(got.rssGrowthMb).toBeLessThan(50);
+    },
+  );
+
+  it.each([
+    ["Triton REST", "1", () => triton],
+    ["TorchServe REST", "4", () => torch],
+  ])(
+    "%s: 1500 outputs, few enough to parse, are more than any model has: 502",
+    async (_n, version, emulator) => {
+      emulator().setMode({ kind: "ok", hostile: { kind: "manyOutputs", count: 1500 } });
+      const got = await predict("iris", version);
+      expect(got).toMatchObject({ status: 502, code: "BACKEND_ERROR" });
+      expect(got.message).toMatch(/output/);
     },
   );
 
@@ -184,7 +200,7 @@ describe("a backend's HTML error page", () => {
     triton.setMode({ kind: "ok", hostile: { kind: "htmlError" } });
     const got = await predict("iris", "1");
     expect(got).toMatchObject({ status: 502, code: "BACKEND_ERROR" });
-    expect(got.message).toMatch(/backend answered 500 \(text\/html, 5 KB\)/);
+    expect(got.message).toMatch(/^backend "triton_rest" answered 500 \(text\/html, 5 KB\)$/);
     expect(got.message).not.toMatch(/</);
   });
 

@@ -44,17 +44,20 @@ export function errorFromHttpStatus(
   message: string,
   body?: AnswerBody,
 ): GatewayError {
-  const text =
-    message === ""
-      ? `HTTP ${status}`
-      : (quotable(message) ?? `backend answered ${status} (${summary(message, body)})`);
+  const quoted = message === "" ? `HTTP ${status}` : quotable(message);
+  const summarised = `answered ${status} (${summary(message, body)})`;
+  const text = quoted ?? `backend ${summarised}`;
   if (status === 400 || status === 422) return new InvalidRequestError(text);
   if (status === 408 || status === 504)
     return new BackendTimeoutError(`backend "${backend}" timed out: ${text}`);
   if (status === 429 || status === 503 || status === 507) {
     return new BackendUnavailableError(`backend "${backend}" unavailable: ${text}`);
   }
-  return new BackendError(`backend "${backend}" answered ${status}: ${text}`);
+  return new BackendError(
+    quoted === undefined
+      ? `backend "${backend}" ${summarised}`
+      : `backend "${backend}" answered ${status}: ${quoted}`,
+  );
 }
 
 /** A gRPC status from backend `backend` as a GatewayError. */

@@ -8,6 +8,7 @@ import { BackendError, InvalidRequestError } from "../../errors.js";
 import type { TensorSpec } from "../../tensor/types.js";
 import { answerBody, errorFromHttpStatus, settleByAbort } from "../remote/errors.js";
 import { HttpClient, type HttpClientOptions, type HttpResponse } from "../remote/http-client.js";
+import { checkJsonStructure } from "../remote/json-guard.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -74,6 +75,7 @@ export class TfServingRestAdapter implements BackendAdapter {
       if (res.status === 400 || res.status === 404) this.signatures.delete(this.cacheKey(target));
       throw this.failure(res);
     }
+    checkJsonStructure(this.name, res.body);
     const { value, rewritten } = parseAnswer(this.name, res.body.toString("utf8"));
     const answer = this.outputsOf(value, outputs);
     const wanted = call.outputs ?? outputs.map((o) => o.name);

@@ -6,6 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { GatewayError } from "../../errors.js";
 import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
+import { checkJsonStructure } from "../remote/json-guard.js";
 import { fromTorchServeGrpc } from "./errors.js";
 import {
   torchServeClientClass,
@@ -55,6 +56,7 @@ export class TorchServeGrpc implements TorchServeTransport {
         request,
         { deadline: call.deadline, signal: call.signal, metadata: this.metadata },
       );
+      checkJsonStructure(this.backend, res.prediction);
       return res.prediction.toString("utf8");
     } catch (err) {
       throw err instanceof GatewayError ? fromTorchServeGrpc(err) : err;

@@ -6,6 +6,7 @@
  */
 import { answerBody } from "../remote/errors.js";
 import { HttpClient } from "../remote/http-client.js";
+import { checkJsonStructure } from "../remote/json-guard.js";
 import { errorFromHttpAnswer } from "./errors.js";
 import type { PredictionCall, TorchServeTransport } from "./transport.js";
 
@@ -49,6 +50,7 @@ export class TorchServeRest implements TorchServeTransport {
     });
     if (res.status !== 200)
       throw errorFromHttpAnswer(this.backend, res.status, res.body, answerBody(res));
+    checkJsonStructure(this.backend, res.body);
     return res.body.toString("utf8");
   }
 
