@@ -10,6 +10,7 @@
  */
 import { setPriority } from "node:os";
 import type { EmulatorControl, EmulatorMode } from "../test/emulators/control.js";
+import type { HostileAnswer } from "../test/emulators/hostile.js";
 import { ModelRunner } from "../test/emulators/runner.js";
 import { startTfServingEmulator } from "../test/emulators/tfserving/index.js";
 import { startTorchServeEmulator } from "../test/emulators/torchserve/index.js";
@@ -85,7 +86,7 @@ function parseCommand(raw: unknown): HostCommand | undefined {
   if (typeof id !== "number") return undefined;
   if (op === "calls") return { id, op };
   if (op === "setMode" && typeof mode === "object" && mode !== null) {
-    const { kind, delayMs, failEvery } = mode as Record<string, unknown>;
+    const { kind, delayMs, failEvery, hostile } = mode as Record<string, unknown>;
     if (kind !== "ok" && kind !== "unavailable" && kind !== "error" && kind !== "stall") {
       return undefined;
     }
@@ -96,6 +97,10 @@ function parseCommand(raw: unknown): HostCommand | undefined {
         kind,
         ...(typeof delayMs === "number" ? { delayMs } : {}),
         ...(typeof failEvery === "number" ? { failEvery } : {}),
+        // The parent's own HostileAnswer (test/emulators/hostile.ts), passed through as sent.
+        ...(typeof hostile === "object" && hostile !== null
+          ? { hostile: hostile as HostileAnswer }
+          : {}),
       },
     };
   }

@@ -6,6 +6,7 @@
 import { effectiveProtocol, type RemoteBackendConfig } from "../config/references.js";
 import { type BackendConfig, outlierDetectionSchema } from "../config/schema.js";
 import { OnnxAdapter } from "./onnx/adapter.js";
+import { DEFAULT_MAX_RESPONSE_BYTES } from "./remote/http-client.js";
 import { ReplicaSet } from "./replicas/replica-set.js";
 import { createTfServingAdapter } from "./tfserving/index.js";
 import { createTorchServeAdapter } from "./torchserve/index.js";
@@ -16,6 +17,11 @@ import type { BackendAdapter } from "./types.js";
 export interface AdapterHooks {
   /** A replica of backend `backend` was ejected (for `infergate_replica_ejections_total`). */
   onEject?(backend: string, address: string): void;
+  /**
+   * The current `server.bodyLimitBytes`: a remote backend without `maxResponseBytes` may answer
+   * up to 4 × it. Absent = the default body limit's.
+   */
+  bodyLimitBytes?: number;
 }
 
 /** Starts the adapter for backend `name`. */
@@ -24,6 +30,11 @@ export async function createAdapter(
   config: BackendConfig,
   hooks: AdapterHooks = {},
 ): Promise<BackendAdapter> {
+  if (config.type !== "onnx" && config.maxResponseBytes === undefined) {
+    const limit = hooks.bodyLimitBytes;
+    const cap = limit === undefined ? DEFAULT_MAX_RESPONSE_BYTES : 4 * limit;
+    return createAdapter(name, { ...config, maxResponseBytes: cap }, hooks);
+  }
   switch (config.type) {
     case "onnx":
       return OnnxAdapter.create(name, {

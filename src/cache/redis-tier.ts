@@ -6,6 +6,7 @@
  */
 import type { Redis } from "ioredis";
 import { connectRedis } from "../redis/connect.js";
+import { ValueMac } from "./value-mac.js";
 
 /** A pino-style logger's warn. */
 export interface WarnLogger {
@@ -25,7 +26,12 @@ export interface RedisTierOptions {
   logger?: WarnLogger;
   /** Monotonic milliseconds. Default performance.now. */
   now?: () => number;
+  /** Key of the HMAC over every value (value-mac.ts); a value failing it is a miss. */
+  hmacKey: Buffer;
 }
+
+/** Most keys remembered as already reported for a failed HMAC (then the memory starts over). */
+const MAX_REPORTED_KEYS = 1024;
 
 /**
  * One Redis lookup: a hit with its remaining TTL (undefined: the key has none), a miss, or
@@ -49,6 +55,10 @@ export class RedisTier {
   private outage = false;
   private suspendedUntil = Number.NEGATIVE_INFINITY;
   private closing = false;
+  private readonly mac: ValueMac;
+  /** Keys whose value failed the HMAC and were logged: each is logged once (bounded). */
+  private readonly reported = new Set<string>();
+  private rejectedCount = 0;
 
   constructor(options: RedisTierOptions) {
     this.prefix = options.keyPrefix;
@@ -56,6 +66,7 @@ export class RedisTier {
     this.maxPendingStores = options.maxPendingStores ?? 1024;
     this.logger = options.logger;
     this.now = options.now ?? (() => performance.now());
+    this.mac = new ValueMac(options.hmacKey);
     this.client = connectRedis(options.url, options.commandTimeoutMs ?? 50);
     // Without an 'error' listener ioredis prints every failed reconnect attempt to the console.
     this.client.on("error", (err: unknown) => this.fail(err));
@@ -81,7 +92,12 @@ export class RedisTier {
       this.recover();
       // PTTL -2 or 0: expired between the two commands; -1: stored without a TTL by someone else.
       if (value === null || pttl === -2 || pttl === 0) return { result: "miss" };
-      return { result: "hit", value, ttlMs: pttl > 0 ? pttl : undefined };
+      const opened = this.mac.open(full, value);
+      if (opened === undefined) {
+        this.reject(full);
+        return { result: "miss" };
+      }
+      return { result: "hit", value: opened, ttlMs: pttl > 0 ? pttl : undefined };
     } catch (err) {
       this.fail(err, true);
       return { result: "bypass" };
@@ -91,12 +107,18 @@ export class RedisTier {
   /** Stores `value` under `key` for `ttlMs` in the background; never rejects. */
   set(key: string, value: Buffer, ttlMs: number): void {
     if (!this.available || this.pending.size >= this.maxPendingStores) return;
-    const store = this.client.set(this.prefix + key, value, "PX", ttlMs).then(
+    const full = this.prefix + key;
+    const store = this.client.set(full, this.mac.seal(full, value), "PX", ttlMs).then(
       () => this.recover(),
       (err: unknown) => this.fail(err, true),
     );
     this.pending.add(store);
     void store.finally(() => this.pending.delete(store));
+  }
+
+  /** Values read from Redis that failed the HMAC check (each was a miss). */
+  get rejected(): number {
+    return this.rejectedCount;
   }
 
   /** Resolves when every store started so far has finished (each is bounded by the timeout). */
@@ -119,6 +141,19 @@ export class RedisTier {
     this.logger?.warn(
       { err: err instanceof Error ? err.message : String(err) },
       "redis cache unavailable: bypassing it until it is back",
+    );
+  }
+
+  /** Counts a value that failed the HMAC and warns once per key (a bounded memory of keys). */
+  private reject(fullKey: string): void {
+    this.rejectedCount++;
+    if (this.reported.has(fullKey)) return;
+    if (this.reported.size >= MAX_REPORTED_KEYS) this.reported.clear();
+    this.reported.add(fullKey);
+    this.logger?.warn(
+      { key: fullKey },
+      "redis cache: a value failed its HMAC check (written by someone without the key, or by " +
+        "a gateway with another redis.cacheHmacKey): treated as a miss",
     );
   }
 

@@ -18,6 +18,7 @@ import { type CachedAnswer, decodeAnswer, encodeAnswer } from "./codec.js";
 import { cacheKey } from "./key.js";
 import { RedisTier, type WarnLogger } from "./redis-tier.js";
 import { SingleFlight } from "./single-flight.js";
+import { HMAC_KEY_ENV, resolveHmacKey } from "./value-mac.js";
 
 /** Cache tiers, for `onLookup`. */
 export type CacheTier = "memory" | "redis";
@@ -31,7 +32,15 @@ export interface ResponseCacheOptions {
   /** Bound of the in-process tier, keys plus values, in bytes; least recently used go first. */
   maxBytes: number;
   /** The shared tier; absent = in-process only. `commandTimeoutMs` defaults to 50. */
-  redis?: { url: string; keyPrefix: string; commandTimeoutMs?: number };
+  redis?: {
+    url: string;
+    keyPrefix: string;
+    commandTimeoutMs?: number;
+    /** HMAC key of the values; absent = INFERGATE_CACHE_HMAC_KEY, else derived (value-mac.ts). */
+    cacheHmacKey?: string | undefined;
+  };
+  /** Environment read for INFERGATE_CACHE_HMAC_KEY. Default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Called once per tier a lookup reaches (infergate_cache_requests_total). */
   onLookup?: (tier: CacheTier, result: LookupResult) => void;
   /** Called with the in-process tier's size in bytes whenever it changes (infergate_cache_bytes). */
@@ -78,9 +87,30 @@ export class ResponseCache {
     this.onBytes = options.onBytes;
     this.logger = options.logger;
     this.redis =
-      options.redis === undefined
-        ? undefined
-        : new RedisTier({ ...options.redis, now, logger: options.logger });
+      options.redis === undefined ? undefined : this.redisTier(options.redis, options, now);
+  }
+
+  /** The Redis tier, its values authenticated with the configured (or derived) HMAC key. */
+  private redisTier(
+    redis: NonNullable<ResponseCacheOptions["redis"]>,
+    options: ResponseCacheOptions,
+    now: () => number,
+  ): RedisTier {
+    const { key, source } = resolveHmacKey(redis, options.env);
+    if (source === "derived") {
+      options.logger?.warn(
+        {},
+        `redis cache: no redis.cacheHmacKey or ${HMAC_KEY_ENV}; values are authenticated with a ` +
+          "key derived from the Redis URL and keyPrefix, which is not secret",
+      );
+    }
+    const { cacheHmacKey: _secret, ...connection } = redis;
+    return new RedisTier({ ...connection, hmacKey: key, now, logger: options.logger });
+  }
+
+  /** Values read from Redis that failed their HMAC check (each was a miss). */
+  get rejectedRedisValues(): number {
+    return this.redis?.rejected ?? 0;
   }
 
   /** Bytes the in-process tier holds now (keys plus values). */

@@ -245,13 +245,16 @@ async function buildAdapters(
   const started: BackendAdapter[] = [];
   try {
     for (const [name, backend] of Object.entries(config.backends)) {
-      const key = JSON.stringify(backend);
+      const key = JSON.stringify([backend, config.server.bodyLimitBytes]);
       const reuse = existing.get(name);
       if (reuse !== undefined && reuse.key === key) {
         built.set(name, reuse);
         continue;
       }
-      const adapter = await createAdapter(name, backend, hooks);
+      const adapter = await createAdapter(name, backend, {
+        ...hooks,
+        bodyLimitBytes: config.server.bodyLimitBytes,
+      });
       started.push(adapter);
       built.set(name, { key, adapter });
     }

@@ -5,6 +5,7 @@
  * config and its policy config are unchanged, so a reload neither resets an open breaker nor
  * forgets a retry budget (LiteLLM's cooldowns lose their timers on exactly this).
  */
+import { checkAnswer } from "../backends/answer-check.js";
 import type { BackendAdapter, TargetRef } from "../backends/types.js";
 import type { ResponseCache } from "../cache/response-cache.js";
 import { effectivePolicy, mergedPolicy } from "../config/effective.js";
@@ -156,11 +157,18 @@ export class TargetRegistry {
     if (breaker !== undefined) policies.push(breaker.policy);
     policies.push(observe(this.metrics));
     const backend = target.backend;
+    const rules = {
+      known: target.outputs?.map((o) => o.name),
+      maxOutputBytes: config.server.limits.maxOutputBytes,
+    };
     const pipeline = compose(...policies)((request) => {
       const adapter = adapters.get(backend);
       if (adapter === undefined)
         throw new BackendUnavailableError(`backend "${backend}" is not running`);
-      return adapter.infer(request.target, request.call);
+      const { call } = request;
+      return adapter
+        .infer(request.target, call)
+        .then((r) => checkAnswer(backend, r, { ...rules, requested: call.outputs }));
     });
     return {
       key,
@@ -206,5 +214,6 @@ function stateKey(
     effectivePolicy(config, modelConfig, "breaker") ?? null,
     effectivePolicy(config, modelConfig, "retry") ?? null,
     mergedPolicy(config, modelConfig, "concurrency"),
+    config.server.limits.maxOutputBytes,
   ]);
 }

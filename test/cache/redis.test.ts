@@ -3,9 +3,8 @@
  * hits between cache instances (as between gateway processes), TTLs in Redis, and Redis dying
  * and coming back under load.
  */
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { BackendResult, TargetRef } from "../../src/backends/types.js";
+import type { Redis } from "ioredis";
+import { beforeAll, describe, expect, it } from "vitest";
 import { decodeAnswer } from "../../src/cache/codec.js";
 import { cacheKey } from "../../src/cache/key.js";
 import {
@@ -14,47 +13,13 @@ import {
   ResponseCache,
   type ResponseCacheOptions,
 } from "../../src/cache/response-cache.js";
-import type { InferFn, TargetCall } from "../../src/pipeline/types.js";
-import type { NamedTensor } from "../../src/tensor/index.js";
-import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis.js";
+import { answerOf, countingBackend, input, redisSuite, request } from "../support/cache-calls.js";
+import { skipWithoutRedis, type TestRedis } from "../support/redis.js";
 
-const target: TargetRef = { backend: "b", model: "m" };
 const NAMESPACE = "m|1|b";
-
-function input(value: number): NamedTensor {
-  return { name: "x", datatype: "INT32", shape: [1], data: Int32Array.of(value) };
-}
-
-function request(value: number): TargetCall {
-  return {
-    target,
-    call: {
-      inputs: [input(value)],
-      deadline: Date.now() + 60_000,
-      signal: new AbortController().signal,
-    },
-  };
-}
-
-/** A backend answering x + 1000, counting calls. */
-function backend() {
-  const state = { calls: 0 };
-  const next: InferFn = async ({ call }): Promise<BackendResult> => {
-    state.calls++;
-    const x = call.inputs[0]?.data;
-    if (!(x instanceof Int32Array)) throw new Error("bad test input");
-    return {
-      outputs: [{ name: "y", datatype: "INT32", shape: [1], data: x.map((v) => v + 1000) }],
-      modelVersion: "1",
-    };
-  };
-  return { state, next };
-}
-
-function answerOf(result: BackendResult): number | undefined {
-  const data = result.outputs[0]?.data;
-  return data instanceof Int32Array ? data[0] : undefined;
-}
+/** Set, so that no warning about a derived key joins the warnings the tests count. */
+const HMAC_KEY = "redis-test-hmac-key";
+const backend = () => countingBackend(1000);
 
 /** A cache with its lookups and warnings recorded. */
 function instrumented(url: string, keyPrefix: string, extra: Partial<ResponseCacheOptions> = {}) {
@@ -63,7 +28,7 @@ function instrumented(url: string, keyPrefix: string, extra: Partial<ResponseCac
   const cache = new ResponseCache({
     maxBytes: 1 << 20,
     // Generous: a busy CI machine must not turn a hit into a bypass here.
-    redis: { url, keyPrefix, commandTimeoutMs: 2000 },
+    redis: { url, keyPrefix, commandTimeoutMs: 2000, cacheHmacKey: HMAC_KEY },
     onLookup: (tier, result) => lookups.push([tier, result]),
     logger: { warn: (_obj, msg) => warnings.push(msg ?? "") },
     ...extra,
@@ -95,29 +60,18 @@ async function connected(cache: ResponseCache, lookups: Array<[CacheTier, Lookup
 }
 
 describe.skipIf(skipWithoutRedis())("ResponseCache with a real Redis", () => {
-  let redis: TestRedis;
-  let raw: Redis;
-  const caches: ResponseCache[] = [];
+  const suite = redisSuite();
   let prefixSeq = 0;
   const prefix = () => `test${prefixSeq++}:`;
   const track = <T extends { cache: ResponseCache }>(x: T): T => {
-    caches.push(x.cache);
+    suite.track(x.cache);
     return x;
   };
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    raw = new Redis(redis.url, { lazyConnect: true });
-    await raw.connect();
-  });
-
-  afterEach(async () => {
-    await Promise.all(caches.splice(0).map((c) => c.close()));
-  });
-
-  afterAll(async () => {
-    raw?.disconnect();
-    await redis?.stop();
+  let redis: TestRedis;
+  let raw: Redis;
+  beforeAll(() => {
+    redis = suite.redis();
+    raw = suite.raw();
   });
 
   it("shares a hit between two cache instances (two gateway processes)", async () => {
@@ -157,7 +111,8 @@ describe.skipIf(skipWithoutRedis())("ResponseCache with a real Redis", () => {
     const key = `${keyPrefix}${cacheKey(NAMESPACE, undefined, [input(7)])}`;
     const stored = await raw.getBuffer(key);
     expect(stored).not.toBeNull();
-    expect(answerOf(decodeAnswer(stored ?? Buffer.alloc(0)))).toBe(1007);
+    // The value is the codec's bytes followed by their 32-byte HMAC tag (value-mac.ts).
+    expect(answerOf(decodeAnswer((stored ?? Buffer.alloc(0)).subarray(0, -32)))).toBe(1007);
   });
 
   it("stores with the target's TTL, and Redis expires it", async () => {
@@ -264,7 +219,7 @@ describe.skipIf(skipWithoutRedis())("ResponseCache with a real Redis", () => {
     const keyPrefix = prefix();
     const a = track(
       instrumented(redis.url, keyPrefix, {
-        redis: { url: redis.url, keyPrefix, commandTimeoutMs: 100 },
+        redis: { url: redis.url, keyPrefix, commandTimeoutMs: 100, cacheHmacKey: HMAC_KEY },
       }),
     );
     expect(await connected(a.cache, a.lookups)).toBe(true);
@@ -301,7 +256,7 @@ describe("ResponseCache with Redis unreachable from the start", () => {
     const warnings: string[] = [];
     const cache = new ResponseCache({
       maxBytes: 1 << 20,
-      redis: { url: "redis://127.0.0.1:1", keyPrefix: "x:" },
+      redis: { url: "redis://127.0.0.1:1", keyPrefix: "x:", cacheHmacKey: HMAC_KEY },
       onLookup: (tier, result) => lookups.push([tier, result]),
       logger: { warn: (_obj, msg) => warnings.push(msg ?? "") },
     });

@@ -3,6 +3,8 @@
  * fail, stall or die, so the conformance and chaos suites drive all backends the same way.
  */
 
+import type { HostileAnswer } from "./hostile.js";
+
 /** One inference call as the emulator saw it. */
 export interface CallRecord {
   protocol: "rest" | "grpc";
@@ -23,11 +25,14 @@ export interface CallRecord {
  * - `error`: an internal error (HTTP 500 / gRPC INTERNAL);
  * - `stall`: never answer (until the client gives up; the emulator records the cancellation).
  * `delayMs` delays every answer. `failEvery: n` makes every n-th call fail with `unavailable`.
+ * `hostile` (with kind `ok`) replaces inference answers with a broken or malicious one
+ * (hostile.ts): over REST on every emulator, over gRPC where the emulator implements it (Triton).
  */
 export interface EmulatorMode {
   kind: "ok" | "unavailable" | "error" | "stall";
   delayMs?: number;
   failEvery?: number;
+  hostile?: HostileAnswer;
 }
 
 /** The control surface every emulator implements. */

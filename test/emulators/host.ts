@@ -4,6 +4,7 @@
  */
 import { createServer, type Server as HttpServer, type RequestListener } from "node:http";
 import type { CallRecord, EmulatorControl, EmulatorMode } from "./control.js";
+import { type OutputsFormat, withHostileAnswers } from "./hostile.js";
 import { GrpcListener, type GrpcService, KillableListener } from "./listeners.js";
 import type { ModeGate } from "./mode-gate.js";
 import { ModelRunner } from "./runner.js";
@@ -30,6 +31,8 @@ export interface EmulatorServers {
   grpc(): GrpcService[];
   /** The largest gRPC message received or sent. */
   grpcMaxMessageBytes: number;
+  /** How its JSON answers list outputs, for hostile `manyOutputs` answers over REST. */
+  outputsFormat: OutputsFormat;
 }
 
 interface EmulatorParts {
@@ -101,7 +104,10 @@ export async function startEmulator(
   const servers = build(runner);
   let http: HttpServer | undefined;
   if (options.rest !== false) {
-    http = createServer(servers.rest);
+    const gate = servers.gate;
+    http = createServer(
+      withHostileAnswers(servers.rest, () => gate.hostile, servers.outputsFormat),
+    );
     http.keepAliveTimeout = servers.restKeepAliveMs;
   }
   const grpc =

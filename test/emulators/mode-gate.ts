@@ -3,6 +3,7 @@
  * its own server's errors for "unavailable" (503 / UNAVAILABLE) and "error" (500 / INTERNAL).
  */
 import type { CallRecord, EmulatorMode } from "./control.js";
+import type { HostileAnswer } from "./hostile.js";
 
 /** The errors an emulator's server answers a failing mode with, for a call to `model`. */
 export interface ModeFailures {
@@ -24,6 +25,11 @@ export class ModeGate {
   /** Sets how the next inference calls are answered. */
   setMode(mode: EmulatorMode): void {
     this.mode = { ...mode };
+  }
+
+  /** The hostile answer inference calls get now, if any. */
+  get hostile(): HostileAnswer | undefined {
+    return this.mode.hostile;
   }
 
   /** Records an inference call; its handler marks it cancelled when the client goes away. */

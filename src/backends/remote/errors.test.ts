@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BackendTimeoutError } from "../../errors.js";
-import { abortError, errorFromGrpcStatus, errorFromHttpStatus } from "./errors.js";
+import { abortError, errorFromGrpcStatus, errorFromHttpStatus, quotable } from "./errors.js";
 
 describe("backend status mapping", () => {
   it.each([
@@ -42,5 +42,30 @@ describe("backend status mapping", () => {
     controller.abort(reason);
     expect(abortError("b", controller.signal)).toBe(reason);
     expect(abortError("b", undefined).code).toBe("BACKEND_TIMEOUT");
+  });
+
+  it("passes plain backend text on, cut to 200 characters", () => {
+    expect(quotable("  model not loaded  ")).toBe("model not loaded");
+    const long = "x".repeat(500);
+    expect(quotable(long)).toBe(`${"x".repeat(200)}…`);
+    expect(quotable("line one\nline two\tend")).toBe("line one\nline two\tend");
+  });
+
+  it("summarises markup and control characters instead of passing them on", () => {
+    const page = `<html><body>${"x".repeat(6000)}</body></html>`;
+    expect(quotable(page)).toBeUndefined();
+    expect(quotable("red \u001b[31malert")).toBeUndefined();
+    expect(quotable("a\u202eb")).toBeUndefined();
+    const err = errorFromHttpStatus("b", 500, page, {
+      contentType: "text/html; charset=utf-8",
+      bytes: 6029,
+    });
+    expect(err.message).toBe('backend "b" answered 500 (text/html, 6 KB)');
+    expect(errorFromHttpStatus("b", 400, "<p>no</p>", { bytes: 9 }).message).toBe(
+      "backend answered 400 (9 bytes)",
+    );
+    expect(errorFromGrpcStatus("t", 3, "bad \u0007 input").message).toBe(
+      "backend answered gRPC status 3 (11 bytes)",
+    );
   });
 });

@@ -4,13 +4,22 @@
  * request's deadline and cancellation, and statuses mapped to typed errors.
  */
 import * as grpc from "@grpc/grpc-js";
+import { BackendError } from "../../errors.js";
 import { abortError, errorFromGrpcStatus } from "./errors.js";
+import { DEFAULT_MAX_RESPONSE_BYTES } from "./http-client.js";
 
-/** Options of every client the gateway opens to a backend. */
-export function channelOptions(maxMessageBytes = 256 * 1024 * 1024): grpc.ChannelOptions {
+/** Largest request message the gateway sends a backend (batches may exceed one request's limit). */
+const MAX_SEND_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Options of every client the gateway opens to a backend. `maxResponseBytes` (the backend's
+ * `maxResponseBytes`) caps an answer message: grpc-js refuses a larger one as it arrives
+ * (RESOURCE_EXHAUSTED, mapped to BACKEND_ERROR by the caller) instead of buffering it whole.
+ */
+export function channelOptions(maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES): grpc.ChannelOptions {
   return {
-    "grpc.max_receive_message_length": maxMessageBytes,
-    "grpc.max_send_message_length": maxMessageBytes,
+    "grpc.max_receive_message_length": maxResponseBytes,
+    "grpc.max_send_message_length": MAX_SEND_BYTES,
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
     // Fail fast on a dead backend instead of waiting for reconnection until the deadline.
@@ -18,6 +27,9 @@ export function channelOptions(maxMessageBytes = 256 * 1024 * 1024): grpc.Channe
     "grpc.max_reconnect_backoff_ms": 2_000,
   };
 }
+
+/** grpc-js's details when an answer passes max_receive_message_length. */
+const TOO_LARGE = /^Received message larger than max/;
 
 /** Per-call settings. */
 export interface UnaryOptions {
@@ -70,11 +82,15 @@ export function unaryCall<Req, Res>(
           reject(abortError(backend, options.signal));
           return;
         }
-        reject(
-          err === null
-            ? new Error("gRPC call ended without an answer")
-            : errorFromGrpcStatus(backend, err.code, err.details),
-        );
+        if (err === null) reject(new Error("gRPC call ended without an answer"));
+        else if (err.code === grpc.status.RESOURCE_EXHAUSTED && TOO_LARGE.test(err.details)) {
+          // The gateway's own receive cap, not the backend being overloaded.
+          reject(
+            new BackendError(
+              `backend "${backend}" answer exceeds the backend's maxResponseBytes: ${err.details}`,
+            ),
+          );
+        } else reject(errorFromGrpcStatus(backend, err.code, err.details));
       },
     );
     options.signal?.addEventListener("abort", onAbort, { once: true });

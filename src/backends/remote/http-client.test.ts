@@ -100,4 +100,51 @@ describe("HttpClient", () => {
       code: "BACKEND_ERROR",
     });
   });
+
+  it("stops reading a chunked answer at the cap and drops the connection", async () => {
+    let written = 0;
+    let closed = false;
+    const url = await serve((_req, res) => {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(16 * 1024);
+      const pump = () => {
+        // Writes without end: only the client going away stops it.
+        while (!res.destroyed && written < 64 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+      };
+      res.on("close", () => {
+        closed = true;
+      });
+      pump();
+    });
+    await expect(
+      client(url, 100_000).request({ method: "GET", path: "/", deadline: Date.now() + 5000 }),
+    ).rejects.toMatchObject({ code: "BACKEND_ERROR", message: /exceeds 100000 bytes/ });
+    await expect.poll(() => closed, { timeout: 2000 }).toBe(true);
+    // Socket buffers aside, the backend could not push far past the cap.
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it("refuses an announced length over the cap before reading the body", async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": 50_000_000 });
+      res.write(Buffer.alloc(1000));
+    });
+    await expect(
+      client(url, 100_000).request({ method: "GET", path: "/", deadline: Date.now() + 5000 }),
+    ).rejects.toMatchObject({ code: "BACKEND_ERROR" });
+  });
+
+  it("cuts a body that trickles past the deadline with BACKEND_TIMEOUT", async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200);
+      const timer = setInterval(() => res.write(" "), 20);
+      res.on("close", () => clearInterval(timer));
+    });
+    await expect(
+      client(url).request({ method: "GET", path: "/", deadline: Date.now() + 200 }),
+    ).rejects.toMatchObject({ code: "BACKEND_TIMEOUT" });
+  });
 });

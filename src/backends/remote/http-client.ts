@@ -3,10 +3,13 @@
  * deadline and cancellation applied and transport failures mapped to typed errors. Adapters build
  * their wire format on top; this knows nothing of any backend's format.
  */
-import { Pool, errors as undiciErrors } from "undici";
+import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
 import { MAX_TIMER_MS } from "../../config/schema.js";
 import { BackendError, BackendUnavailableError, GatewayError } from "../../errors.js";
 import { abortError } from "./errors.js";
+
+/** The response cap when none is given: 4 × the default `server.bodyLimitBytes`. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 8 * 1024 * 1024;
 
 /** One HTTP request to the backend. */
 export interface HttpRequest {
@@ -32,7 +35,10 @@ export interface HttpResponse {
 export interface HttpClientOptions {
   /** Most open connections to the origin. */
   connections?: number;
-  /** Largest answer body accepted, in bytes. */
+  /**
+   * Largest answer body accepted, in bytes (the backend's `maxResponseBytes`): past it reading
+   * stops and the connection is dropped. Default DEFAULT_MAX_RESPONSE_BYTES.
+   */
   maxResponseBytes?: number;
 }
 
@@ -50,7 +56,7 @@ export class HttpClient {
   ) {
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, "");
-    this.maxResponseBytes = options.maxResponseBytes ?? 256 * 1024 * 1024;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.pool = new Pool(url.origin, {
       connections: options.connections ?? 64,
       pipelining: 1,
@@ -86,20 +92,14 @@ export class HttpClient {
         ...(req.body === undefined ? {} : { body: req.body }),
         signal,
       });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        const buf = chunk as Buffer;
-        size += buf.length;
-        if (size > this.maxResponseBytes) {
-          res.body.destroy();
-          throw new BackendError(
-            `backend "${this.backend}" answer exceeds ${this.maxResponseBytes} bytes`,
-          );
-        }
-        chunks.push(buf);
+      const body = await readCapped(res, this.maxResponseBytes, () => controller.abort());
+      if (body === undefined) {
+        throw new BackendError(
+          `backend "${this.backend}" answer exceeds ${this.maxResponseBytes} bytes ` +
+            "(the backend's maxResponseBytes)",
+        );
       }
-      return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, size) };
+      return { status: res.statusCode, headers: res.headers, body };
     } catch (err) {
       throw this.mapError(err, req.signal, timeout);
     } finally {
@@ -137,6 +137,36 @@ export class HttpClient {
       cause: err,
     });
   }
+}
+
+/**
+ * The whole body, or undefined once it passes `max` bytes: an announced length over the cap is
+ * refused before reading, and a body growing past it stops being read (`abort` drops the
+ * connection, so the backend cannot keep streaming into the socket buffer).
+ */
+async function readCapped(
+  res: Dispatcher.ResponseData,
+  max: number,
+  abort: () => void,
+): Promise<Buffer | undefined> {
+  const announced = Number(res.headers["content-length"]);
+  if (Number.isFinite(announced) && announced > max) {
+    abort();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > max) {
+      abort();
+      res.body.destroy();
+      return undefined;
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 const CONNECTION_CODES = new Set([

@@ -6,8 +6,10 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { BackendError } from "../../errors.js";
+import { MAX_UNDECLARED_OUTPUTS } from "../answer-check.js";
 import { errorFromGrpcStatus } from "../remote/errors.js";
 import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
+import { guardAnswerEntries } from "../remote/grpc-guard.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -51,14 +53,22 @@ export class TfServingGrpcAdapter implements BackendAdapter {
   constructor(
     readonly name: string,
     address: string,
+    maxResponseBytes?: number,
   ) {
-    const methods = tfServingMethods();
-    // One client (one channel) carries both services: each method keeps its own path.
-    const Client = grpc.makeGenericClientConstructor(
-      methods as unknown as grpc.ServiceDefinition,
-      "TfServing",
+    // One client (one channel) carries both services: each method keeps its own path. The
+    // entries of PredictResponse's outputs map (field 1) are bounded before decoding.
+    const definition = guardAnswerEntries(
+      tfServingMethods() as unknown as grpc.ServiceDefinition,
+      "Predict",
+      [1],
+      MAX_UNDECLARED_OUTPUTS,
     );
-    this.client = new Client(address, grpc.credentials.createInsecure(), channelOptions());
+    const Client = grpc.makeGenericClientConstructor(definition, "TfServing");
+    this.client = new Client(
+      address,
+      grpc.credentials.createInsecure(),
+      channelOptions(maxResponseBytes),
+    );
   }
 
   async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {

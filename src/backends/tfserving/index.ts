@@ -19,10 +19,13 @@ export function createTfServingAdapter(
     if (config.grpc === undefined) {
       throw new Error(`backend "${name}": protocol grpc needs a "grpc" address (host:port)`);
     }
-    return new TfServingGrpcAdapter(name, config.grpc);
+    return new TfServingGrpcAdapter(name, config.grpc, config.maxResponseBytes);
   }
   if (config.url === undefined) {
     throw new Error(`backend "${name}": protocol rest needs a "url"`);
   }
-  return new TfServingRestAdapter(name, config.url, config.maxConnections);
+  return new TfServingRestAdapter(name, config.url, {
+    ...(config.maxConnections === undefined ? {} : { connections: config.maxConnections }),
+    ...(config.maxResponseBytes === undefined ? {} : { maxResponseBytes: config.maxResponseBytes }),
+  });
 }

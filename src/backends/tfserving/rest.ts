@@ -6,8 +6,9 @@
  */
 import { BackendError, InvalidRequestError } from "../../errors.js";
 import type { TensorSpec } from "../../tensor/types.js";
-import { errorFromHttpStatus, settleByAbort } from "../remote/errors.js";
-import { HttpClient, type HttpResponse } from "../remote/http-client.js";
+import { answerBody, errorFromHttpStatus, settleByAbort } from "../remote/errors.js";
+import { HttpClient, type HttpClientOptions, type HttpResponse } from "../remote/http-client.js";
+import { checkJsonStructure } from "../remote/json-guard.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -52,9 +53,9 @@ export class TfServingRestAdapter implements BackendAdapter {
   constructor(
     readonly name: string,
     url: string,
-    connections?: number,
+    options: HttpClientOptions = {},
   ) {
-    this.http = new HttpClient(name, url, connections === undefined ? {} : { connections });
+    this.http = new HttpClient(name, url, options);
   }
 
   async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {
@@ -74,16 +75,21 @@ export class TfServingRestAdapter implements BackendAdapter {
       if (res.status === 400 || res.status === 404) this.signatures.delete(this.cacheKey(target));
       throw this.failure(res);
     }
+    checkJsonStructure(this.name, res.body);
     const { value, rewritten } = parseAnswer(this.name, res.body.toString("utf8"));
     const answer = this.outputsOf(value, outputs);
     const wanted = call.outputs ?? outputs.map((o) => o.name);
     const result = wanted.map((name) => {
       const spec = outputs.find((o) => o.name === name);
-      if (spec === undefined || !(name in answer)) {
+      if (spec === undefined) {
         throw new InvalidRequestError(
           `output "${name}" is not an output of model "${target.model}" ` +
             `(outputs: ${outputs.map((o) => o.name).join(", ")})`,
         );
+      }
+      // The signature names it, so its absence is the backend's fault, not the request's.
+      if (!Object.hasOwn(answer, name)) {
+        throw new BackendError(`backend "${this.name}" answered without output "${name}"`);
       }
       return {
         name,
@@ -208,7 +214,12 @@ export class TfServingRestAdapter implements BackendAdapter {
   }
 
   private failure(res: HttpResponse): Error {
-    return errorFromHttpStatus(this.name, res.status, errorMessage(res.body.toString("utf8")));
+    return errorFromHttpStatus(
+      this.name,
+      res.status,
+      errorMessage(res.body.toString("utf8")),
+      answerBody(res),
+    );
   }
 }
 

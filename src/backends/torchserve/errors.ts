@@ -10,7 +10,7 @@ import {
   type GatewayError,
   InvalidRequestError,
 } from "../../errors.js";
-import { errorFromHttpStatus } from "../remote/errors.js";
+import { type AnswerBody, errorFromHttpStatus, quotable } from "../remote/errors.js";
 
 /** The exception type TorchServe's TokenAuthorizationHandler throws for a bad or missing token. */
 export const TOKEN_FAILURE_TYPE = "InvalidKeyException";
@@ -44,12 +44,15 @@ export function errorFromHttpAnswer(
   backend: string,
   status: number,
   body: Uint8Array,
+  described?: AnswerBody,
 ): GatewayError {
   const { type, message } = readErrorBody(body);
   if (type === TOKEN_FAILURE_TYPE) {
-    return new BackendError(`backend "${backend}" rejected the gateway's token: ${message}`);
+    return new BackendError(
+      `backend "${backend}" rejected the gateway's token: ${quotable(message) ?? "(unquotable text)"}`,
+    );
   }
-  return errorFromHttpStatus(backend, status, message);
+  return errorFromHttpStatus(backend, status, message, described);
 }
 
 /**

@@ -6,6 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { GatewayError } from "../../errors.js";
 import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
+import { checkJsonStructure } from "../remote/json-guard.js";
 import { fromTorchServeGrpc } from "./errors.js";
 import {
   torchServeClientClass,
@@ -20,6 +21,7 @@ export interface TorchServeGrpcOptions {
   /** `host:port`. */
   address: string;
   token: string | undefined;
+  maxResponseBytes: number | undefined;
 }
 
 /** The gRPC protocol over one client (one channel) per backend. */
@@ -32,7 +34,11 @@ export class TorchServeGrpc implements TorchServeTransport {
     options: TorchServeGrpcOptions,
   ) {
     const Client = torchServeClientClass();
-    this.client = new Client(options.address, grpc.credentials.createInsecure(), channelOptions());
+    this.client = new Client(
+      options.address,
+      grpc.credentials.createInsecure(),
+      channelOptions(options.maxResponseBytes),
+    );
     this.metadata = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   }
 
@@ -50,6 +56,7 @@ export class TorchServeGrpc implements TorchServeTransport {
         request,
         { deadline: call.deadline, signal: call.signal, metadata: this.metadata },
       );
+      checkJsonStructure(this.backend, res.prediction);
       return res.prediction.toString("utf8");
     } catch (err) {
       throw err instanceof GatewayError ? fromTorchServeGrpc(err) : err;

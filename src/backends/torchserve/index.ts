@@ -24,7 +24,11 @@ export function createTorchServeAdapter(
     }
     return new TorchServeAdapter(
       name,
-      new TorchServeGrpc(name, { address: config.grpc, token: config.token }),
+      new TorchServeGrpc(name, {
+        address: config.grpc,
+        token: config.token,
+        maxResponseBytes: config.maxResponseBytes,
+      }),
     );
   }
   if (config.url === undefined) throw new Error(`backend "${name}": protocol rest needs a "url"`);
@@ -34,6 +38,7 @@ export function createTorchServeAdapter(
       url: config.url,
       token: config.token,
       maxConnections: config.maxConnections,
+      maxResponseBytes: config.maxResponseBytes,
     }),
   );
 }

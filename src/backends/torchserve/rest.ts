@@ -4,7 +4,9 @@
  * URL-encoded, so no request can steer the gateway to another path (the management API stays
  * out of reach).
  */
+import { answerBody } from "../remote/errors.js";
 import { HttpClient } from "../remote/http-client.js";
+import { checkJsonStructure } from "../remote/json-guard.js";
 import { errorFromHttpAnswer } from "./errors.js";
 import type { PredictionCall, TorchServeTransport } from "./transport.js";
 
@@ -13,6 +15,7 @@ export interface TorchServeRestOptions {
   url: string;
   token: string | undefined;
   maxConnections: number | undefined;
+  maxResponseBytes: number | undefined;
 }
 
 /** The REST protocol over one pooled HTTP client. */
@@ -26,6 +29,9 @@ export class TorchServeRest implements TorchServeTransport {
   ) {
     this.http = new HttpClient(backend, options.url, {
       ...(options.maxConnections === undefined ? {} : { connections: options.maxConnections }),
+      ...(options.maxResponseBytes === undefined
+        ? {}
+        : { maxResponseBytes: options.maxResponseBytes }),
     });
     this.auth = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   }
@@ -42,7 +48,9 @@ export class TorchServeRest implements TorchServeTransport {
       deadline: call.deadline,
       signal: call.signal,
     });
-    if (res.status !== 200) throw errorFromHttpAnswer(this.backend, res.status, res.body);
+    if (res.status !== 200)
+      throw errorFromHttpAnswer(this.backend, res.status, res.body, answerBody(res));
+    checkJsonStructure(this.backend, res.body);
     return res.body.toString("utf8");
   }
 

@@ -13,7 +13,9 @@ import {
   type WireModelMetadataResponse,
   type WireModelRef,
 } from "../../grpc/proto.js";
+import { MAX_UNDECLARED_OUTPUTS } from "../answer-check.js";
 import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
+import { guardAnswerEntries } from "../remote/grpc-guard.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -32,12 +34,21 @@ export class TritonGrpcAdapter implements BackendAdapter {
   constructor(
     readonly name: string,
     address: string,
+    maxResponseBytes?: number,
   ) {
-    const Client = grpc.makeGenericClientConstructor(
+    // ModelInferResponse: outputs (5) and raw_output_contents (6), bounded before decoding.
+    const definition = guardAnswerEntries(
       kserveService().definition,
-      KSERVE_SERVICE_NAME,
+      "ModelInfer",
+      [5, 6],
+      MAX_UNDECLARED_OUTPUTS,
     );
-    this.client = new Client(address, grpc.credentials.createInsecure(), channelOptions());
+    const Client = grpc.makeGenericClientConstructor(definition, KSERVE_SERVICE_NAME);
+    this.client = new Client(
+      address,
+      grpc.credentials.createInsecure(),
+      channelOptions(maxResponseBytes),
+    );
   }
 
   async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {

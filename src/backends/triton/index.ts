@@ -17,14 +17,13 @@ export function createTritonAdapter(
     if (config.grpc === undefined) {
       throw new Error(`backend "${name}": protocol grpc needs a "grpc" address`);
     }
-    return new TritonGrpcAdapter(name, config.grpc);
+    return new TritonGrpcAdapter(name, config.grpc, config.maxResponseBytes);
   }
   if (config.url === undefined) {
     throw new Error(`backend "${name}": protocol rest needs a "url"`);
   }
-  return new TritonRestAdapter(
-    name,
-    config.url,
-    config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections },
-  );
+  return new TritonRestAdapter(name, config.url, {
+    ...(config.maxConnections === undefined ? {} : { connections: config.maxConnections }),
+    ...(config.maxResponseBytes === undefined ? {} : { maxResponseBytes: config.maxResponseBytes }),
+  });
 }

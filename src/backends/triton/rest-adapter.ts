@@ -4,8 +4,9 @@
  * pooled HttpClient.
  */
 import { GatewayError } from "../../errors.js";
-import { errorFromHttpStatus } from "../remote/errors.js";
-import { HttpClient, type HttpResponse } from "../remote/http-client.js";
+import { answerBody, errorFromHttpStatus } from "../remote/errors.js";
+import { HttpClient, type HttpClientOptions, type HttpResponse } from "../remote/http-client.js";
+import { checkJsonStructure } from "../remote/json-guard.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -31,13 +32,9 @@ export class TritonRestAdapter implements BackendAdapter {
   constructor(
     readonly name: string,
     baseUrl: string,
-    options: { maxConnections?: number } = {},
+    options: HttpClientOptions = {},
   ) {
-    this.http = new HttpClient(
-      name,
-      baseUrl,
-      options.maxConnections === undefined ? {} : { connections: options.maxConnections },
-    );
+    this.http = new HttpClient(name, baseUrl, options);
   }
 
   async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {
@@ -54,7 +51,9 @@ export class TritonRestAdapter implements BackendAdapter {
       signal: call.signal,
     });
     this.check(res);
-    return readRestInferResponse(this.name, res.body, headerValue(res, INFERENCE_HEADER));
+    const header = headerValue(res, INFERENCE_HEADER);
+    checkJsonStructure(this.name, jsonPart(res.body, header));
+    return readRestInferResponse(this.name, res.body, header);
   }
 
   async metadata(target: TargetRef): Promise<ModelMetadata> {
@@ -96,9 +95,15 @@ export class TritonRestAdapter implements BackendAdapter {
 
   private check(res: HttpResponse): void {
     if (res.status !== 200) {
-      throw errorFromHttpStatus(this.name, res.status, errorMessageOf(res.body));
+      throw errorFromHttpStatus(this.name, res.status, errorMessageOf(res.body), answerBody(res));
     }
   }
+}
+
+/** The JSON part of an infer answer (the codec checks the header's value itself). */
+function jsonPart(body: Buffer, header: string | undefined): Buffer {
+  const length = header === undefined ? body.length : Number(header);
+  return Number.isSafeInteger(length) && length >= 0 ? body.subarray(0, length) : body;
 }
 
 function headerValue(res: HttpResponse, name: string): string | undefined {

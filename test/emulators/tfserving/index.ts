@@ -7,6 +7,7 @@
  */
 import type { EmulatorControl } from "../control.js";
 import { type EmulatorOptions, startEmulator } from "../host.js";
+import { TFSERVING_OUTPUTS } from "../hostile.js";
 import { TfServingCore } from "./core.js";
 import { tfServingImplementations, tfServingServices } from "./grpc.js";
 import { restHandler } from "./rest.js";
@@ -38,6 +39,7 @@ export function startTfServingEmulator(
         ];
       },
       grpcMaxMessageBytes: 256 * 1024 * 1024,
+      outputsFormat: TFSERVING_OUTPUTS,
     };
   });
 }

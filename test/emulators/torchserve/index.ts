@@ -4,8 +4,10 @@
  * model in models/. As strict as TorchServe: its status codes, error bodies, token check and no
  * management API on the inference port. Implements EmulatorControl for the conformance suites.
  */
+
 import type { EmulatorControl } from "../control.js";
 import { type EmulatorOptions, startEmulator } from "../host.js";
+import { TORCHSERVE_OUTPUTS } from "../hostile.js";
 import { Engine } from "./engine.js";
 import { inferenceImplementation } from "./grpc.js";
 import { inferenceService } from "./proto.js";
@@ -31,6 +33,7 @@ export function startTorchServeEmulator(
         { definition: inferenceService(), implementation: inferenceImplementation(engine) },
       ],
       grpcMaxMessageBytes: 64 * 1024 * 1024,
+      outputsFormat: TORCHSERVE_OUTPUTS,
     };
   });
 }

@@ -4,7 +4,9 @@
  * Triton's error codes. The proto is loaded with the emulators' own loader (../protos.ts), not
  * through src/.
  */
+
 import type * as grpc from "@grpc/grpc-js";
+import { type HostileAnswer, hostileOutputName } from "../hostile.js";
 import { loadServices } from "../protos.js";
 import { ortToRaw, rawToOrt, type TypedContents, typedToOrt } from "./convert.js";
 import type { TritonCore, WireInput } from "./core.js";
@@ -36,8 +38,28 @@ let service: grpc.ServiceDefinition | undefined;
 
 /** The service definition, loaded once. */
 export function tritonServiceDefinition(): grpc.ServiceDefinition {
-  service ??= loadServices("kserve/grpc_service.proto", [SERVICE])[SERVICE];
+  service ??= passEncodedAnswers(loadServices("kserve/grpc_service.proto", [SERVICE])[SERVICE]);
   return service;
+}
+
+/**
+ * ModelInfer answering an already encoded message as is: hostile answers are encoded by hand,
+ * since encoding a million outputs through protobufjs would take the emulator seconds.
+ */
+function passEncodedAnswers(
+  definition: grpc.ServiceDefinition | undefined,
+): grpc.ServiceDefinition {
+  const infer = definition?.ModelInfer;
+  if (definition === undefined || infer === undefined)
+    throw new Error(`${SERVICE} lacks ModelInfer`);
+  const encode = infer.responseSerialize;
+  return {
+    ...definition,
+    ModelInfer: {
+      ...infer,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : encode(value)),
+    },
+  };
 }
 
 function fail(callback: grpc.sendUnaryData<unknown>, err: unknown): void {
@@ -119,6 +141,12 @@ export function grpcImplementation(core: TritonCore): grpc.UntypedServiceImpleme
       });
       if (call.cancelled) record.cancelled = true;
       if (!(await core.gate.admit(gone, found.name))) return;
+      const hostile = core.gate.hostile;
+      if (hostile !== undefined) {
+        answered = true;
+        callback(null, hostileInferResponse(found.name, hostile));
+        return;
+      }
       const requested = request.outputs.map((o) => o.name);
       const outputs = await core.infer(found, inputs, requested.length > 0 ? requested : undefined);
       if (call.cancelled) return;
@@ -167,4 +195,61 @@ export function grpcImplementation(core: TritonCore): grpc.UntypedServiceImpleme
     },
     ModelInfer,
   };
+}
+
+/**
+ * An encoded ModelInferResponse for a hostile mode: `manyOutputs` lists that many FP32 [1]
+ * outputs (field 5) with a 4-byte raw content each (field 6); `hugeBody` one output of about that
+ * many bytes. Other modes are REST-only and answer an empty response.
+ */
+function hostileInferResponse(model: string, hostile: HostileAnswer): Buffer {
+  const parts: Buffer[] = [field(1, Buffer.from(model))];
+  if (hostile.kind === "manyOutputs") {
+    // Written into one buffer: a million small Buffer.concat calls would take seconds.
+    const out = Buffer.alloc(hostile.count * 64);
+    let at = 0;
+    for (let i = 0; i < hostile.count; i++) {
+      const name = hostileOutputName(i, hostile.duplicateNames);
+      // Field 5 { 1: name, 2: "FP32", 3: [1] }: every length fits one varint byte.
+      out[at++] = 0x2a;
+      out[at++] = 2 + name.length + 6 + 3;
+      out[at++] = 0x0a;
+      out[at++] = name.length;
+      at += out.write(name, at, "latin1");
+      at += out.write("\x12\x04FP32\x1a\x01\x01", at, "latin1");
+    }
+    parts.push(out.subarray(0, at), Buffer.alloc(hostile.count * 6).fill(RAW_ZERO));
+  } else if (hostile.kind === "hugeBody") {
+    const n = Math.floor(hostile.bytes / 4);
+    parts.push(field(5, output("out", n)), field(6, Buffer.alloc(n * 4)));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Field 6 holding four zero bytes: one output's raw content. */
+const RAW_ZERO = Buffer.from([0x32, 0x04, 0, 0, 0, 0]);
+
+/** An InferOutputTensor: name, datatype FP32, shape [n] (packed). */
+function output(name: string, n: number): Buffer {
+  return Buffer.concat([
+    field(1, Buffer.from(name)),
+    field(2, Buffer.from("FP32")),
+    field(3, varint(n)),
+  ]);
+}
+
+/** A length-delimited field. */
+function field(number: number, bytes: Buffer): Buffer {
+  return Buffer.concat([varint(number * 8 + 2), varint(bytes.length), bytes]);
+}
+
+function varint(value: number): Buffer {
+  const out: number[] = [];
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Buffer.from(out);
 }

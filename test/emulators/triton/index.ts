@@ -5,6 +5,7 @@
  */
 import type { EmulatorControl } from "../control.js";
 import { type EmulatorOptions, startEmulator } from "../host.js";
+import { KSERVE_OUTPUTS } from "../hostile.js";
 import { TritonCore } from "./core.js";
 import { grpcImplementation, tritonServiceDefinition } from "./grpc.js";
 import { restHandler } from "./rest.js";
@@ -24,6 +25,7 @@ export function startTritonEmulator(options: TritonEmulatorOptions = {}): Promis
         { definition: tritonServiceDefinition(), implementation: grpcImplementation(core) },
       ],
       grpcMaxMessageBytes: 256 * 1024 * 1024,
+      outputsFormat: KSERVE_OUTPUTS,
     };
   });
 }
