@@ -58,6 +58,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     service: () => runtime.current(),
     metrics,
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
+    limits: () => runtime.current().config.server.limits,
     reload: () => runtime.reload(),
     logger,
   };
@@ -98,6 +99,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   if (server.grpcPort !== undefined) {
     grpc = createGrpcFront(() => runtime.current(), {
       maxMessageBytes: server.grpcMaxMessageBytes ?? server.bodyLimitBytes,
+      limits: () => runtime.current().config.server.limits,
       onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
     });
     try {

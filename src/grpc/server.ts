@@ -16,6 +16,7 @@ import {
 import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
+import type { DecodeLimits } from "../tensor/index.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService } from "./proto.js";
 
@@ -23,6 +24,8 @@ import { type KserveMethods, kserveService } from "./proto.js";
 export interface GrpcFrontOptions {
   /** Largest request and response message; bigger ones fail with RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
+  /** The current `server.limits` (decoding bounds); absent = the schema's defaults. */
+  limits?: () => DecodeLimits;
   /** Receives every non-GatewayError thrown by an RPC (clients only see "internal error"). */
   onInternalError?: (err: unknown, rpc: string) => void;
 }
@@ -182,12 +185,12 @@ export function createGrpcFront(
           call.request.model_version || undefined,
           header,
         );
-        ({ request, raw } = decodeInferRequest(call.request));
+        ({ request, raw } = decodeInferRequest(call.request, options.limits?.()));
         response = await svc.infer(route, request, context);
       } finally {
         release();
       }
-      const body = encodeInferResponse(response, raw, request.id);
+      const body = encodeInferResponse(response, raw, request.id, options.limits?.());
       const md = new Metadata();
       md.set("x-request-id", requestId);
       md.set("x-infergate-version", response.version);

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InferenceService } from "../gateway/types.js";
 import type { Metrics } from "../metrics/registry.js";
+import type { DecodeLimits } from "../tensor/limits.js";
 
 /** The minimal logger the front writes to (pino's signature). */
 export interface HttpLogger {
@@ -23,6 +24,8 @@ export interface HttpDeps {
   metrics: Metrics;
   /** The current `server.bodyLimitBytes`. */
   bodyLimitBytes: () => number;
+  /** The current `server.limits` (decoding bounds); absent = the schema's defaults. */
+  limits?: () => DecodeLimits;
   /** Reloads the config file (`POST /admin/reload`). */
   reload: () => Promise<ReloadResult>;
   logger?: HttpLogger;

@@ -12,6 +12,9 @@ import {
   MIN_COMPRESS_BYTES,
   preferredEncoding,
 } from "./content-encoding.js";
+import { DEFAULT_LIMITS, type DecodeLimits } from "../tensor/limits.js";
+import { scanJson } from "../tensor/json-scan.js";
+import { parseJsonSlow, stringifyExact } from "../tensor/json-text.js";
 import type { AppEnv } from "./deps.js";
 
 const encoder = new TextEncoder();
@@ -66,19 +69,37 @@ export async function predictionBody(
   });
 }
 
-/** Parses JSON text; malformed JSON is INVALID_REQUEST. */
-export function parseJson(text: string): unknown {
+/**
+ * Parses a JSON body within `limits` (see docs/tensors.md "Limits"): a byte pre-scan refuses a
+ * body nested too deep or holding too many values before anything is parsed; then JSON.parse, or
+ * the exact parser when the body holds an integer literal too long for a double or a `NaN` /
+ * `Infinity` token (those keep their exact values). Malformed JSON is INVALID_REQUEST.
+ */
+export function parseJson(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
+  const { exact } = scanJson(bytes, limits);
+  const text = decoder.decode(bytes);
   try {
-    return JSON.parse(text);
+    return exact ? parseJsonSlow(text, limits.maxJsonDepth).value : JSON.parse(text);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new InvalidRequestError(`malformed JSON body: ${detail}`);
   }
 }
 
-/** The body parsed as JSON. */
-export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
-  return parseJson(decoder.decode(await readBodyBytes(c)));
+/** The body parsed as JSON within `limits` (see {@link parseJson}). */
+export async function readJsonBody(
+  c: Context<AppEnv>,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Promise<unknown> {
+  return parseJson(await readBodyBytes(c), limits);
+}
+
+/**
+ * A JSON answer's text: JSON.stringify, or the exact writer when `exact` (64-bit integers beyond
+ * 2^53 as their digits, NaN and ±Infinity as Triton writes them).
+ */
+export function jsonText(value: unknown, exact: boolean): string {
+  return exact ? stringifyExact(value) : JSON.stringify(value);
 }
 
 /** True for a JSON object (not an array, not null). */

@@ -25,6 +25,21 @@ export {
 } from "./datatype.js";
 export { bf16ToNumber, fp16ToNumber, numberToBf16, numberToFp16 } from "./half.js";
 export { tensorFromJsonData, tensorFromNested } from "./json-in.js";
-export { tensorToFlatJson, tensorToNested } from "./json-out.js";
+export { needsExactJson, tensorToFlatJson, tensorToNested } from "./json-out.js";
+export { type JsonScan, scanJson } from "./json-scan.js";
+export {
+  JsonSyntaxError,
+  nestedJsonText,
+  parseJsonExact,
+  parseJsonSlow,
+  stringifyExact,
+} from "./json-text.js";
+export {
+  checkOutputBytes,
+  DEFAULT_LIMITS,
+  DecodeBudget,
+  type DecodeLimits,
+  RequestTooLargeError,
+} from "./limits.js";
 export { binaryBody, tensorFromRaw, tensorToRaw } from "./raw.js";
 export * from "./types.js";

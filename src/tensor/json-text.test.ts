@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { JsonSyntaxError, MAX_JSON_DEPTH, nestedJsonText, parseJsonExact } from "./json-exact.js";
+import { JsonSyntaxError, MAX_JSON_DEPTH, nestedJsonText, parseJsonExact } from "./json-text.js";
 
 describe("nestedJsonText", () => {
   it("writes INT64 and UINT64 extremes digit for digit", () => {
