@@ -5,6 +5,9 @@
 import type { Context } from "hono";
 import { GatewayError, InvalidRequestError } from "../errors.js";
 import type { InferResponse, RequestContext } from "../gateway/types.js";
+import { scanJson } from "../tensor/json-scan.js";
+import { parseJsonSlow, stringifyExact } from "../tensor/json-text.js";
+import { DEFAULT_LIMITS, type DecodeLimits } from "../tensor/limits.js";
 import { readLimitedBody } from "./body-limit.js";
 import {
   decodeRequestBody,
@@ -12,9 +15,6 @@ import {
   MIN_COMPRESS_BYTES,
   preferredEncoding,
 } from "./content-encoding.js";
-import { DEFAULT_LIMITS, type DecodeLimits } from "../tensor/limits.js";
-import { scanJson } from "../tensor/json-scan.js";
-import { parseJsonSlow, stringifyExact } from "../tensor/json-text.js";
 import type { AppEnv } from "./deps.js";
 
 const encoder = new TextEncoder();

@@ -4,7 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import type { InferRequest } from "../gateway/types.js";
-import { DecodeBudget, DEFAULT_LIMITS } from "../tensor/index.js";
+import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { predictionBody, predictionHeaders, readJsonBody, requestContext } from "./request.js";
 import { decodeUnifiedInputs, encodeUnifiedResponse, parsePredictBody } from "./unified-codec.js";

@@ -3,7 +3,7 @@
  * are answered as `{"error":"msg"}` by the app's error handler (it recognises `/v2` paths).
  */
 import { type Context, Hono } from "hono";
-import { DecodeBudget, DEFAULT_LIMITS } from "../tensor/index.js";
+import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { predictionBody, predictionHeaders, readBodyBytes, requestContext } from "./request.js";
 import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";

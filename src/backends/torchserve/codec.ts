@@ -7,8 +7,8 @@
  */
 import { BackendError, GatewayError, InvalidRequestError } from "../../errors.js";
 import { formatShape, tensorFromNested } from "../../tensor/index.js";
-import type { NamedTensor, Tensor, TensorSpec } from "../../tensor/types.js";
 import { JsonSyntaxError, nestedJsonText, parseJsonExact } from "../../tensor/json-text.js";
+import type { NamedTensor, Tensor, TensorSpec } from "../../tensor/types.js";
 
 /** Name of a bare-array answer when the target does not declare exactly one output. */
 export const DEFAULT_OUTPUT_NAME = "output";
