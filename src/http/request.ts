@@ -2,12 +2,15 @@
  * Request helpers shared by the unified and the KServe v2 routes: reading the body, the per-request
  * context handed to the service, and the prediction response headers.
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Context } from "hono";
 import { GatewayError, InvalidRequestError } from "../errors.js";
 import type { InferResponse, RequestContext } from "../gateway/types.js";
+import { CHUNK_ELEMENTS } from "../tensor/json-chunks.js";
 import { scanJson } from "../tensor/json-scan.js";
-import { parseJsonSlow, stringifyExact } from "../tensor/json-text.js";
+import { parseJsonSlow } from "../tensor/json-text.js";
 import { DEFAULT_LIMITS, type DecodeLimits } from "../tensor/limits.js";
+import type { Tensor } from "../tensor/types.js";
 import { readLimitedBody } from "./body-limit.js";
 import {
   decodeRequestBody,
@@ -86,20 +89,33 @@ export function parseJson(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMI
   }
 }
 
+/**
+ * Bodies at least this big take a turn of the event loop after each costly step (parse, tensor
+ * decoding), so that a large request lets the others waiting run in between its steps.
+ */
+const LARGE_BODY_BYTES = 256 * 1024;
+
+/** Lets other requests run once after a costly step on a body of `bytes` (large bodies only). */
+export async function yieldAfter(bytes: number): Promise<void> {
+  if (bytes >= LARGE_BODY_BYTES) await nextTurn();
+}
+
+/** Lets other requests run once after decoding inputs of many elements (large requests only). */
+export async function yieldAfterInputs(inputs: readonly Tensor[]): Promise<void> {
+  let elements = 0;
+  for (const input of inputs) elements += input.data.length;
+  if (elements >= CHUNK_ELEMENTS) await nextTurn();
+}
+
 /** The body parsed as JSON within `limits` (see {@link parseJson}). */
 export async function readJsonBody(
   c: Context<AppEnv>,
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): Promise<unknown> {
-  return parseJson(await readBodyBytes(c), limits);
-}
-
-/**
- * A JSON answer's text: JSON.stringify, or the exact writer when `exact` (64-bit integers beyond
- * 2^53 as their digits, NaN and ±Infinity as Triton writes them).
- */
-export function jsonText(value: unknown, exact: boolean): string {
-  return exact ? stringifyExact(value) : JSON.stringify(value);
+  const bytes = await readBodyBytes(c);
+  const json = parseJson(bytes, limits);
+  await yieldAfter(bytes.byteLength);
+  return json;
 }
 
 /** True for a JSON object (not an array, not null). */

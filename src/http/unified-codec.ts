@@ -17,9 +17,9 @@ import {
   type TensorSpec,
   tensorFromJsonData,
   tensorFromNested,
-  tensorToNested,
+  tensorJsonText,
 } from "../tensor/index.js";
-import { isPlainObject, jsonText } from "./request.js";
+import { isPlainObject } from "./request.js";
 
 /** The parsed top level of a predict body, path parameters applied. */
 export interface PredictBody {
@@ -193,25 +193,19 @@ export function decodeUnifiedInputs(
 /**
  * The unified response body as JSON text; `id` only when the request carried one. The outputs
  * are checked against `maxOutputBytes` before anything is encoded; INT64/UINT64 beyond 2^53 are
- * written as their digits and non-finite floats as `NaN` / `Infinity` / `-Infinity`.
+ * written as their digits and non-finite floats as `NaN` / `Infinity` / `-Infinity`. Large
+ * outputs are written in slices that let other requests run in between.
  */
-export function encodeUnifiedResponse(
+export async function encodeUnifiedResponse(
   response: InferResponse,
   id: string | undefined,
   limits: DecodeLimits = DEFAULT_LIMITS,
-): string {
+): Promise<string> {
   checkOutputBytes(response.outputs, limits);
-  const outputs: Record<string, unknown> = {};
-  let exact = false;
+  const outputs: string[] = [];
   for (const output of response.outputs) {
-    outputs[output.name] = tensorToNested(output);
-    exact ||= needsExactJson(output);
+    outputs.push(`${JSON.stringify(output.name)}:${await tensorJsonText(output, true)}`);
   }
-  const body = {
-    ...(id === undefined ? {} : { id }),
-    model: response.model,
-    version: response.version,
-    outputs,
-  };
-  return jsonText(body, exact);
+  const head = id === undefined ? "" : `"id":${JSON.stringify(id)},`;
+  return `{${head}"model":${JSON.stringify(response.model)},"version":${JSON.stringify(response.version)},"outputs":{${outputs.join(",")}}}`;
 }

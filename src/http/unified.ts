@@ -6,7 +6,13 @@ import { type Context, Hono } from "hono";
 import type { InferRequest } from "../gateway/types.js";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
-import { predictionBody, predictionHeaders, readJsonBody, requestContext } from "./request.js";
+import {
+  predictionBody,
+  predictionHeaders,
+  readJsonBody,
+  requestContext,
+  yieldAfterInputs,
+} from "./request.js";
 import { decodeUnifiedInputs, encodeUnifiedResponse, parsePredictBody } from "./unified-codec.js";
 
 /** Routes of the unified API; errors propagate to the app's error handler. */
@@ -34,12 +40,13 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits">): Hono<
           new DecodeBudget(limits),
         ),
       };
+      await yieldAfterInputs(request.inputs);
       if (body.id !== undefined) request.id = body.id;
       if (body.outputs !== undefined) request.outputs = body.outputs;
       const response = await service.infer(route, request, context);
       return await predictionBody(
         c,
-        encodeUnifiedResponse(response, body.id, limits),
+        await encodeUnifiedResponse(response, body.id, limits),
         predictionHeaders(c, response, "application/json"),
       );
     } finally {

@@ -18,10 +18,10 @@ import {
   type Tensor,
   tensorFromJsonData,
   tensorFromRaw,
-  tensorToFlatJson,
+  tensorJsonText,
   tensorToRaw,
 } from "../tensor/index.js";
-import { isPlainObject, jsonText, parseJson } from "./request.js";
+import { isPlainObject, parseJson } from "./request.js";
 
 /** Header giving the byte length of the JSON part of a body with binary tensors. */
 const encoder = new TextEncoder();
@@ -244,42 +244,41 @@ export interface EncodedV2Response {
 /**
  * Encodes a v2 infer response; outputs marked binary travel as blobs after the JSON. The outputs
  * are checked against `maxOutputBytes` first; JSON `data` writes INT64/UINT64 beyond 2^53 as their
- * digits and non-finite floats as `NaN` / `Infinity` / `-Infinity`, as Triton does.
+ * digits and non-finite floats as `NaN` / `Infinity` / `-Infinity`, as Triton does. Large outputs
+ * are written in slices that let other requests run in between.
  */
-export function encodeV2Response(
+export async function encodeV2Response(
   response: InferResponse,
   id: string | undefined,
   binaryOutput: (name: string) => boolean,
   limits: DecodeLimits = DEFAULT_LIMITS,
-): EncodedV2Response {
+): Promise<EncodedV2Response> {
   checkOutputBytes(response.outputs, limits);
   const blobs: Uint8Array[] = [];
-  let exact = false;
-  const outputs = response.outputs.map((output) => {
-    const head = { name: output.name, datatype: output.datatype, shape: [...output.shape] };
+  const outputs: string[] = [];
+  for (const output of response.outputs) {
+    // The head's JSON without its closing brace, so `data` or `parameters` can follow it.
+    const head = JSON.stringify({
+      name: output.name,
+      datatype: output.datatype,
+      shape: output.shape,
+    }).slice(0, -1);
     if (binaryOutput(output.name)) {
       const raw = tensorToRaw(output);
       blobs.push(raw);
-      return { ...head, parameters: { binary_data_size: raw.byteLength } };
+      outputs.push(`${head},"parameters":{"binary_data_size":${raw.byteLength}}}`);
+      continue;
     }
     if (output.datatype === "FP16" || output.datatype === "BF16") {
       throw new InvalidRequestError(
         `output "${output.name}": sending ${output.datatype} data via JSON is not supported; request it with "binary_data": true`,
       );
     }
-    exact ||= needsExactJson(output);
-    return { ...head, data: tensorToFlatJson(output) };
-  });
+    outputs.push(`${head},"data":${await tensorJsonText(output, false)}}`);
+  }
+  const idText = id === undefined ? "" : `"id":${JSON.stringify(id)},`;
   const json = encoder.encode(
-    jsonText(
-      {
-        model_name: response.model,
-        model_version: response.version,
-        ...(id === undefined ? {} : { id }),
-        outputs,
-      },
-      exact,
-    ),
+    `{"model_name":${JSON.stringify(response.model)},"model_version":${JSON.stringify(response.version)},${idText}"outputs":[${outputs.join(",")}]}`,
   );
   if (blobs.length === 0)
     return { body: json, contentType: "application/json", jsonLength: undefined };

@@ -5,7 +5,14 @@
 import { type Context, Hono } from "hono";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
-import { predictionBody, predictionHeaders, readBodyBytes, requestContext } from "./request.js";
+import {
+  predictionBody,
+  predictionHeaders,
+  readBodyBytes,
+  requestContext,
+  yieldAfter,
+  yieldAfterInputs,
+} from "./request.js";
 import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";
 
 /** Routes of the KServe v2 REST protocol. */
@@ -72,12 +79,19 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEn
       const context = requestContext(c);
       const bytes = await readBodyBytes(c);
       const { json, binary } = splitV2Body(bytes, c.req.header(INFERENCE_HEADER), limits);
+      await yieldAfter(bytes.byteLength);
       decoded = decodeV2Request(json, binary, new DecodeBudget(limits));
+      await yieldAfterInputs(decoded.request.inputs);
       response = await service.infer(route, decoded.request, context);
     } finally {
       release();
     }
-    const encoded = encodeV2Response(response, decoded.request.id, decoded.binaryOutput, limits);
+    const encoded = await encodeV2Response(
+      response,
+      decoded.request.id,
+      decoded.binaryOutput,
+      limits,
+    );
     const headers = predictionHeaders(c, response, encoded.contentType);
     if (encoded.jsonLength !== undefined) headers[INFERENCE_HEADER] = String(encoded.jsonLength);
     return predictionBody(c, encoded.body, headers);

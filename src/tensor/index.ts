@@ -24,6 +24,7 @@ export {
   tensorByteLength,
 } from "./datatype.js";
 export { bf16ToNumber, fp16ToNumber, numberToBf16, numberToFp16 } from "./half.js";
+export { CHUNK_ELEMENTS, flatJsonText, tensorJsonText } from "./json-chunks.js";
 export { tensorFromJsonData, tensorFromNested } from "./json-in.js";
 export { needsExactJson, tensorToFlatJson, tensorToNested } from "./json-out.js";
 export { type JsonScan, scanJson } from "./json-scan.js";

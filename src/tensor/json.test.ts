@@ -225,11 +225,18 @@ describe("tensorToFlatJson / tensorToNested", () => {
     expect(
       tensorToFlatJson({ datatype: "BOOL", shape: [2], data: new Uint8Array([0, 1]) }),
     ).toEqual([false, true]);
-    const bytes = [new Uint8Array([0x68, 0xc3, 0xa9]), new Uint8Array([0xff])];
+    const bytes = [new Uint8Array([0x68, 0xc3, 0xa9]), new Uint8Array([0x68, 0, 0x69])];
     expect(tensorToFlatJson({ datatype: "BYTES", shape: [2], data: bytes })).toEqual([
       "hé",
-      "\ufffd",
+      "h\u0000i",
     ]);
+  });
+
+  it("refuses BYTES that are not UTF-8 rather than write U+FFFD in their place", () => {
+    const bytes = [new Uint8Array([0x68]), new Uint8Array([0xff])];
+    expect(() => tensorToFlatJson({ datatype: "BYTES", shape: [2], data: bytes })).toThrow(
+      /BYTES element 1 is not valid UTF-8.*binary form/,
+    );
   });
 
   it("nests by the real shape, including zero-size dimensions and scalars", () => {
