@@ -70,10 +70,17 @@ function isShape(value: unknown): value is number[] {
   );
 }
 
+/**
+ * A `parameters` object. An integer beyond 2^53 (read exactly as a bigint) stays exact as its
+ * decimal string, as the gRPC front keeps int64 parameters: a bigint would break JSON further on.
+ */
 function optionalParameters(value: unknown, where: string): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value))
     throw new InvalidRequestError(`${where} "parameters" must be an object`);
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v === "bigint") value[key] = v.toString();
+  }
   return value;
 }
 
