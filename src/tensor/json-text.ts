@@ -74,7 +74,12 @@ export function parseJsonSlow(text: string, maxDepth = MAX_JSON_DEPTH): ParsedJs
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 /** A string token; JSON.parse then validates its escapes and rejects raw control characters. */
 const STRING = /"(?:[^"\\]|\\.)*"/y;
-const SPACE = /[ \t\n\r]*/y;
+const QUOTE = 0x22;
+const MINUS = 0x2d;
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
 
 type Container =
   | { kind: "array"; value: unknown[] }
@@ -166,14 +171,22 @@ class ExactParser {
   }
 
   private readScalar(): unknown {
-    const c = this.text[this.pos];
-    if (c === '"') return this.readString();
+    const code = this.text.charCodeAt(this.pos);
+    if (code === QUOTE) return this.readString();
+    // Numbers first: they are nearly every value of a tensor body. `-I` starts -Infinity.
+    if (isDigit(code) || (code === MINUS && this.text.charCodeAt(this.pos + 1) !== 0x49)) {
+      return this.readNumber();
+    }
     for (const [word, value] of LITERALS) {
       if (this.text.startsWith(word, this.pos)) {
         this.pos += word.length;
         return value;
       }
     }
+    throw this.error("expected a value");
+  }
+
+  private readNumber(): number | bigint {
     NUMBER.lastIndex = this.pos;
     const m = NUMBER.exec(this.text);
     if (m === null) throw this.error("expected a value");
@@ -200,9 +213,14 @@ class ExactParser {
   }
 
   private skipSpace(): void {
-    SPACE.lastIndex = this.pos;
-    SPACE.exec(this.text);
-    this.pos = SPACE.lastIndex;
+    const text = this.text;
+    let pos = this.pos;
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      pos++;
+    }
+    this.pos = pos;
   }
 
   private error(what: string): JsonSyntaxError {
