@@ -99,8 +99,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   if (server.grpcPort !== undefined) {
     grpc = createGrpcFront(() => runtime.current(), {
       maxMessageBytes: server.grpcMaxMessageBytes ?? server.bodyLimitBytes,
-      limits: () => runtime.current().config.server.limits,
       onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
+      decodeLimits: () => runtime.current().config.server.limits,
     });
     try {
       grpcPort = await grpc.listen(server.host, server.grpcPort);

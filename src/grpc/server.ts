@@ -24,10 +24,10 @@ import { type KserveMethods, kserveService } from "./proto.js";
 export interface GrpcFrontOptions {
   /** Largest request and response message; bigger ones fail with RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
-  /** The current `server.limits` (decoding bounds); absent = the schema's defaults. */
-  limits?: () => DecodeLimits;
   /** Receives every non-GatewayError thrown by an RPC (clients only see "internal error"). */
   onInternalError?: (err: unknown, rpc: string) => void;
+  /** The current `server.limits` (decoding bounds, docs/tensors.md "Limits"); absent = defaults. */
+  decodeLimits?: () => DecodeLimits;
 }
 
 /** A running (or not yet bound) gRPC front. */
@@ -185,12 +185,12 @@ export function createGrpcFront(
           call.request.model_version || undefined,
           header,
         );
-        ({ request, raw } = decodeInferRequest(call.request, options.limits?.()));
+        ({ request, raw } = decodeInferRequest(call.request, options.decodeLimits?.()));
         response = await svc.infer(route, request, context);
       } finally {
         release();
       }
-      const body = encodeInferResponse(response, raw, request.id, options.limits?.());
+      const body = encodeInferResponse(response, raw, request.id, options.decodeLimits?.());
       const md = new Metadata();
       md.set("x-request-id", requestId);
       md.set("x-infergate-version", response.version);

@@ -5,7 +5,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InferenceService } from "../gateway/types.js";
 import type { Metrics } from "../metrics/registry.js";
-import type { DecodeLimits } from "../tensor/limits.js";
 
 /** The minimal logger the front writes to (pino's signature). */
 export interface HttpLogger {
@@ -25,7 +24,7 @@ export interface HttpDeps {
   /** The current `server.bodyLimitBytes`. */
   bodyLimitBytes: () => number;
   /** The current `server.limits` (decoding bounds); absent = the schema's defaults. */
-  limits?: () => DecodeLimits;
+  limits?: () => import("../tensor/limits.js").DecodeLimits;
   /** Reloads the config file (`POST /admin/reload`). */
   reload: () => Promise<ReloadResult>;
   logger?: HttpLogger;

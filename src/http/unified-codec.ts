@@ -12,7 +12,6 @@ import {
   type DecodeLimits,
   isDatatype,
   type NamedTensor,
-  needsExactJson,
   type Tensor,
   type TensorSpec,
   tensorFromJsonData,

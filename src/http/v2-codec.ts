@@ -14,7 +14,6 @@ import {
   type DecodeLimits,
   isDatatype,
   type NamedTensor,
-  needsExactJson,
   type Tensor,
   tensorFromJsonData,
   tensorFromRaw,
