@@ -1,6 +1,7 @@
 /**
- * Wire codec of the unified API (SPEC 3): the predict body to an InferRequest using the model's
- * input specs, and an InferResponse to the `{"model","version","outputs":{name: nested}}` body.
+ * Wire codec of the unified API (docs/api.md): the predict body to an InferRequest using the
+ * model's input specs, and an InferResponse to the `{"model","version","outputs":{name: nested}}`
+ * body.
  * Tensor conversion itself is the tensor module's; this file only decides which form a value is.
  */
 import { InvalidRequestError } from "../errors.js";
@@ -53,7 +54,7 @@ function parseOutputs(value: unknown): string[] | undefined {
   return value.length > 0 ? value : undefined;
 }
 
-/** Validates the predict body's top level (SPEC 3). */
+/** Validates the predict body's top level. */
 export function parsePredictBody(body: unknown, path: PathNames): PredictBody {
   if (!isPlainObject(body)) throw new InvalidRequestError("request body must be a JSON object");
   const model = path.model ?? optionalName(body.model, "model");

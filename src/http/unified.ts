@@ -1,5 +1,5 @@
 /**
- * The unified predict API (SPEC 3): `POST /v1/predict`, `/v1/models/:model/predict`,
+ * The unified predict API (docs/api.md): `POST /v1/predict`, `/v1/models/:model/predict`,
  * `/v1/models/:model/versions/:version/predict`.
  */
 import { type Context, Hono } from "hono";

@@ -1,5 +1,5 @@
 /**
- * Wire codec of the KServe v2 REST infer call (PROTOCOLS 1): the JSON body, optionally followed by
+ * Wire codec of the KServe v2 REST infer call (docs/api.md, docs/tensors.md): the JSON body, optionally followed by
  * binary tensor blobs (`Inference-Header-Content-Length`), to an InferRequest; an InferResponse to
  * JSON or JSON + blobs. Tensor conversion itself is the tensor module's.
  */

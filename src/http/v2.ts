@@ -1,5 +1,5 @@
 /**
- * KServe v2 REST front (SPEC 4, PROTOCOLS 1) with the gateway's model names and versions. Errors
+ * KServe v2 REST front (docs/api.md) with the gateway's model names and versions. Errors
  * are answered as `{"error":"msg"}` by the app's error handler (it recognises `/v2` paths).
  */
 import { type Context, Hono } from "hono";
@@ -21,7 +21,7 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEn
 
   app.get("/v2/health/live", (c) => c.json({ live: true }, 200));
 
-  // Triton answers "not ready" with 400 (PROTOCOLS 1); clients read only 200 vs not-200.
+  // Triton answers "not ready" with 400; clients read only 200 vs not-200.
   app.get("/v2/health/ready", async (c) => {
     const { ready } = await deps.service().readiness();
     return c.json({ ready }, ready ? 200 : 400);

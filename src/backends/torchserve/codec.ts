@@ -1,7 +1,8 @@
 /**
- * SPEC 6's JSON convention for TorchServe handlers: the request body is the input tensor as a
- * nested array when the model has one input, else an object of input name -> nested array; the
- * answer is a nested array (the single output) or an object of output name -> nested array.
+ * The JSON convention for TorchServe handlers (docs/backends.md): the request body is the input
+ * tensor as a nested array when the model has one input, else an object of input name -> nested
+ * array; the answer is a nested array (the single output) or an object of output name -> nested
+ * array.
  * TorchServe publishes no metadata, so datatypes and shapes come from the target's declared
  * tensors; a handler answer that does not fit them is the backend's fault (BACKEND_ERROR).
  */
