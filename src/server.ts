@@ -58,6 +58,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     service: () => runtime.current(),
     metrics,
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
+    limits: () => runtime.current().config.server.limits,
     reload: () => runtime.reload(),
     logger,
   };
@@ -99,6 +100,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     grpc = createGrpcFront(() => runtime.current(), {
       maxMessageBytes: server.grpcMaxMessageBytes ?? server.bodyLimitBytes,
       onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
+      decodeLimits: () => runtime.current().config.server.limits,
     });
     try {
       grpcPort = await grpc.listen(server.host, server.grpcPort);

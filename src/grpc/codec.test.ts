@@ -179,3 +179,77 @@ describe("encodeInferResponse", () => {
     expect(() => encodeInferResponse(response([bad]), false, undefined)).toThrow(InternalError);
   });
 });
+
+describe("decodeInferRequest limits", () => {
+  const limits = {
+    maxJsonDepth: 64,
+    maxElements: 1000,
+    maxTensorBytes: 64 * 1024,
+    maxBytesElements: 4,
+    maxOutputBytes: 64,
+  };
+  const raw = (name: string, datatype: string, shape: string[], bytes: Uint8Array) => ({
+    input: { name, datatype, shape, parameters: {}, contents: null },
+    bytes,
+  });
+
+  it("refuses a declared raw shape over maxElements before reading its bytes", () => {
+    const x = raw("x", "FP32", ["1000000", "4"], new Uint8Array(0));
+    const wire = request({ inputs: [x.input], raw_input_contents: [x.bytes] });
+    expect(() => decodeInferRequest(wire, limits)).toThrow(/maxElements/);
+    try {
+      decodeInferRequest(wire, limits);
+    } catch (err) {
+      expect((err as { code: string }).code).toBe("PAYLOAD_TOO_LARGE");
+    }
+  });
+
+  it("charges all inputs of a request together", () => {
+    const a = raw("a", "UINT8", ["600"], new Uint8Array(600));
+    const b = raw("b", "UINT8", ["600"], new Uint8Array(600));
+    const wire = request({ inputs: [a.input, b.input], raw_input_contents: [a.bytes, b.bytes] });
+    expect(() => decodeInferRequest(wire, limits)).toThrow(/1200 elements/);
+    expect(() => decodeInferRequest(wire)).not.toThrow();
+  });
+
+  it("counts typed bytes_contents elements against maxBytesElements", () => {
+    const strings = Array.from({ length: 5 }, () => Buffer.from("a"));
+    const wire = request({
+      inputs: [
+        {
+          name: "s",
+          datatype: "BYTES",
+          shape: ["5"],
+          parameters: {},
+          contents: { bytes_contents: strings },
+        },
+      ],
+    });
+    expect(() => decodeInferRequest(wire, limits)).toThrow(/maxBytesElements/);
+    expect(decodeInferRequest(wire).request.inputs[0]?.shape).toEqual([5]);
+  });
+
+  it("keeps NUL and non-UTF-8 bytes_contents exactly", () => {
+    const elements = [Buffer.from("he\0llo"), Buffer.from([0xff, 0xfe, 0x00])];
+    const wire = request({
+      inputs: [
+        {
+          name: "s",
+          datatype: "BYTES",
+          shape: ["2"],
+          parameters: {},
+          contents: { bytes_contents: elements },
+        },
+      ],
+    });
+    const data = decodeInferRequest(wire).request.inputs[0]?.data as Uint8Array[];
+    expect(data.map((b) => Array.from(b))).toEqual(elements.map((b) => Array.from(b)));
+  });
+
+  it("refuses an answer over maxOutputBytes before encoding it", () => {
+    const y: NamedTensor = { name: "y", datatype: "FP64", shape: [9], data: new Float64Array(9) };
+    expect(() => encodeInferResponse(response([y]), true, undefined, limits)).toThrow(
+      /maxOutputBytes/,
+    );
+  });
+});

@@ -5,7 +5,11 @@
 import { InternalError, InvalidRequestError } from "../errors.js";
 import type { InferRequest, InferResponse } from "../gateway/types.js";
 import {
+  checkOutputBytes,
   type Datatype,
+  DEFAULT_LIMITS,
+  DecodeBudget,
+  type DecodeLimits,
   elementCount,
   isDatatype,
   type NamedTensor,
@@ -31,9 +35,17 @@ export interface DecodedInferRequest {
   raw: boolean;
 }
 
-/** Decodes and checks a `ModelInferRequest` into the canonical request. */
-export function decodeInferRequest(wire: WireModelInferRequest): DecodedInferRequest {
+/**
+ * Decodes and checks a `ModelInferRequest` into the canonical request. Every input's declared
+ * shape is charged against `limits` (elements, tensor bytes, BYTES elements) before its data is
+ * converted; over a limit is PAYLOAD_TOO_LARGE (RESOURCE_EXHAUSTED on the wire).
+ */
+export function decodeInferRequest(
+  wire: WireModelInferRequest,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): DecodedInferRequest {
   const model = wire.model_name;
+  const budget = new DecodeBudget(limits);
   const raw = wire.raw_input_contents.length > 0;
   if (raw && wire.raw_input_contents.length !== wire.inputs.length) {
     throw new InvalidRequestError(
@@ -57,7 +69,7 @@ export function decodeInferRequest(wire: WireModelInferRequest): DecodedInferReq
       );
     }
     const bytes = wire.raw_input_contents[i];
-    return decodeInput(input, bytes);
+    return decodeInput(input, bytes, budget);
   });
   const outputs = wire.outputs.map((o, i) => {
     if (o.name === "")
@@ -72,7 +84,11 @@ export function decodeInferRequest(wire: WireModelInferRequest): DecodedInferReq
   return { request, raw };
 }
 
-function decodeInput(input: WireInferInputTensor, rawBytes: Uint8Array | undefined): NamedTensor {
+function decodeInput(
+  input: WireInferInputTensor,
+  rawBytes: Uint8Array | undefined,
+  budget: DecodeBudget,
+): NamedTensor {
   const { name } = input;
   if (!isDatatype(input.datatype)) {
     throw new InvalidRequestError(`invalid datatype '${input.datatype}' for input '${name}'`);
@@ -81,8 +97,8 @@ function decodeInput(input: WireInferInputTensor, rawBytes: Uint8Array | undefin
   const shape = decodeShape(input.shape, name);
   const tensor = withInputName(name, () =>
     rawBytes !== undefined
-      ? tensorFromRaw(datatype, shape, rawBytes)
-      : tensorFromContents(datatype, shape, input.contents),
+      ? tensorFromRaw(datatype, shape, rawBytes, budget)
+      : tensorFromContents(datatype, shape, input.contents, budget),
   );
   return { name, datatype: tensor.datatype, shape: tensor.shape, data: tensor.data };
 }
@@ -114,6 +130,7 @@ function tensorFromContents(
   datatype: Datatype,
   shape: number[],
   contents: Partial<WireTensorContents> | null,
+  budget: DecodeBudget,
 ): Tensor {
   const field = TYPED_FIELD[datatype];
   if (field === undefined) {
@@ -134,11 +151,16 @@ function tensorFromContents(
   if (datatype === "BYTES") {
     // Elements are arbitrary bytes (not necessarily UTF-8), so they go through the raw BYTES
     // encoding rather than JSON strings; the tensor API then checks the shape as for any input.
-    return tensorFromRaw(datatype, shape, lengthPrefixed(contents?.bytes_contents ?? []));
+    // Charged before the length-prefixed copy is made.
+    const elements = contents?.bytes_contents ?? [];
+    let size = 0;
+    for (const e of elements) size += 4 + e.length;
+    budget.claim(datatype, shape, size);
+    return tensorFromRaw(datatype, shape, lengthPrefixed(elements));
   }
   // The tensor API checks every value against the datatype: int_contents 300 is no INT8, and
   // INT64/UINT64 decimal strings (longs: String) keep their full 64-bit precision.
-  return tensorFromJsonData(datatype, shape, contents?.[field] ?? []);
+  return tensorFromJsonData(datatype, shape, contents?.[field] ?? [], budget);
 }
 
 /**
@@ -184,7 +206,9 @@ export function encodeInferResponse(
   response: InferResponse,
   requestUsedRaw: boolean,
   requestId: string | undefined,
+  limits: DecodeLimits = DEFAULT_LIMITS,
 ): WireModelInferResponse {
+  checkOutputBytes(response.outputs, limits);
   const raw = requestUsedRaw || response.outputs.some((o) => TYPED_FIELD[o.datatype] === undefined);
   const outputs: WireInferOutputTensor[] = response.outputs.map((o) => ({
     name: o.name,

@@ -16,6 +16,7 @@ import {
 import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
+import type { DecodeLimits } from "../tensor/index.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService } from "./proto.js";
 
@@ -25,6 +26,8 @@ export interface GrpcFrontOptions {
   maxMessageBytes: number;
   /** Receives every non-GatewayError thrown by an RPC (clients only see "internal error"). */
   onInternalError?: (err: unknown, rpc: string) => void;
+  /** The current `server.limits` (decoding bounds, docs/tensors.md "Limits"); absent = defaults. */
+  decodeLimits?: () => DecodeLimits;
 }
 
 /** A running (or not yet bound) gRPC front. */
@@ -182,12 +185,12 @@ export function createGrpcFront(
           call.request.model_version || undefined,
           header,
         );
-        ({ request, raw } = decodeInferRequest(call.request));
+        ({ request, raw } = decodeInferRequest(call.request, options.decodeLimits?.()));
         response = await svc.infer(route, request, context);
       } finally {
         release();
       }
-      const body = encodeInferResponse(response, raw, request.id);
+      const body = encodeInferResponse(response, raw, request.id, options.decodeLimits?.());
       const md = new Metadata();
       md.set("x-request-id", requestId);
       md.set("x-infergate-version", response.version);

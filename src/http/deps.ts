@@ -23,6 +23,8 @@ export interface HttpDeps {
   metrics: Metrics;
   /** The current `server.bodyLimitBytes`. */
   bodyLimitBytes: () => number;
+  /** The current `server.limits` (decoding bounds); absent = the schema's defaults. */
+  limits?: () => import("../tensor/limits.js").DecodeLimits;
   /** Reloads the config file (`POST /admin/reload`). */
   reload: () => Promise<ReloadResult>;
   logger?: HttpLogger;

@@ -2,9 +2,15 @@
  * Request helpers shared by the unified and the KServe v2 routes: reading the body, the per-request
  * context handed to the service, and the prediction response headers.
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Context } from "hono";
 import { GatewayError, InvalidRequestError } from "../errors.js";
 import type { InferResponse, RequestContext } from "../gateway/types.js";
+import { CHUNK_ELEMENTS } from "../tensor/json-chunks.js";
+import { scanJson } from "../tensor/json-scan.js";
+import { parseJsonSlow } from "../tensor/json-text.js";
+import { DEFAULT_LIMITS, type DecodeLimits } from "../tensor/limits.js";
+import type { Tensor } from "../tensor/types.js";
 import { readLimitedBody } from "./body-limit.js";
 import {
   decodeRequestBody,
@@ -66,19 +72,50 @@ export async function predictionBody(
   });
 }
 
-/** Parses JSON text; malformed JSON is INVALID_REQUEST. */
-export function parseJson(text: string): unknown {
+/**
+ * Parses a JSON body within `limits` (see docs/tensors.md "Limits"): a byte pre-scan refuses a
+ * body nested too deep or holding too many values before anything is parsed; then JSON.parse, or
+ * the exact parser when the body holds an integer literal too long for a double or a `NaN` /
+ * `Infinity` token (those keep their exact values). Malformed JSON is INVALID_REQUEST.
+ */
+export function parseJson(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
+  const { exact } = scanJson(bytes, limits);
+  const text = decoder.decode(bytes);
   try {
-    return JSON.parse(text);
+    return exact ? parseJsonSlow(text, limits.maxJsonDepth).value : JSON.parse(text);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new InvalidRequestError(`malformed JSON body: ${detail}`);
   }
 }
 
-/** The body parsed as JSON. */
-export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
-  return parseJson(decoder.decode(await readBodyBytes(c)));
+/**
+ * Bodies at least this big take a turn of the event loop after each costly step (parse, tensor
+ * decoding), so that a large request lets the others waiting run in between its steps.
+ */
+const LARGE_BODY_BYTES = 256 * 1024;
+
+/** Lets other requests run once after a costly step on a body of `bytes` (large bodies only). */
+export async function yieldAfter(bytes: number): Promise<void> {
+  if (bytes >= LARGE_BODY_BYTES) await nextTurn();
+}
+
+/** Lets other requests run once after decoding inputs of many elements (large requests only). */
+export async function yieldAfterInputs(inputs: readonly Tensor[]): Promise<void> {
+  let elements = 0;
+  for (const input of inputs) elements += input.data.length;
+  if (elements >= CHUNK_ELEMENTS) await nextTurn();
+}
+
+/** The body parsed as JSON within `limits` (see {@link parseJson}). */
+export async function readJsonBody(
+  c: Context<AppEnv>,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Promise<unknown> {
+  const bytes = await readBodyBytes(c);
+  const json = parseJson(bytes, limits);
+  await yieldAfter(bytes.byteLength);
+  return json;
 }
 
 /** True for a JSON object (not an array, not null). */

@@ -1,18 +1,23 @@
 /**
- * Wire codec of the unified API (SPEC 3): the predict body to an InferRequest using the model's
- * input specs, and an InferResponse to the `{"model","version","outputs":{name: nested}}` body.
+ * Wire codec of the unified API (docs/api.md): the predict body to an InferRequest using the
+ * model's input specs, and an InferResponse to the `{"model","version","outputs":{name: nested}}`
+ * body.
  * Tensor conversion itself is the tensor module's; this file only decides which form a value is.
  */
 import { InvalidRequestError } from "../errors.js";
 import type { InferResponse } from "../gateway/types.js";
 import {
+  checkOutputBytes,
+  DEFAULT_LIMITS,
+  DecodeBudget,
+  type DecodeLimits,
   isDatatype,
   type NamedTensor,
   type Tensor,
   type TensorSpec,
   tensorFromJsonData,
   tensorFromNested,
-  tensorToNested,
+  tensorJsonText,
 } from "../tensor/index.js";
 import { isPlainObject } from "./request.js";
 
@@ -49,7 +54,7 @@ function parseOutputs(value: unknown): string[] | undefined {
   return value.length > 0 ? value : undefined;
 }
 
-/** Validates the predict body's top level (SPEC 3). */
+/** Validates the predict body's top level. */
 export function parsePredictBody(body: unknown, path: PathNames): PredictBody {
   if (!isPlainObject(body)) throw new InvalidRequestError("request body must be a JSON object");
   const model = path.model ?? optionalName(body.model, "model");
@@ -96,7 +101,11 @@ function isShape(value: unknown): value is number[] {
   );
 }
 
-function decodeExplicit(value: Record<string, unknown>, spec: TensorSpec | undefined): Tensor {
+function decodeExplicit(
+  value: Record<string, unknown>,
+  spec: TensorSpec | undefined,
+  budget: DecodeBudget,
+): Tensor {
   const datatype = value.datatype ?? spec?.datatype;
   if (datatype === undefined) {
     throw new InvalidRequestError(`"datatype" is required (the model does not declare this input)`);
@@ -104,20 +113,25 @@ function decodeExplicit(value: Record<string, unknown>, spec: TensorSpec | undef
   if (!isDatatype(datatype)) {
     throw new InvalidRequestError(`unknown datatype ${JSON.stringify(datatype)}`);
   }
-  if (value.shape === undefined) return tensorFromNested(value.data, datatype);
+  if (value.shape === undefined) return tensorFromNested(value.data, datatype, budget);
   if (!isShape(value.shape)) {
     throw new InvalidRequestError(`"shape" must be a list of non-negative integers`);
   }
-  return tensorFromJsonData(datatype, value.shape, value.data);
+  return tensorFromJsonData(datatype, value.shape, value.data, budget);
 }
 
-function decodeTensor(name: string, value: unknown, specs: readonly TensorSpec[]): NamedTensor {
+function decodeTensor(
+  name: string,
+  value: unknown,
+  specs: readonly TensorSpec[],
+  budget: DecodeBudget,
+): NamedTensor {
   const spec = specs.find((s) => s.name === name);
   try {
     const tensor =
       isPlainObject(value) && isExplicitTensor(value, specs)
-        ? decodeExplicit(value, spec)
-        : tensorFromNested(value, spec?.datatype);
+        ? decodeExplicit(value, spec, budget)
+        : tensorFromNested(value, spec?.datatype, budget);
     return { name, datatype: tensor.datatype, shape: tensor.shape, data: tensor.data };
   } catch (err) {
     if (err instanceof InvalidRequestError) {
@@ -133,12 +147,14 @@ function inputNames(specs: readonly TensorSpec[]): string {
 
 /**
  * The `inputs` value as named tensors: an object of input name -> tensor, or one bare tensor (a
- * nested array or an explicit tensor) for a model with exactly one input.
+ * nested array or an explicit tensor) for a model with exactly one input. Every tensor's shape is
+ * charged to `budget` (the request's limits) before its data is built.
  */
 export function decodeUnifiedInputs(
   model: string,
   inputs: unknown,
   specs: readonly TensorSpec[],
+  budget: DecodeBudget = new DecodeBudget(),
 ): NamedTensor[] {
   const bare = Array.isArray(inputs) || (isPlainObject(inputs) && isExplicitTensor(inputs, specs));
   if (bare) {
@@ -152,7 +168,7 @@ export function decodeUnifiedInputs(
         `model "${model}" ${declared}; name them: "inputs": {"<name>": tensor}`,
       );
     }
-    return [decodeTensor(only.name, inputs, specs)];
+    return [decodeTensor(only.name, inputs, specs, budget)];
   }
   if (!isPlainObject(inputs)) {
     throw new InvalidRequestError(
@@ -171,20 +187,25 @@ export function decodeUnifiedInputs(
       }
     }
   }
-  return names.map((name) => decodeTensor(name, inputs[name], specs));
+  return names.map((name) => decodeTensor(name, inputs[name], specs, budget));
 }
 
-/** The unified response body; `id` only when the request carried one. */
-export function encodeUnifiedResponse(
+/**
+ * The unified response body as JSON text; `id` only when the request carried one. The outputs
+ * are checked against `maxOutputBytes` before anything is encoded; INT64/UINT64 beyond 2^53 are
+ * written as their digits and non-finite floats as `NaN` / `Infinity` / `-Infinity`. Large
+ * outputs are written in slices that let other requests run in between.
+ */
+export async function encodeUnifiedResponse(
   response: InferResponse,
   id: string | undefined,
-): Record<string, unknown> {
-  const outputs: Record<string, unknown> = {};
-  for (const output of response.outputs) outputs[output.name] = tensorToNested(output);
-  return {
-    ...(id === undefined ? {} : { id }),
-    model: response.model,
-    version: response.version,
-    outputs,
-  };
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Promise<string> {
+  checkOutputBytes(response.outputs, limits);
+  const outputs: string[] = [];
+  for (const output of response.outputs) {
+    outputs.push(`${JSON.stringify(output.name)}:${await tensorJsonText(output, true)}`);
+  }
+  const head = id === undefined ? "" : `"id":${JSON.stringify(id)},`;
+  return `{${head}"model":${JSON.stringify(response.model)},"version":${JSON.stringify(response.version)},"outputs":{${outputs.join(",")}}}`;
 }

@@ -1,22 +1,30 @@
 /**
- * The unified predict API (SPEC 3): `POST /v1/predict`, `/v1/models/:model/predict`,
+ * The unified predict API (docs/api.md): `POST /v1/predict`, `/v1/models/:model/predict`,
  * `/v1/models/:model/versions/:version/predict`.
  */
 import { type Context, Hono } from "hono";
 import type { InferRequest } from "../gateway/types.js";
+import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
-import { predictionBody, predictionHeaders, readJsonBody, requestContext } from "./request.js";
+import {
+  predictionBody,
+  predictionHeaders,
+  readJsonBody,
+  requestContext,
+  yieldAfterInputs,
+} from "./request.js";
 import { decodeUnifiedInputs, encodeUnifiedResponse, parsePredictBody } from "./unified-codec.js";
 
 /** Routes of the unified API; errors propagate to the app's error handler. */
-export function unifiedRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
+export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   async function predict(c: Context<AppEnv>): Promise<Response> {
     const service = deps.service();
     const release = service.hold();
     try {
-      const body = parsePredictBody(await readJsonBody(c), {
+      const limits = deps.limits?.() ?? DEFAULT_LIMITS;
+      const body = parsePredictBody(await readJsonBody(c, limits), {
         model: c.req.param("model"),
         version: c.req.param("version"),
       });
@@ -25,14 +33,20 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
       const route = service.resolve(body.model, body.version, context.header);
       const metadata = await service.metadata(route);
       const request: InferRequest = {
-        inputs: decodeUnifiedInputs(route.model, body.inputs, metadata.inputs),
+        inputs: decodeUnifiedInputs(
+          route.model,
+          body.inputs,
+          metadata.inputs,
+          new DecodeBudget(limits),
+        ),
       };
+      await yieldAfterInputs(request.inputs);
       if (body.id !== undefined) request.id = body.id;
       if (body.outputs !== undefined) request.outputs = body.outputs;
       const response = await service.infer(route, request, context);
       return await predictionBody(
         c,
-        JSON.stringify(encodeUnifiedResponse(response, body.id)),
+        await encodeUnifiedResponse(response, body.id, limits),
         predictionHeaders(c, response, "application/json"),
       );
     } finally {

@@ -1,5 +1,5 @@
 /**
- * Wire codec of the KServe v2 REST infer call (PROTOCOLS 1): the JSON body, optionally followed by
+ * Wire codec of the KServe v2 REST infer call (docs/api.md, docs/tensors.md): the JSON body, optionally followed by
  * binary tensor blobs (`Inference-Header-Content-Length`), to an InferRequest; an InferResponse to
  * JSON or JSON + blobs. Tensor conversion itself is the tensor module's.
  */
@@ -7,20 +7,23 @@ import { InvalidRequestError } from "../errors.js";
 import type { InferRequest, InferResponse } from "../gateway/types.js";
 import {
   binaryBody,
+  checkOutputBytes,
   type Datatype,
+  DEFAULT_LIMITS,
+  DecodeBudget,
+  type DecodeLimits,
   isDatatype,
   type NamedTensor,
   type Tensor,
   tensorFromJsonData,
   tensorFromRaw,
-  tensorToFlatJson,
+  tensorJsonText,
   tensorToRaw,
 } from "../tensor/index.js";
 import { isPlainObject, parseJson } from "./request.js";
 
 /** Header giving the byte length of the JSON part of a body with binary tensors. */
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 export const INFERENCE_HEADER = "inference-header-content-length";
 
@@ -31,10 +34,16 @@ export interface V2Body {
   binary: Uint8Array | undefined;
 }
 
-/** Splits a body at `Inference-Header-Content-Length` (absent = all JSON). */
-export function splitV2Body(bytes: Uint8Array, headerValue: string | undefined): V2Body {
-  if (headerValue === undefined)
-    return { json: parseJson(decoder.decode(bytes)), binary: undefined };
+/**
+ * Splits a body at `Inference-Header-Content-Length` (absent = all JSON) and parses the JSON part
+ * within `limits`.
+ */
+export function splitV2Body(
+  bytes: Uint8Array,
+  headerValue: string | undefined,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): V2Body {
+  if (headerValue === undefined) return { json: parseJson(bytes, limits), binary: undefined };
   const jsonLength = /^\s*\d+\s*$/.test(headerValue) ? Number(headerValue) : Number.NaN;
   if (!(jsonLength <= bytes.byteLength)) {
     throw new InvalidRequestError(
@@ -42,7 +51,7 @@ export function splitV2Body(bytes: Uint8Array, headerValue: string | undefined):
     );
   }
   return {
-    json: parseJson(decoder.decode(bytes.subarray(0, jsonLength))),
+    json: parseJson(bytes.subarray(0, jsonLength), limits),
     binary: bytes.subarray(jsonLength),
   };
 }
@@ -60,10 +69,17 @@ function isShape(value: unknown): value is number[] {
   );
 }
 
+/**
+ * A `parameters` object. An integer beyond 2^53 (read exactly as a bigint) stays exact as its
+ * decimal string, as the gRPC front keeps int64 parameters: a bigint would break JSON further on.
+ */
 function optionalParameters(value: unknown, where: string): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value))
     throw new InvalidRequestError(`${where} "parameters" must be an object`);
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v === "bigint") value[key] = v.toString();
+  }
   return value;
 }
 
@@ -106,7 +122,12 @@ class BlobReader {
   }
 }
 
-function decodeInput(raw: unknown, index: number, blobs: BlobReader): NamedTensor {
+function decodeInput(
+  raw: unknown,
+  index: number,
+  blobs: BlobReader,
+  budget: DecodeBudget,
+): NamedTensor {
   if (!isPlainObject(raw)) throw new InvalidRequestError(`inputs[${index}] must be an object`);
   const name = raw.name;
   if (typeof name !== "string" || name.length === 0) {
@@ -129,8 +150,8 @@ function decodeInput(raw: unknown, index: number, blobs: BlobReader): NamedTenso
   try {
     const tensor =
       size !== undefined
-        ? tensorFromRaw(datatype, raw.shape, blobs.take(name, size))
-        : fromJson(name, datatype, raw.shape, raw.data);
+        ? tensorFromRaw(datatype, raw.shape, blobs.take(name, size), budget)
+        : fromJson(name, datatype, raw.shape, raw.data, budget);
     return { name, datatype: tensor.datatype, shape: tensor.shape, data: tensor.data };
   } catch (err) {
     if (err instanceof InvalidRequestError && !err.message.startsWith(`input "${name}"`)) {
@@ -140,14 +161,20 @@ function decodeInput(raw: unknown, index: number, blobs: BlobReader): NamedTenso
   }
 }
 
-function fromJson(name: string, datatype: Datatype, shape: number[], data: unknown): Tensor {
+function fromJson(
+  name: string,
+  datatype: Datatype,
+  shape: number[],
+  data: unknown,
+  budget: DecodeBudget,
+): Tensor {
   // Like Triton: half floats have no JSON form on this protocol, only the binary extension.
   if (datatype === "FP16" || datatype === "BF16") {
     throw new InvalidRequestError(
       `input "${name}": receiving ${datatype} data via JSON is not supported; use the binary data format`,
     );
   }
-  return tensorFromJsonData(datatype, shape, data);
+  return tensorFromJsonData(datatype, shape, data, budget);
 }
 
 function decodeOutputs(value: unknown): {
@@ -172,14 +199,21 @@ function decodeOutputs(value: unknown): {
   return { names: names.length > 0 ? names : undefined, binary };
 }
 
-/** Decodes a v2 infer request body (JSON part plus optional binary part). */
-export function decodeV2Request(json: unknown, binary: Uint8Array | undefined): DecodedV2Request {
+/**
+ * Decodes a v2 infer request body (JSON part plus optional binary part); every input's declared
+ * shape is charged to `budget` before its data is built.
+ */
+export function decodeV2Request(
+  json: unknown,
+  binary: Uint8Array | undefined,
+  budget: DecodeBudget = new DecodeBudget(),
+): DecodedV2Request {
   if (!isPlainObject(json)) throw new InvalidRequestError("request body must be a JSON object");
   if (!Array.isArray(json.inputs) || json.inputs.length === 0) {
     throw new InvalidRequestError(`"inputs" must be a non-empty list`);
   }
   const blobs = new BlobReader(binary);
-  const inputs = json.inputs.map((raw: unknown, index) => decodeInput(raw, index, blobs));
+  const inputs = json.inputs.map((raw: unknown, index) => decodeInput(raw, index, blobs, budget));
   blobs.finish();
   const seen = new Set<string>();
   for (const input of inputs) {
@@ -213,34 +247,44 @@ export interface EncodedV2Response {
   jsonLength: number | undefined;
 }
 
-/** Encodes a v2 infer response; outputs marked binary travel as blobs after the JSON. */
-export function encodeV2Response(
+/**
+ * Encodes a v2 infer response; outputs marked binary travel as blobs after the JSON. The outputs
+ * are checked against `maxOutputBytes` first; JSON `data` writes INT64/UINT64 beyond 2^53 as their
+ * digits and non-finite floats as `NaN` / `Infinity` / `-Infinity`, as Triton does. Large outputs
+ * are written in slices that let other requests run in between.
+ */
+export async function encodeV2Response(
   response: InferResponse,
   id: string | undefined,
   binaryOutput: (name: string) => boolean,
-): EncodedV2Response {
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Promise<EncodedV2Response> {
+  checkOutputBytes(response.outputs, limits);
   const blobs: Uint8Array[] = [];
-  const outputs = response.outputs.map((output) => {
-    const head = { name: output.name, datatype: output.datatype, shape: [...output.shape] };
+  const outputs: string[] = [];
+  for (const output of response.outputs) {
+    // The head's JSON without its closing brace, so `data` or `parameters` can follow it.
+    const head = JSON.stringify({
+      name: output.name,
+      datatype: output.datatype,
+      shape: output.shape,
+    }).slice(0, -1);
     if (binaryOutput(output.name)) {
       const raw = tensorToRaw(output);
       blobs.push(raw);
-      return { ...head, parameters: { binary_data_size: raw.byteLength } };
+      outputs.push(`${head},"parameters":{"binary_data_size":${raw.byteLength}}}`);
+      continue;
     }
     if (output.datatype === "FP16" || output.datatype === "BF16") {
       throw new InvalidRequestError(
         `output "${output.name}": sending ${output.datatype} data via JSON is not supported; request it with "binary_data": true`,
       );
     }
-    return { ...head, data: tensorToFlatJson(output) };
-  });
+    outputs.push(`${head},"data":${await tensorJsonText(output, false)}}`);
+  }
+  const idText = id === undefined ? "" : `"id":${JSON.stringify(id)},`;
   const json = encoder.encode(
-    JSON.stringify({
-      model_name: response.model,
-      model_version: response.version,
-      ...(id === undefined ? {} : { id }),
-      outputs,
-    }),
+    `{"model_name":${JSON.stringify(response.model)},"model_version":${JSON.stringify(response.version)},${idText}"outputs":[${outputs.join(",")}]}`,
   );
   if (blobs.length === 0)
     return { body: json, contentType: "application/json", jsonLength: undefined };

@@ -1,19 +1,27 @@
 /**
- * KServe v2 REST front (SPEC 4, PROTOCOLS 1) with the gateway's model names and versions. Errors
+ * KServe v2 REST front (docs/api.md) with the gateway's model names and versions. Errors
  * are answered as `{"error":"msg"}` by the app's error handler (it recognises `/v2` paths).
  */
 import { type Context, Hono } from "hono";
+import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
-import { predictionBody, predictionHeaders, readBodyBytes, requestContext } from "./request.js";
+import {
+  predictionBody,
+  predictionHeaders,
+  readBodyBytes,
+  requestContext,
+  yieldAfter,
+  yieldAfterInputs,
+} from "./request.js";
 import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";
 
 /** Routes of the KServe v2 REST protocol. */
-export function v2Routes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
+export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/v2/health/live", (c) => c.json({ live: true }, 200));
 
-  // Triton answers "not ready" with 400 (PROTOCOLS 1); clients read only 200 vs not-200.
+  // Triton answers "not ready" with 400; clients read only 200 vs not-200.
   app.get("/v2/health/ready", async (c) => {
     const { ready } = await deps.service().readiness();
     return c.json({ ready }, ready ? 200 : 400);
@@ -66,16 +74,24 @@ export function v2Routes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
     const { service, route, release } = resolve(c);
     let response: Awaited<ReturnType<typeof service.infer>>;
     let decoded: ReturnType<typeof decodeV2Request>;
+    const limits = deps.limits?.() ?? DEFAULT_LIMITS;
     try {
       const context = requestContext(c);
       const bytes = await readBodyBytes(c);
-      const { json, binary } = splitV2Body(bytes, c.req.header(INFERENCE_HEADER));
-      decoded = decodeV2Request(json, binary);
+      const { json, binary } = splitV2Body(bytes, c.req.header(INFERENCE_HEADER), limits);
+      await yieldAfter(bytes.byteLength);
+      decoded = decodeV2Request(json, binary, new DecodeBudget(limits));
+      await yieldAfterInputs(decoded.request.inputs);
       response = await service.infer(route, decoded.request, context);
     } finally {
       release();
     }
-    const encoded = encodeV2Response(response, decoded.request.id, decoded.binaryOutput);
+    const encoded = await encodeV2Response(
+      response,
+      decoded.request.id,
+      decoded.binaryOutput,
+      limits,
+    );
     const headers = predictionHeaders(c, response, encoded.contentType);
     if (encoded.jsonLength !== undefined) headers[INFERENCE_HEADER] = String(encoded.jsonLength);
     return predictionBody(c, encoded.body, headers);

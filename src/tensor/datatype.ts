@@ -42,7 +42,7 @@ export const MAX_RANK = 32;
  * The most empty sub-arrays a zero-element shape may imply (e.g. `[1e9, 0]` would print as a
  * billion `[]`s): such a shape costs memory without any data to bound it, so it is refused.
  */
-export const MAX_EMPTY_ROWS = 1 << 20;
+export const MAX_EMPTY_ROWS = 1 << 16;
 
 const DATATYPE_SET: ReadonlySet<string> = new Set<string>(DATATYPES);
 

@@ -24,7 +24,23 @@ export {
   tensorByteLength,
 } from "./datatype.js";
 export { bf16ToNumber, fp16ToNumber, numberToBf16, numberToFp16 } from "./half.js";
+export { CHUNK_ELEMENTS, flatJsonText, tensorJsonText } from "./json-chunks.js";
 export { tensorFromJsonData, tensorFromNested } from "./json-in.js";
-export { tensorToFlatJson, tensorToNested } from "./json-out.js";
+export { needsExactJson, tensorToFlatJson, tensorToNested } from "./json-out.js";
+export { type JsonScan, scanJson } from "./json-scan.js";
+export {
+  JsonSyntaxError,
+  nestedJsonText,
+  parseJsonExact,
+  parseJsonSlow,
+  stringifyExact,
+} from "./json-text.js";
+export {
+  checkOutputBytes,
+  DEFAULT_LIMITS,
+  DecodeBudget,
+  type DecodeLimits,
+  RequestTooLargeError,
+} from "./limits.js";
 export { binaryBody, tensorFromRaw, tensorToRaw } from "./raw.js";
 export * from "./types.js";

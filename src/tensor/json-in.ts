@@ -6,6 +6,7 @@
 import { InvalidRequestError } from "../errors.js";
 import { checkDatatype, checkShape, elementCount, formatShape, MAX_RANK } from "./datatype.js";
 import { dataFromJsonValues, describeValue } from "./json-values.js";
+import type { DecodeBudget } from "./limits.js";
 import type { Datatype, Tensor } from "./types.js";
 
 /**
@@ -90,6 +91,7 @@ function inferDatatype(first: unknown, shape: readonly number[]): Datatype {
   switch (typeof first) {
     case "undefined":
     case "number":
+    case "bigint":
       return "FP32";
     case "boolean":
       return "BOOL";
@@ -110,13 +112,20 @@ function inferDatatype(first: unknown, shape: readonly number[]): Datatype {
  * the given one (from model metadata) or inferred: numbers FP32, booleans BOOL, strings BYTES (an
  * empty array is FP32). Ragged arrays, mixed element kinds, non-integers for integer types and
  * out-of-range values (300 is not a UINT8) are rejected; INT64/UINT64 also take decimal strings.
- * Note a JSON number beyond 2^53 has already lost precision when parsed; send such int64 values as
- * strings.
+ * Integer literals beyond 2^53 arrive exact only when the text was parsed with parseJsonExact
+ * (json-text.ts), which keeps them as bigints; the HTTP fronts do so whenever a body has one.
+ * `budget` (when given) is charged with the shape before the flat values are gathered.
  */
-export function tensorFromNested(value: unknown, datatype?: Datatype): Tensor {
+export function tensorFromNested(
+  value: unknown,
+  datatype?: Datatype,
+  budget?: DecodeBudget,
+): Tensor {
   const given = datatype === undefined ? undefined : checkDatatype(datatype);
   const { shape, root, first } = readNesting(value);
   const resolved = given ?? inferDatatype(first, shape);
+  checkShape(shape);
+  budget?.claim(resolved, shape);
   const flat = root === undefined ? [value] : flatten(root, shape);
   const data = dataFromJsonValues(resolved, flat, {
     pathShape: shape,
@@ -128,15 +137,18 @@ export function tensorFromNested(value: unknown, datatype?: Datatype): Tensor {
 /**
  * An explicit `{datatype, shape, data}` (KServe v2 JSON input) as a tensor. `data` is flat or
  * nested (row-major, any nesting); its element count must equal the product of `shape`, whose
- * dimensions must be non-negative integers. Elements are checked as in tensorFromNested.
+ * dimensions must be non-negative integers. Elements are checked as in tensorFromNested. The
+ * declared shape is charged to `budget` (when given) before any array is built.
  */
 export function tensorFromJsonData(
   datatype: Datatype,
   shape: readonly number[],
   data: unknown,
+  budget?: DecodeBudget,
 ): Tensor {
   const dt = checkDatatype(datatype);
   const count = checkShape(shape);
+  budget?.claim(dt, shape);
   if (data === undefined) throw new InvalidRequestError("tensor data is missing");
   const nesting = readNesting(data);
   const flat = nesting.root === undefined ? [data] : flatten(nesting.root, nesting.shape);

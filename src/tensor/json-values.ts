@@ -35,8 +35,10 @@ export function dataFromJsonValues(
       const out = emptyData(datatype, n);
       for (let i = 0; i < n; i++) {
         const x = values[i];
-        if (typeof x !== "number") throw bad(datatype, "a number", x, i, source);
-        out[i] = x;
+        if (typeof x === "number") out[i] = x;
+        // An integer literal too long for a double was kept exact; a float takes its nearest.
+        else if (typeof x === "bigint") out[i] = Number(x);
+        else throw bad(datatype, "a number", x, i, source);
       }
       return out;
     }
@@ -45,8 +47,9 @@ export function dataFromJsonValues(
       const out = emptyData(datatype, n);
       const fp16 = datatype === "FP16";
       for (let i = 0; i < n; i++) {
-        const x = values[i];
-        if (typeof x !== "number") throw bad(datatype, "a number", x, i, source);
+        const v = values[i];
+        const x = typeof v === "bigint" ? Number(v) : v;
+        if (typeof x !== "number") throw bad(datatype, "a number", v, i, source);
         out[i] = fp16 ? numberToFp16(x) : numberToBf16(x);
       }
       return out;
@@ -104,6 +107,7 @@ export function dataFromJsonValues(
 }
 
 function toBigInt(x: unknown): bigint | undefined {
+  if (typeof x === "bigint") return x;
   if (typeof x === "number") return Number.isInteger(x) ? BigInt(x) : undefined;
   if (typeof x === "string" && x.length <= MAX_DECIMAL_LENGTH && DECIMAL.test(x)) return BigInt(x);
   return undefined;

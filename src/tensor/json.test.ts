@@ -215,7 +215,7 @@ describe("tensorToFlatJson / tensorToNested", () => {
         shape: [1],
         data: new BigUint64Array([2n ** 64n - 1n]),
       }),
-    ).toEqual([2 ** 64]);
+    ).toEqual([2n ** 64n - 1n]); // beyond 2^53: kept exact, for stringifyExact to write
     expect(
       tensorToFlatJson({ datatype: "FP16", shape: [2], data: new Uint16Array([0x3c00, 0xfc00]) }),
     ).toEqual([1, Number.NEGATIVE_INFINITY]);
@@ -225,11 +225,18 @@ describe("tensorToFlatJson / tensorToNested", () => {
     expect(
       tensorToFlatJson({ datatype: "BOOL", shape: [2], data: new Uint8Array([0, 1]) }),
     ).toEqual([false, true]);
-    const bytes = [new Uint8Array([0x68, 0xc3, 0xa9]), new Uint8Array([0xff])];
+    const bytes = [new Uint8Array([0x68, 0xc3, 0xa9]), new Uint8Array([0x68, 0, 0x69])];
     expect(tensorToFlatJson({ datatype: "BYTES", shape: [2], data: bytes })).toEqual([
       "hé",
-      "\ufffd",
+      "h\u0000i",
     ]);
+  });
+
+  it("refuses BYTES that are not UTF-8 rather than write U+FFFD in their place", () => {
+    const bytes = [new Uint8Array([0x68]), new Uint8Array([0xff])];
+    expect(() => tensorToFlatJson({ datatype: "BYTES", shape: [2], data: bytes })).toThrow(
+      /BYTES element 1 is not valid UTF-8.*binary form/,
+    );
   });
 
   it("nests by the real shape, including zero-size dimensions and scalars", () => {

@@ -13,6 +13,7 @@ import {
   formatShape,
 } from "./datatype.js";
 import { decodeLittleEndian, encodeLittleEndian, LITTLE_ENDIAN_HOST } from "./endian.js";
+import type { DecodeBudget } from "./limits.js";
 import type { Datatype, Tensor } from "./types.js";
 
 /**
@@ -63,15 +64,18 @@ function encodeByteStrings(elements: readonly Uint8Array[]): Uint8Array {
 /**
  * Raw little-endian bytes as a tensor. The byte length must be exactly shape × element size; for
  * BYTES the contents must hold exactly the shape's number of length-prefixed elements. The result
- * never aliases `bytes` (which may be a pooled or reused Buffer at an unaligned offset).
+ * never aliases `bytes` (which may be a pooled or reused Buffer at an unaligned offset). The
+ * declared shape is charged to `budget` (when given) before anything is allocated.
  */
 export function tensorFromRaw(
   datatype: Datatype,
   shape: readonly number[],
   bytes: Uint8Array,
+  budget?: DecodeBudget,
 ): Tensor {
   const dt = checkDatatype(datatype);
   const count = checkShape(shape);
+  budget?.claim(dt, shape, bytes.byteLength);
   const outShape = Array.from(shape);
   if (dt === "BYTES")
     return { datatype: dt, shape: outShape, data: decodeByteStrings(bytes, count, shape) };

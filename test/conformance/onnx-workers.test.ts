@@ -16,4 +16,5 @@ describeConformance({
   // Every datatype onnxruntime has (it has no BF16), as the shipped echo_<datatype> models.
   datatypes: DATATYPES.filter((d) => d !== "BF16"),
   exact64: true,
+  arbitraryBytes: "refused",
 });

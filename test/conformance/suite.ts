@@ -9,7 +9,7 @@ import type { BackendAdapter, BackendCall, TargetRef } from "../../src/backends/
 import type { Datatype, NamedTensor, TensorSpec } from "../../src/tensor/index.js";
 import type { EmulatorControl } from "../emulators/control.js";
 import { MODELS_DIR } from "../emulators/runner.js";
-import { echoValues, toComparable } from "./values.js";
+import { arbitraryBytes, echoValues, toComparable } from "./values.js";
 
 /** A backend adapter + protocol under test. */
 export interface ConformanceSubject {
@@ -24,6 +24,12 @@ export interface ConformanceSubject {
   datatypes: Datatype[];
   /** INT64/UINT64 values beyond 2^53 survive the protocol exactly. */
   exact64: boolean;
+  /**
+   * BYTES that are not plain text (NUL, not UTF-8): "exact" when they survive the protocol and
+   * backend, "refused" when the backend cannot hold them and says so (INVALID_REQUEST); undefined
+   * skips the check.
+   */
+  arbitraryBytes?: "exact" | "refused";
   /** Tensors to declare on the target (backends without metadata); undefined = use metadata. */
   declare?: (model: string) => { inputs: TensorSpec[]; outputs: TensorSpec[] } | undefined;
   /** True for the in-process ONNX backend, which has no emulator to stall, fail or kill. */
@@ -147,6 +153,21 @@ export function describeConformance(subject: ConformanceSubject): void {
         expect(toComparable(y)).toEqual(toComparable(x));
       });
     }
+
+    it.runIf(subject.arbitraryBytes !== undefined)(
+      `echo_bytes: NUL and non-UTF-8 elements are ${subject.arbitraryBytes ?? "skipped"}`,
+      async () => {
+        const x = arbitraryBytes();
+        const run = adapter.infer(target("echo_bytes"), call([x]));
+        if (subject.arbitraryBytes === "refused") {
+          await expect(run).rejects.toMatchObject({ code: "INVALID_REQUEST" });
+          return;
+        }
+        const y = byName((await run).outputs, "y");
+        expect(y?.shape).toEqual(x.shape);
+        expect(toComparable(y)).toEqual(toComparable(x));
+      },
+    );
 
     it("metadata matches the ONNX model's (or the declared tensors)", async () => {
       const got = await adapter.metadata(target("iris"));

@@ -18,4 +18,5 @@ describeConformance({
   // Everything KServe v2 defines that onnxruntime computes with (it has no BF16 tensors).
   datatypes: DATATYPES.filter((d) => d !== "BF16"),
   exact64: true,
+  arbitraryBytes: "exact",
 });

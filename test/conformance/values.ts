@@ -73,6 +73,22 @@ export function echoValues(datatype: Datatype, exact64: boolean): NamedTensor {
   }
 }
 
+/**
+ * An input `x` of shape [2,3] of BYTES that are not plain text: an embedded NUL, only control
+ * bytes, bytes that are not UTF-8, an empty element and a long one.
+ */
+export function arbitraryBytes(): NamedTensor {
+  const data = [
+    utf8.encode("he\0llo"),
+    Uint8Array.from([0x00, 0x01, 0x02, 0x03]),
+    Uint8Array.from([0xff, 0xfe, 0xc0, 0x80]),
+    new Uint8Array(0),
+    Uint8Array.from({ length: 300 }, (_, i) => i % 256),
+    utf8.encode("ünïcödé"),
+  ];
+  return { name: "x", datatype: "BYTES", shape: SHAPE, data };
+}
+
 /** Tensor data as plain values for toEqual (bigint kept, bytes as arrays of numbers). */
 export function toComparable(tensor: Tensor | undefined): unknown[] {
   if (tensor === undefined) return [];

@@ -190,6 +190,16 @@ describe("toOrtTensor / fromOrtTensor", () => {
     expect(() => toOrtTensor(bad, "input x")).toThrow(/input x: element 0 is not valid UTF-8/);
   });
 
+  it("rejects BYTES holding a NUL byte (onnxruntime would cut the string there)", () => {
+    const nul: NamedTensor = {
+      name: "x",
+      datatype: "BYTES",
+      shape: [2],
+      data: [new TextEncoder().encode("ok"), new TextEncoder().encode("he\0llo")],
+    };
+    expect(() => toOrtTensor(nul, "input x")).toThrow(/input x: element 1 holds a NUL byte/);
+  });
+
   it("rejects data that does not fill the shape, and negative dimensions", () => {
     const short: NamedTensor = {
       name: "x",
@@ -295,6 +305,10 @@ describe("checkOrtInput", () => {
         shape: [2],
         data: [Uint8Array.of(104), Uint8Array.of(0xff, 0xfe)],
       },
+    ],
+    [
+      "BYTES holding a NUL byte",
+      { name: "x", datatype: "BYTES", shape: [1], data: [Uint8Array.of(0, 1, 2, 3)] },
     ],
   ];
   it.each(bad)("refuses %s exactly as toOrtTensor does", (_label, tensor) => {

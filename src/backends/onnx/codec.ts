@@ -85,8 +85,22 @@ function byteStrings(data: TensorData, what: string): Uint8Array[] {
   return data;
 }
 
+/**
+ * onnxruntime-node hands string elements to C++ as NUL-terminated strings, so an element is cut
+ * at its first NUL byte ("he\0llo" comes back "he"): refused instead of silently changed.
+ */
+function checkNoNul(bytes: Uint8Array, i: number, what: string): void {
+  if (bytes.indexOf(0) >= 0) {
+    throw new InvalidRequestError(
+      `${what}: element ${i} holds a NUL byte, which onnxruntime string tensors cannot hold ` +
+        "(they end at the first NUL)",
+    );
+  }
+}
+
 function decodeStrings(data: TensorData, what: string): string[] {
   return byteStrings(data, what).map((bytes, i) => {
+    checkNoNul(bytes, i, what);
     try {
       return utf8Decoder.decode(bytes);
     } catch (err) {
@@ -96,7 +110,8 @@ function decodeStrings(data: TensorData, what: string): string[] {
 }
 
 /**
- * Throws what toOrtTensor throws for bad client input (BF16, BYTES that are not UTF-8, data whose
+ * Throws what toOrtTensor throws for bad client input (BF16, BYTES that are not UTF-8 or hold a
+ * NUL byte, data whose
  * length does not match the shape) without building the ORT tensor: for checking on the main
  * thread a call that a worker thread will convert.
  */
@@ -106,12 +121,13 @@ export function checkOrtInput(tensor: Tensor, what = "tensor"): void {
   if (type !== "string") return;
   byteStrings(tensor.data, what).forEach((bytes, i) => {
     if (!isUtf8(bytes)) throw new InvalidRequestError(`${what}: element ${i} is not valid UTF-8`);
+    checkNoNul(bytes, i, what);
   });
 }
 
 /**
  * A canonical tensor as an ORT tensor. Throws InvalidRequestError for BF16, BYTES that are not
- * UTF-8 and data whose length does not match the shape.
+ * UTF-8 or hold a NUL byte, and data whose length does not match the shape.
  */
 export function toOrtTensor(tensor: Tensor, what = "tensor"): ort.Tensor {
   const type = ortTypeOf(tensor.datatype);

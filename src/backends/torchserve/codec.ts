@@ -1,14 +1,15 @@
 /**
- * SPEC 6's JSON convention for TorchServe handlers: the request body is the input tensor as a
- * nested array when the model has one input, else an object of input name -> nested array; the
- * answer is a nested array (the single output) or an object of output name -> nested array.
+ * The JSON convention for TorchServe handlers (docs/backends.md): the request body is the input
+ * tensor as a nested array when the model has one input, else an object of input name -> nested
+ * array; the answer is a nested array (the single output) or an object of output name -> nested
+ * array.
  * TorchServe publishes no metadata, so datatypes and shapes come from the target's declared
  * tensors; a handler answer that does not fit them is the backend's fault (BACKEND_ERROR).
  */
 import { BackendError, GatewayError, InvalidRequestError } from "../../errors.js";
 import { formatShape, tensorFromNested } from "../../tensor/index.js";
+import { JsonSyntaxError, nestedJsonText, parseJsonExact } from "../../tensor/json-text.js";
 import type { NamedTensor, Tensor, TensorSpec } from "../../tensor/types.js";
-import { JsonSyntaxError, nestedJsonText, parseJsonExact } from "./json-exact.js";
 
 /** Name of a bare-array answer when the target does not declare exactly one output. */
 export const DEFAULT_OUTPUT_NAME = "output";

@@ -19,6 +19,8 @@ export interface WireInput {
   datatype: string;
   shape: number[];
   decode(at: InputLabel): ort.Tensor;
+  /** The input's raw bytes, when it came as raw contents or binary data. */
+  raw?: Uint8Array;
 }
 
 /** One computed output. */
@@ -27,6 +29,11 @@ export interface Output {
   datatype: string;
   shape: number[];
   tensor: ort.Tensor;
+  /**
+   * The output's raw bytes when they are not the tensor's: an echo model's BYTES (see
+   * `infer`). Binary and raw answers send these.
+   */
+  raw?: Uint8Array;
 }
 
 /** The KServe v2 datatype of a model tensor. */
@@ -136,6 +143,11 @@ export class TritonCore {
       );
     }
     const order = names ?? model.outputs.map((o) => o.name);
+    // The echo_* models are one Identity node. onnxruntime-node strings end at a NUL byte and
+    // hold only UTF-8, so for BYTES the emulator answers as a Triton identity backend does: the
+    // input's bytes, unchanged (when they came raw).
+    const echoRaw =
+      model.name.startsWith("echo_") && inputs[0]?.datatype === "BYTES" ? inputs[0].raw : undefined;
     return order.map((name) => {
       const tensor = results[name];
       if (tensor === undefined) throw new TritonError("INTERNAL", `output '${name}' missing`);
@@ -144,6 +156,7 @@ export class TritonCore {
         datatype: V2_TYPE[tensor.type] ?? tensor.type,
         shape: tensor.dims.map(Number),
         tensor,
+        ...(echoRaw === undefined ? {} : { raw: echoRaw }),
       };
     });
   }

@@ -104,7 +104,13 @@ function wireInputs(request: InferRequest): WireInput[] {
           `contents field must not be specified when using raw_input_contents for '${name}' for model '${model}'`,
         );
       }
-      return { name, datatype, shape, decode: (at) => rawToOrt(datatype, shape, blob, at) };
+      return {
+        name,
+        datatype,
+        shape,
+        raw: blob,
+        decode: (at) => rawToOrt(datatype, shape, blob, at),
+      };
     }
     const contents = input.contents;
     if (contents === null) {
@@ -156,7 +162,7 @@ export function grpcImplementation(core: TritonCore): grpc.UntypedServiceImpleme
         model_version: found.version,
         id: request.id,
         outputs: outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
-        raw_output_contents: outputs.map((o) => ortToRaw(o.tensor)),
+        raw_output_contents: outputs.map((o) => o.raw ?? ortToRaw(o.tensor)),
       });
     };
     run().catch((err: unknown) => fail(callback, err));

@@ -192,7 +192,13 @@ function parseInfer(json: unknown, binary: Buffer): ParsedRequest {
       }
       const blob = binary.subarray(offset, end);
       offset = end;
-      return { name, datatype, shape: dims, decode: (at) => rawToOrt(datatype, dims, blob, at) };
+      return {
+        name,
+        datatype,
+        shape: dims,
+        raw: blob,
+        decode: (at) => rawToOrt(datatype, dims, blob, at),
+      };
     }
     if (raw.data === undefined) {
       throw invalidArg(`input '${name}' must specify 'data' or 'binary_data_size'`);
@@ -272,7 +278,7 @@ function respond(
   const entries = outputs.map((o) => {
     const head = `"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":${JSON.stringify(o.shape)}`;
     if (binaryFor(o.name)) {
-      const blob = ortToRaw(o.tensor);
+      const blob = o.raw === undefined ? ortToRaw(o.tensor) : Buffer.from(o.raw);
       blobs.push(blob);
       return `{${head},"parameters":{"binary_data_size":${blob.length}}}`;
     }

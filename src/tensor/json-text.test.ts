@@ -1,5 +1,13 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { JsonSyntaxError, MAX_JSON_DEPTH, nestedJsonText, parseJsonExact } from "./json-exact.js";
+import {
+  JsonSyntaxError,
+  MAX_JSON_DEPTH,
+  nestedJsonText,
+  parseJsonExact,
+  parseJsonSlow,
+  stringifyExact,
+} from "./json-text.js";
 
 describe("nestedJsonText", () => {
   it("writes INT64 and UINT64 extremes digit for digit", () => {
@@ -89,5 +97,90 @@ describe("parseJsonExact", () => {
     expect(() => parseJsonExact(deep)).toThrow(/nesting deeper/);
     const ok = `${"[".repeat(MAX_JSON_DEPTH)}12345678901234567890${"]".repeat(MAX_JSON_DEPTH)}`;
     expect(parseJsonExact(ok).hasBigInt).toBe(true);
+  });
+});
+
+describe("non-finite numbers, as Triton's JSON reader and writer take them", () => {
+  it("parses NaN, Infinity, -Infinity and rapidjson's Inf / -Inf", () => {
+    const parsed = parseJsonSlow("[NaN, Infinity, -Infinity, Inf, -Inf, -1.5]");
+    expect(parsed.value).toEqual([
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -1.5,
+    ]);
+    expect(parseJsonExact('{"y":[NaN]}').value).toEqual({ y: [Number.NaN] });
+  });
+
+  it.each(["[nan]", "[-NaN]", "[infinity]", "[Infinit]"])("rejects %s", (text) => {
+    expect(() => parseJsonSlow(text)).toThrow(JsonSyntaxError);
+  });
+
+  it("writes NaN and ±Infinity as tokens, bigints as digits, the rest as JSON.stringify", () => {
+    const value = {
+      a: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.1],
+      b: 2n ** 64n - 1n,
+      c: 'q"\u0000é',
+      d: [true, null, { e: [] }],
+      skipped: undefined,
+    };
+    expect(stringifyExact(value)).toBe(
+      '{"a":[NaN,Infinity,-Infinity,0.1],"b":18446744073709551615,"c":"q\\"\\u0000é","d":[true,null,{"e":[]}]}',
+    );
+  });
+
+  it("writes finite documents exactly as JSON.stringify does", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+        expect(stringifyExact(value)).toBe(JSON.stringify(value));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("round-trips 64-bit integers at every edge and non-finite doubles through text", () => {
+    const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n });
+    const edges = fc.constantFrom(
+      -(2n ** 63n),
+      2n ** 63n - 1n,
+      2n ** 64n - 1n,
+      2n ** 53n + 1n,
+      -(2n ** 53n) - 1n,
+    );
+    const double = fc.double().filter((x) => !Object.is(x, -0));
+    const safe = (v: bigint) => (v >= -(2n ** 53n - 1n) && v <= 2n ** 53n - 1n ? Number(v) : v);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(int64.map(safe), edges, double)), (values) => {
+        const back = parseJsonSlow(stringifyExact(values)).value;
+        // A double that is an integer beyond 2^53 is written as its shortest integer literal
+        // (below 1e21), which reads back as a bigint of those digits: Number() of it is the double.
+        const expected = values.map((v) =>
+          typeof v === "number" &&
+          Number.isInteger(v) &&
+          !Number.isSafeInteger(v) &&
+          Math.abs(v) < 1e21
+            ? BigInt(JSON.stringify(v))
+            : v,
+        );
+        expect(back).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("nestedJsonText with non-finite floats", () => {
+  it("writes NaN and ±Infinity tokens in their place", () => {
+    const fp32 = Float32Array.from([
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -1,
+      Number.NEGATIVE_INFINITY,
+    ]);
+    expect(nestedJsonText({ datatype: "FP32", shape: [2, 2], data: fp32 })).toBe(
+      "[[NaN,Infinity],[-1,-Infinity]]",
+    );
   });
 });
