@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { loadConfigFile } from "./config/load.js";
 import { GatewayError } from "./errors.js";
 import { ConfigInvalidError } from "./gateway/runtime.js";
-import { createLogger } from "./logger.js";
+import { createLogger, type Logger, LogLevelError } from "./logger.js";
 import { explainRoute } from "./routing/explain.js";
 import { startGateway } from "./server.js";
 
@@ -100,16 +100,23 @@ async function explain(
 }
 
 async function serveUntilSignalled(configPath: string): Promise<number> {
-  const logger = createLogger();
+  let logger: Logger;
+  try {
+    logger = createLogger();
+  } catch (err) {
+    if (!(err instanceof LogLevelError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway({ configPath, logger });
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
       logger.error({ config: configPath, errors: err.errors }, "invalid config");
-    } else {
-      logger.error({ err }, "failed to start");
+      return 1;
     }
+    logger.error({ err }, "failed to start");
     return 1;
   }
   process.on("SIGHUP", () => {
@@ -140,7 +147,7 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
     // Exit explicitly: backends may hold handles (sockets, thread pools) that keep the loop alive.
-    if (code !== undefined) setImmediate(() => process.exit(code));
+    setImmediate(() => process.exit(code));
   },
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

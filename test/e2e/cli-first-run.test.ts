@@ -1,0 +1,69 @@
+/**
+ * What a first run of `infergate serve` shows when something is wrong around the config: an
+ * unknown LOG_LEVEL, a port already taken (one line, no stack, exit 1), and that the last log
+ * lines reach a slow reader before the process exits.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../support/ports.js";
+import { localConfig, postJson, writeConfig } from "./harness.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CLI = resolve(ROOT, "dist/cli.js");
+const cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const undo of cleanup.splice(0)) undo();
+});
+
+function start(args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [CLI, "serve", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  cleanup.push(() => child.kill("SIGKILL"));
+  return child;
+}
+
+/** Runs serve to its exit; resolves with the exit code and everything it wrote. */
+async function runToExit(args: string[], env: Record<string, string> = {}) {
+  const child = start(args, env);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
+  return { code, stdout, stderr };
+}
+
+/** Holds `port` on 127.0.0.1 until the test ends. */
+async function occupy(port: number): Promise<void> {
+  const server: Server = createServer();
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+  cleanup.push(() => server.close());
+}
+
+function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe("infergate serve on a first run", () => {
+  it("names the levels that exist when LOG_LEVEL is unknown, and exits 1 without a stack", async () => {
+    const run = await runToExit(["--config", writeConfig(localConfig())], { LOG_LEVEL: "verbose" });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      'LOG_LEVEL: unknown level "verbose"; use one of trace, debug, info, warn, error, fatal, silent\n',
+    );
+    expect(run.stdout).toBe("");
+  });
+});
