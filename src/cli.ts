@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { loadConfigFile } from "./config/load.js";
 import { GatewayError } from "./errors.js";
 import { ConfigInvalidError } from "./gateway/runtime.js";
+import { describeListenError } from "./listen-errors.js";
 import { createLogger, type Logger, LogLevelError } from "./logger.js";
 import { explainRoute } from "./routing/explain.js";
 import { startGateway } from "./server.js";
@@ -116,7 +117,10 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
       logger.error({ config: configPath, errors: err.errors }, "invalid config");
       return 1;
     }
-    logger.error({ err }, "failed to start");
+    const loaded = await loadConfigFile(configPath);
+    const line = loaded.ok ? describeListenError(err, loaded.config.server) : undefined;
+    if (line !== undefined) logger.error(line);
+    else logger.error({ err }, "failed to start");
     return 1;
   }
   process.on("SIGHUP", () => {

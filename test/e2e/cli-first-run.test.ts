@@ -66,4 +66,18 @@ describe("infergate serve on a first run", () => {
     );
     expect(run.stdout).toBe("");
   });
+
+  it.each([
+    ["http", (port: number) => localConfig().replace("port: 0", `port: ${port}`)],
+    ["grpc", (port: number) => localConfig().replace("grpcPort: 0", `grpcPort: ${port}`)],
+  ])("says in one line that the %s port is in use, and exits 1", async (listener, config) => {
+    const port = await freePort();
+    await occupy(port);
+    const run = await runToExit(["--config", writeConfig(config(port))]);
+    expect(run.code).toBe(1);
+    const errors = jsonLines(run.stdout).filter((line) => line.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toBe(`port ${port} (${listener}) is already in use on 127.0.0.1`);
+    expect(run.stdout + run.stderr).not.toMatch(/\n\s+at /);
+  });
 });
