@@ -8,7 +8,7 @@ import { loadConfigFile } from "./config/load.js";
 import { GatewayError } from "./errors.js";
 import { ConfigInvalidError } from "./gateway/runtime.js";
 import { describeListenError } from "./listen-errors.js";
-import { createLogger, type Logger, LogLevelError } from "./logger.js";
+import { createLogger, flushLogger, type Logger, LogLevelError } from "./logger.js";
 import { explainRoute } from "./routing/explain.js";
 import { startGateway } from "./server.js";
 
@@ -100,6 +100,12 @@ async function explain(
   }
 }
 
+/** How long the last log lines may take to reach stdout before the process exits anyway. */
+const LOG_FLUSH_TIMEOUT_MS = 5000;
+
+/** The serve command's logger, flushed before the process exits. */
+let processLogger: Logger | undefined;
+
 async function serveUntilSignalled(configPath: string): Promise<number> {
   let logger: Logger;
   try {
@@ -109,6 +115,7 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
     process.stderr.write(`${err.message}\n`);
     return 1;
   }
+  processLogger = logger;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway({ configPath, logger });
@@ -148,8 +155,9 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
+  async (code) => {
     process.exitCode = code;
+    if (processLogger !== undefined) await flushLogger(processLogger, LOG_FLUSH_TIMEOUT_MS);
     // Exit explicitly: backends may hold handles (sockets, thread pools) that keep the loop alive.
     setImmediate(() => process.exit(code));
   },

@@ -26,5 +26,24 @@ export class LogLevelError extends Error {
  */
 export function createLogger(level = process.env.LOG_LEVEL ?? "info"): Logger {
   if (!LOG_LEVELS.includes(level)) throw new LogLevelError(level);
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  // minLength 1 still writes each line at once (every line is longer), and unlike 0 it makes
+  // flush(cb) wait for the writes in flight instead of calling back at once (see flushLogger).
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 1 });
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+}
+
+/**
+ * Waits until every line logged so far is written (at most `timeoutMs`). pino writes stdout
+ * asynchronously; on `process.exit` a write still in flight, such as the last "stopped" line
+ * while a slow reader keeps the pipe full, would be lost.
+ */
+export function flushLogger(logger: Logger, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    // The callback gets fsync's error on a pipe or terminal; the lines are written by then.
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

@@ -80,4 +80,33 @@ describe("infergate serve on a first run", () => {
     expect(errors[0]?.msg).toBe(`port ${port} (${listener}) is already in use on 127.0.0.1`);
     expect(run.stdout + run.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it("writes every log line, the last 'stopped' included, to a reader that lags behind", async () => {
+    const port = await freePort();
+    const configPath = writeConfig(localConfig().replace("port: 0", `port: ${port}`));
+    const child = start(["--config", configPath]);
+    const url = `http://127.0.0.1:${port}`;
+    await expect
+      .poll(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status, {
+        timeout: 20_000,
+      })
+      .toBe(200);
+    // Each rejected reload logs one line of some 100 KB; nobody reads stdout yet, so the pipe
+    // fills and the logger has writes waiting when the process is told to stop.
+    const unknownKeys = Array.from({ length: 3000 }, (_, i) => `unknown_key_${i}: 1`).join("\n");
+    writeFileSync(configPath, `${localConfig()}\n${unknownKeys}\n`);
+    for (let i = 0; i < 3; i++)
+      expect((await postJson(`${url}/admin/reload`, {})).status).toBe(400);
+    const exited = new Promise<number | null>((r) => child.once("close", (c) => r(c)));
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 1000));
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    expect(await exited).toBe(0);
+    const lines = jsonLines(stdout);
+    expect(lines.filter((l) => String(l.msg).startsWith("config reload rejected"))).toHaveLength(3);
+    expect(lines.at(-1)?.msg).toBe("stopped");
+  });
 });
