@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConfigResult, loadConfigFile, parseConfigText } from "./load.js";
+import { grpcServerSchema, limitsSchema } from "./schema.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../..");
@@ -43,6 +44,8 @@ describe("loadConfigFile", () => {
         bodyLimitBytes: 8388608,
         drainTimeoutMs: 10000,
         cacheMaxBytes: 67108864,
+        limits: limitsSchema.parse({}),
+        grpc: grpcServerSchema.parse({}),
       },
       redis: { url: "redis://127.0.0.1:6379", keyPrefix: "infergate:" },
       backends: {
@@ -138,6 +141,14 @@ describe("loadConfigFile", () => {
       expect(config.backends.local).toEqual({ type: "onnx", modelDir: resolve(dir, "../models") });
     });
 
+    it("names the file, line and column of a YAML syntax error", async () => {
+      const file = join(dir, "broken.yaml");
+      await writeFile(file, "server:\n  port: [8080\nbackends: {}\n");
+      const errors = errorsOf(await loadConfigFile(file));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(new RegExp(`^${file.replaceAll(".", "\\.")}:3:1: .*\\]`));
+    });
+
     it("interpolates from the env option", async () => {
       const file = join(dir, "env.yaml");
       await writeFile(file, MINIMAL.replace("/opt/models", "${MODEL_DIR}"));
@@ -156,6 +167,8 @@ describe("parseConfigText", () => {
       bodyLimitBytes: 8388608,
       drainTimeoutMs: 10000,
       cacheMaxBytes: 67108864,
+      limits: limitsSchema.parse({}),
+      grpc: grpcServerSchema.parse({}),
     });
     expect(config.defaults).toEqual({ timeoutMs: 1000 });
     expect(config.redis).toBeUndefined();

@@ -19,6 +19,8 @@ export interface ParseOptions {
   env?: Env;
   /** Directory relative onnx `modelDir`s are resolved against; default the working directory. */
   baseDir?: string;
+  /** The file the text came from; YAML syntax errors then name it (`FILE:LINE:COLUMN: ...`). */
+  source?: string;
 }
 
 export interface LoadOptions {
@@ -31,7 +33,7 @@ const MAX_ALIAS_COUNT = 100;
 
 /** Parses and validates config text. Relative onnx `modelDir`s come back absolute. */
 export function parseConfigText(text: string, options: ParseOptions = {}): ConfigResult {
-  const parsed = parseYaml(text);
+  const parsed = parseYaml(text, options.source);
   if (!parsed.ok) return parsed;
 
   const interpolationErrors = interpolateDocument(parsed.doc, options.env ?? process.env);
@@ -78,7 +80,7 @@ export async function loadConfigFile(
     const reason = err instanceof Error ? err.message : String(err);
     return { ok: false, errors: [`${path}: cannot read config file (${reason})`] };
   }
-  const parseOptions: ParseOptions = { baseDir: dirname(resolve(path)) };
+  const parseOptions: ParseOptions = { baseDir: dirname(resolve(path)), source: path };
   if (options.env !== undefined) parseOptions.env = options.env;
   return parseConfigText(text, parseOptions);
 }

@@ -89,6 +89,13 @@ models:
       ]),
     );
   });
+
+  it("names the file, line and column of a YAML syntax error", () => {
+    const path = writeConfig("server:\n  port: 8080\n bad indent: 1\n");
+    const { code, out } = validate(path);
+    expect(code).toBe(1);
+    expect(out.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`^${path}:3:1: All mapping items must start at the same column`))]);
+  });
 });
 
 describe("infergate serve", () => {
