@@ -45,7 +45,7 @@ export function parseConfigText(text: string, options: ParseOptions = {}): Confi
   }
 
   const result = configSchema.safeParse(raw, { reportInput: true });
-  const schemaErrors = result.success ? [] : formatIssues(result.error.issues);
+  const schemaErrors = result.success ? [] : formatIssues(result.error.issues, configSchema);
   const referenceErrors = checkReferences(raw);
 
   // A value whose variable is unset still holds "${X}"; what the schema then says about that
