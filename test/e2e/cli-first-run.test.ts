@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:net";
 import { resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../support/ports.js";
-import { localConfig, postJson, writeConfig } from "./harness.js";
+import { localConfig, MODELS_DIR, postJson, startTestGateway, writeConfig } from "./harness.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = resolve(ROOT, "dist/cli.js");
@@ -57,7 +57,35 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+const MISSING_MODEL = localConfig().replace(
+  '"1": { backend: local, model: iris, version: "1" }',
+  '"1": { backend: local, model: iris, version: "1" }\n      "7": { backend: local, model: iris, version: "7" }',
+);
+const MISSING_LINE = `models.iris.versions.7: model file ${MODELS_DIR}/iris/7/model.onnx not found`;
+
 describe("infergate serve on a first run", () => {
+  it("refuses to start when an onnx target's model file is missing", async () => {
+    const run = await runToExit(["--config", writeConfig(MISSING_MODEL)]);
+    expect(run.code).toBe(1);
+    const errors = jsonLines(run.stdout).filter((line) => line.level === 50);
+    expect(errors).toEqual([
+      expect.objectContaining({ msg: "invalid config", errors: [MISSING_LINE] }),
+    ]);
+  });
+
+  it("rejects a reload to a missing model file and keeps serving the old config", async () => {
+    const gw = await startTestGateway();
+    cleanup.push(() => void gw.stop());
+    writeFileSync(gw.configPath, MISSING_MODEL);
+    const res = await postJson(`${gw.url}/admin/reload`, {});
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toContain(MISSING_LINE);
+    const still = await postJson(`${gw.url}/v1/models/iris/predict`, {
+      inputs: [[5.1, 3.5, 1.4, 0.2]],
+    });
+    expect(still.status).toBe(200);
+  });
+
   it("names the levels that exist when LOG_LEVEL is unknown, and exits 1 without a stack", async () => {
     const run = await runToExit(["--config", writeConfig(localConfig())], { LOG_LEVEL: "verbose" });
     expect(run.code).toBe(1);
