@@ -8,9 +8,11 @@ ARG NODE_IMAGE=node:24.11.1-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Dependencies first, so source edits reuse this layer. --ignore-scripts skips the root
-# `prepare` (= build, which needs the sources copied below); the only dependency install script,
-# onnxruntime-node's, does nothing under .npmrc's onnxruntime-node-install=skip (its CPU
-# binaries ship inside the npm package).
+# `prepare` (= build, which needs the sources copied below) and the dependencies' install
+# scripts, which package.json's allowScripts denies anyway: onnxruntime-node's would do nothing
+# under .npmrc's onnxruntime-node-install=skip (its CPU binaries ship inside the npm package),
+# protobufjs's only checks a version scheme. CMD runs node directly, not `npm start`: npm does
+# not reliably pass SIGTERM on, and the gateway must get it to drain.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./

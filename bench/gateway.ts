@@ -235,7 +235,7 @@ export async function eventLoopDelay(gatewayUrl: string): Promise<LoopDelay> {
   const read = (name: string) => {
     const line = text
       .split("\n")
-      .find((l) => l.startsWith(`infergate_process_nodejs_eventloop_lag_${name}_seconds `));
+      .find((l) => l.startsWith(`infergate_nodejs_eventloop_lag_${name}_seconds `));
     const seconds = Number(line?.slice(line.lastIndexOf(" ") + 1));
     return Number.isFinite(seconds) ? Math.max(0, seconds * 1000 - LOOP_TIMER_MS) : Number.NaN;
   };

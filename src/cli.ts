@@ -7,7 +7,8 @@ import { parseArgs } from "node:util";
 import { loadConfigFile } from "./config/load.js";
 import { GatewayError } from "./errors.js";
 import { ConfigInvalidError } from "./gateway/runtime.js";
-import { createLogger } from "./logger.js";
+import { describeListenError } from "./listen-errors.js";
+import { createLogger, flushLogger, type Logger, LogLevelError } from "./logger.js";
 import { explainRoute } from "./routing/explain.js";
 import { startGateway } from "./server.js";
 
@@ -99,17 +100,34 @@ async function explain(
   }
 }
 
+/** How long the last log lines may take to reach stdout before the process exits anyway. */
+const LOG_FLUSH_TIMEOUT_MS = 5000;
+
+/** The serve command's logger, flushed before the process exits. */
+let processLogger: Logger | undefined;
+
 async function serveUntilSignalled(configPath: string): Promise<number> {
-  const logger = createLogger();
+  let logger: Logger;
+  try {
+    logger = createLogger();
+  } catch (err) {
+    if (!(err instanceof LogLevelError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  processLogger = logger;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway({ configPath, logger });
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
       logger.error({ config: configPath, errors: err.errors }, "invalid config");
-    } else {
-      logger.error({ err }, "failed to start");
+      return 1;
     }
+    const loaded = await loadConfigFile(configPath);
+    const line = loaded.ok ? describeListenError(err, loaded.config.server) : undefined;
+    if (line !== undefined) logger.error(line);
+    else logger.error({ err }, "failed to start");
     return 1;
   }
   process.on("SIGHUP", () => {
@@ -137,10 +155,11 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
+  async (code) => {
     process.exitCode = code;
+    if (processLogger !== undefined) await flushLogger(processLogger, LOG_FLUSH_TIMEOUT_MS);
     // Exit explicitly: backends may hold handles (sockets, thread pools) that keep the loop alive.
-    if (code !== undefined) setImmediate(() => process.exit(code));
+    setImmediate(() => process.exit(code));
   },
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

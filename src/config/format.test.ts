@@ -115,3 +115,55 @@ describe("formatIssues", () => {
     if (!result.success) expect(formatIssues(result.error.issues)).toEqual(["n: expected number"]);
   });
 });
+
+describe("unknown keys with the schema", () => {
+  const suggest = (input: unknown): string[] => {
+    const result = configSchema.safeParse(input, { reportInput: true });
+    if (result.success) throw new Error("expected the input to be rejected");
+    return formatIssues(result.error.issues, configSchema);
+  };
+
+  it("suggests the closest known key of the object the typo is in", () => {
+    expect(suggest({ ...minimal, server: { prot: 8080 } })).toEqual([
+      'server.prot: unknown key (did you mean "port"?)',
+    ]);
+    expect(suggest({ ...minimal, defualts: {} })).toEqual([
+      'defualts: unknown key (did you mean "defaults"?)',
+    ]);
+  });
+
+  it("takes a backend's keys from its type, and keys below a record and an array", () => {
+    const input = {
+      backends: {
+        local: { type: "onnx", modelDir: "./m", worker: 2 },
+        t: { type: "triton", grpc: "t:1", outlierDetection: { consecutiveFailure: 3 } },
+      },
+      models: {
+        m: {
+          versions: { "1": { backend: "local", verison: "1" } },
+          fallback: [{ backend: "local", modle: "x" }],
+        },
+      },
+    };
+    expect(suggest(input).sort()).toEqual(
+      [
+        'backends.local.worker: unknown key (did you mean "workers"?)',
+        'backends.t.outlierDetection.consecutiveFailure: unknown key (did you mean "consecutiveFailures"?)',
+        'models.m.versions.1.verison: unknown key (did you mean "version"?)',
+        'models.m.fallback[0].modle: unknown key (did you mean "model"?)',
+      ].sort(),
+    );
+  });
+
+  it("suggests nothing for a key far from every known one, or next to the key it resembles", () => {
+    expect(suggest({ ...minimal, server: { colour: "red" } })).toEqual([
+      "server.colour: unknown key",
+    ]);
+    expect(suggest({ ...minimal, server: { port: 1, prot: 2 } })).toEqual([
+      "server.prot: unknown key",
+    ]);
+    expect(suggest({ ...minimal, server: { hos: "x" } })).toEqual([
+      'server.hos: unknown key (did you mean "host"?)',
+    ]);
+  });
+});

@@ -3,7 +3,8 @@
  * (SPEC section 1). Zod's own messages ("Invalid input: expected number, received string") are
  * written for developers; these read like a config linter.
  */
-import type { core } from "zod";
+import type { core, z } from "zod";
+import { closestKey, knownKeysAt } from "./suggest.js";
 
 type Issue = core.$ZodIssue;
 type PathSegment = PropertyKey;
@@ -47,11 +48,12 @@ export function describeType(value: unknown): string {
 /**
  * Formats zod issues as lines, one per problem (an unknown-keys issue naming two keys gives two
  * lines). Pass issues from `safeParse(..., { reportInput: true })` so type errors can say what
- * was received.
+ * was received. With the `schema` that was parsed, an unknown key that is a typo of a known one
+ * says which (`server.prot: unknown key (did you mean "port"?)`).
  */
-export function formatIssues(issues: readonly Issue[]): string[] {
+export function formatIssues(issues: readonly Issue[], schema?: z.ZodType): string[] {
   const lines: string[] = [];
-  for (const issue of issues) appendIssue(lines, issue, [], 0);
+  for (const issue of issues) appendIssue(lines, issue, [], 0, schema);
   return lines;
 }
 
@@ -60,18 +62,36 @@ function appendIssue(
   issue: Issue,
   prefix: readonly PathSegment[],
   depth: number,
+  schema: z.ZodType | undefined,
 ): void {
   const path = [...prefix, ...issue.path];
   switch (issue.code) {
     case "unrecognized_keys":
-      for (const key of issue.keys) lines.push(formatLine([...path, key], "unknown key"));
+      for (const key of issue.keys) {
+        lines.push(formatLine([...path, key], unknownKeyMessage(key, path, issue, schema)));
+      }
       return;
     case "invalid_union":
-      appendUnion(lines, issue, path, depth);
+      appendUnion(lines, issue, path, depth, schema);
       return;
     default:
       lines.push(formatLine(path, describeIssue(issue)));
   }
+}
+
+function unknownKeyMessage(
+  key: string,
+  path: readonly PathSegment[],
+  issue: core.$ZodIssueUnrecognizedKeys,
+  schema: z.ZodType | undefined,
+): string {
+  if (schema === undefined) return "unknown key";
+  const input = "input" in issue ? issue.input : undefined;
+  // A key written next to its typo (`port` and `prot`) is not what the typo meant.
+  const written = typeof input === "object" && input !== null ? Object.keys(input) : [];
+  const known = knownKeysAt(schema, path, input).filter((k) => !written.includes(k));
+  const suggestion = closestKey(key, known);
+  return suggestion === undefined ? "unknown key" : `unknown key (did you mean "${suggestion}"?)`;
 }
 
 /**
@@ -84,6 +104,7 @@ function appendUnion(
   issue: core.$ZodIssueInvalidUnion,
   path: readonly PathSegment[],
   depth: number,
+  schema: z.ZodType | undefined,
 ): void {
   if (issue.discriminator !== undefined || issue.errors.length === 0) {
     const options = "options" in issue ? (issue.options?.map(String) ?? []) : [];
@@ -95,7 +116,7 @@ function appendUnion(
   const typeMismatch = (i: Issue): boolean => i.code === "invalid_type" && i.path.length === 0;
   const matched = issue.errors.find((branch) => branch.length > 0 && !branch.some(typeMismatch));
   if (matched !== undefined && depth < MAX_UNION_DEPTH) {
-    for (const sub of matched) appendIssue(lines, sub, path, depth + 1);
+    for (const sub of matched) appendIssue(lines, sub, path, depth + 1, schema);
     return;
   }
   const expected = new Set<string>();

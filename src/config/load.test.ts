@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are ${ENV} config text, not JS templates.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,8 +34,9 @@ function configOf(result: ConfigResult) {
 }
 
 describe("loadConfigFile", () => {
-  it("loads the SPEC section 2 example with every key", async () => {
-    const config = configOf(await loadConfigFile(exampleFull));
+  it("reads the SPEC section 2 example with every key", async () => {
+    const text = await readFile(exampleFull, "utf8");
+    const config = configOf(parseConfigText(text, { baseDir: dirname(exampleFull) }));
     expect(config).toEqual({
       server: {
         host: "0.0.0.0",
@@ -113,6 +114,7 @@ describe("loadConfigFile", () => {
       'models.fraud.versions.2.backend: unknown backend "trtion"',
       'models.fraud.labels.canary: unknown version "9"',
       'models.fraud.traffic[1].version: unknown version "3"',
+      "models.fraud.versions.4: model file ../../../models/iris/7/model.onnx not found",
     ];
     for (const line of expected) expect(errors).toContain(line);
     expect(errors).toHaveLength(expected.length);
@@ -129,23 +131,85 @@ describe("loadConfigFile", () => {
     let dir = "";
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), "infergate-config-"));
+      // Only existence is checked at load, so empty files stand in for models.
+      for (const version of ["1", "3", "10"]) {
+        await mkdir(join(dir, "models/fraud", version), { recursive: true });
+        await writeFile(join(dir, "models/fraud", version, "model.onnx"), "");
+      }
+      await mkdir(join(dir, "models/fraud/11"));
+      await mkdir(join(dir, "conf"));
     });
     afterAll(async () => {
       await rm(dir, { recursive: true, force: true });
     });
 
     it("resolves a relative modelDir against the file's directory", async () => {
-      const file = join(dir, "gateway.yaml");
+      const file = join(dir, "conf/gateway.yaml");
       await writeFile(file, MINIMAL.replace("/opt/models", "../models"));
       const config = configOf(await loadConfigFile(file));
-      expect(config.backends.local).toEqual({ type: "onnx", modelDir: resolve(dir, "../models") });
+      expect(config.backends.local).toEqual({ type: "onnx", modelDir: join(dir, "models") });
+    });
+
+    it("names the file, line and column of a YAML syntax error", async () => {
+      const file = join(dir, "broken.yaml");
+      await writeFile(file, "server:\n  port: [8080\nbackends: {}\n");
+      const errors = errorsOf(await loadConfigFile(file));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(new RegExp(`^${file.replaceAll(".", "\\.")}:3:1: .*\\]`));
     });
 
     it("interpolates from the env option", async () => {
       const file = join(dir, "env.yaml");
       await writeFile(file, MINIMAL.replace("/opt/models", "${MODEL_DIR}"));
-      const config = configOf(await loadConfigFile(file, { env: { MODEL_DIR: "/srv/m" } }));
-      expect(config.backends.local).toEqual({ type: "onnx", modelDir: "/srv/m" });
+      const modelDir = join(dir, "models");
+      const config = configOf(await loadConfigFile(file, { env: { MODEL_DIR: modelDir } }));
+      expect(config.backends.local).toEqual({ type: "onnx", modelDir });
+    });
+
+    it("reports an onnx target whose model file is missing, as the backend would look for it", async () => {
+      const file = join(dir, "conf/files.yaml");
+      await writeFile(
+        file,
+        `backends:
+  local: { type: onnx, modelDir: ../models }
+models:
+  fraud:
+    versions:
+      "1": { backend: local }
+      "2": { backend: local, version: 7 }
+      "3": { backend: local, version: "3" }
+      "4": { backend: local, version: "11" }
+      "5": { backend: local, version: latest }
+      "6": { backend: local, model: iris }
+    fallback:
+      - { backend: local, model: fraud, version: "10" }
+      - { backend: local, model: fraud, version: "2" }
+`,
+      );
+      expect(errorsOf(await loadConfigFile(file))).toEqual([
+        "models.fraud.versions.2: model file ../models/fraud/7/model.onnx not found",
+        // A version directory without model.onnx is not loaded.
+        "models.fraud.versions.4: model file ../models/fraud/11/model.onnx not found",
+        'models.fraud.versions.5.version: an onnx version is a numbered directory; "latest" is not a number',
+        "models.fraud.versions.6: no model file ../models/iris/<version>/model.onnx found",
+        "models.fraud.fallback[1]: model file ../models/fraud/2/model.onnx not found",
+      ]);
+    });
+
+    it("reports a missing modelDir once, at the backend", async () => {
+      const file = join(dir, "conf/no-dir.yaml");
+      await writeFile(file, MINIMAL.replace("/opt/models", "./models"));
+      expect(errorsOf(await loadConfigFile(file))).toEqual([
+        "backends.local.modelDir: directory ./models not found",
+      ]);
+    });
+
+    it("does not repeat a modelDir whose variable is unset as a missing directory", async () => {
+      const file = join(dir, "conf/unset.yaml");
+      await writeFile(file, MINIMAL.replace("/opt/models", "${MODEL_DIR}"));
+      expect(errorsOf(await loadConfigFile(file, { env: {} }))).toEqual([
+        "backends.local.modelDir: environment variable MODEL_DIR is not set",
+      ]);
     });
   });
 });

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { formatIssues, formatPath } from "./format.js";
 import { type Env, interpolateDocument } from "./interpolate.js";
+import { checkModelFiles } from "./model-files.js";
 import { checkReferences } from "./references.js";
 import { configSchema, type GatewayConfig } from "./schema.js";
 import { parseYaml } from "./yaml-document.js";
@@ -19,6 +20,8 @@ export interface ParseOptions {
   env?: Env;
   /** Directory relative onnx `modelDir`s are resolved against; default the working directory. */
   baseDir?: string;
+  /** The file the text came from; YAML syntax errors then name it (`FILE:LINE:COLUMN: ...`). */
+  source?: string;
 }
 
 export interface LoadOptions {
@@ -29,21 +32,33 @@ export interface LoadOptions {
 /** yaml's default alias budget; bounds "billion laughs" expansion when converting to JS. */
 const MAX_ALIAS_COUNT = 100;
 
-/** Parses and validates config text. Relative onnx `modelDir`s come back absolute. */
+/**
+ * Parses and validates config text. Relative onnx `modelDir`s come back absolute. Only the text
+ * is checked; loadConfigFile also checks that the onnx model files exist.
+ */
 export function parseConfigText(text: string, options: ParseOptions = {}): ConfigResult {
-  const parsed = parseYaml(text);
-  if (!parsed.ok) return parsed;
+  return parseDocument(text, options).result;
+}
+
+/** parseConfigText's result, with the interpolated document as plain JS when the YAML parsed. */
+function parseDocument(
+  text: string,
+  options: ParseOptions,
+): { result: ConfigResult; raw?: unknown } {
+  const parsed = parseYaml(text, options.source);
+  if (!parsed.ok) return { result: parsed };
 
   const interpolationErrors = interpolateDocument(parsed.doc, options.env ?? process.env);
   let raw: unknown;
   try {
     raw = parsed.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    return { ok: false, errors: [`(root): ${err instanceof Error ? err.message : String(err)}`] };
+    const line = `(root): ${err instanceof Error ? err.message : String(err)}`;
+    return { result: { ok: false, errors: [line] } };
   }
 
   const result = configSchema.safeParse(raw, { reportInput: true });
-  const schemaErrors = result.success ? [] : formatIssues(result.error.issues);
+  const schemaErrors = result.success ? [] : formatIssues(result.error.issues, configSchema);
   const referenceErrors = checkReferences(raw);
 
   // A value whose variable is unset still holds "${X}"; what the schema then says about that
@@ -57,15 +72,19 @@ export function parseConfigText(text: string, options: ParseOptions = {}): Confi
   ]);
 
   if (!result.success || errors.length > 0) {
-    return { ok: false, errors: errors.length > 0 ? errors : ["(root): invalid config"] };
+    return {
+      result: { ok: false, errors: errors.length > 0 ? errors : ["(root): invalid config"] },
+      raw,
+    };
   }
-  return { ok: true, config: resolveModelDirs(result.data, options.baseDir ?? process.cwd()) };
+  const config = resolveModelDirs(result.data, options.baseDir ?? process.cwd());
+  return { result: { ok: true, config }, raw };
 }
 
 /**
- * Reads and validates a config file. Relative onnx `modelDir`s are resolved against the file's
- * directory, so `config/gateway.yaml` can say `modelDir: ../models`. An unreadable file is one
- * error naming it.
+ * Reads and validates a config file, and checks that every onnx target's model file exists (see
+ * model-files.ts). Relative onnx `modelDir`s are resolved against the file's directory, so
+ * `config/gateway.yaml` can say `modelDir: ../models`. An unreadable file is one error naming it.
  */
 export async function loadConfigFile(
   path: string,
@@ -78,9 +97,15 @@ export async function loadConfigFile(
     const reason = err instanceof Error ? err.message : String(err);
     return { ok: false, errors: [`${path}: cannot read config file (${reason})`] };
   }
-  const parseOptions: ParseOptions = { baseDir: dirname(resolve(path)) };
+  const baseDir = dirname(resolve(path));
+  const parseOptions: ParseOptions = { baseDir, source: path };
   if (options.env !== undefined) parseOptions.env = options.env;
-  return parseConfigText(text, parseOptions);
+  const { result, raw } = parseDocument(text, parseOptions);
+  if (raw === undefined) return result;
+  const known = result.ok ? [] : result.errors;
+  const fileErrors = await checkModelFiles(raw, baseDir, known);
+  if (fileErrors.length === 0) return result;
+  return { ok: false, errors: [...known, ...fileErrors] };
 }
 
 function resolveModelDirs(config: GatewayConfig, baseDir: string): GatewayConfig {

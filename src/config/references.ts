@@ -182,12 +182,13 @@ function checkTarget(
 }
 
 /** A version id as the schema reads it (a string, or a non-negative integer as its decimal). */
-function versionId(value: unknown): string | undefined {
+export function versionId(value: unknown): string | undefined {
   if (typeof value === "string" && value !== "") return value;
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
   return undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A plain object (not null, not an array), as YAML mappings become. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -32,10 +32,11 @@ export type DocPath = (string | number)[];
 export type ParsedYaml = { ok: true; doc: Document } | { ok: false; errors: string[] };
 
 /**
- * Parses one YAML document. Syntax errors and duplicate keys come back as
- * `line L, column C: message` lines, never as a thrown error.
+ * Parses one YAML document. Syntax errors and duplicate keys come back as lines naming where they
+ * are, never as a thrown error: `FILE:LINE:COLUMN: message` when `source` (the file's name) is
+ * given, as editors and terminals link it, else `line L, column C: message`.
  */
-export function parseYaml(text: string): ParsedYaml {
+export function parseYaml(text: string, source?: string): ParsedYaml {
   if (text.length > MAX_TEXT_LENGTH) {
     return { ok: false, errors: [`(root): config is larger than ${MAX_TEXT_LENGTH} characters`] };
   }
@@ -64,7 +65,7 @@ export function parseYaml(text: string): ParsedYaml {
     const errors = shown.map((e) => {
       const at = e.pos[0];
       const hint = text.slice(at - 1, at + 1) === "${" ? ` (${QUOTE_HINT})` : "";
-      return locateMessage(`${e.message}${hint}`, lineCounter.linePos(at));
+      return locateMessage(`${e.message}${hint}`, lineCounter.linePos(at), source);
     });
     return { ok: false, errors };
   }
@@ -130,8 +131,16 @@ function isNode(value: unknown): value is Node {
   return isScalar(value) || isMap(value) || isSeq(value);
 }
 
-function locateMessage(message: string, pos: { line: number; col: number }): string {
-  return `line ${pos.line}, column ${pos.col}: ${message.trim()}`;
+function locateMessage(
+  message: string,
+  pos: { line: number; col: number },
+  source: string | undefined,
+): string {
+  const where =
+    source === undefined
+      ? `line ${pos.line}, column ${pos.col}`
+      : `${source}:${pos.line}:${pos.col}`;
+  return `${where}: ${message.trim()}`;
 }
 
 /**

@@ -7,7 +7,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 /** A fresh registry with the gateway's metrics; one per gateway process (tests make their own). */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "infergate_process_" });
+  // prom-client's own names already say what they are (`process_cpu_seconds_total`,
+  // `nodejs_eventloop_lag_seconds`); the prefix only namespaces them.
+  collectDefaultMetrics({ register: registry, prefix: "infergate_" });
   const requests = new Counter({
     name: "infergate_requests_total",
     help: "Inference requests answered, by model, version, backend and result code (OK or a SPEC error code).",

@@ -7,7 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
-import { localConfig, postJson, writeConfig } from "./harness.js";
+import { localConfig, MODELS_DIR, postJson, writeConfig } from "./harness.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = resolve(ROOT, "dist/cli.js");
@@ -56,9 +56,28 @@ async function serve(args: string[], env: Record<string, string> = {}) {
 }
 
 describe("infergate validate", () => {
-  it("exits 0 for the default config and the SPEC example", () => {
+  it("exits 0 for the default config", () => {
     expect(validate(resolve(ROOT, "config/gateway.yaml"))).toMatchObject({ code: 0 });
-    expect(validate(resolve(ROOT, "config/example-full.yaml"))).toMatchObject({ code: 0 });
+  });
+
+  it("finds nothing wrong with the SPEC example but the ONNX models it names and the repo lacks", () => {
+    expect(validate(resolve(ROOT, "config/example-full.yaml"))).toEqual({
+      code: 1,
+      out: "backends.local.modelDir: directory ./models not found\n",
+    });
+  });
+
+  it("reports an onnx target whose model file is missing", () => {
+    const path = writeConfig(
+      localConfig().replace(
+        '"1": { backend: local, model: iris, version: "1" }',
+        '"1": { backend: local, model: iris, version: "1" }\n      "7": { backend: local, model: iris, version: "7" }',
+      ),
+    );
+    expect(validate(path)).toEqual({
+      code: 1,
+      out: `models.iris.versions.7: model file ${MODELS_DIR}/iris/7/model.onnx not found\n`,
+    });
   });
 
   it("exits 1 with every error, each with its path, in one run", () => {
@@ -88,6 +107,17 @@ models:
         "server.port: expected number, received string",
       ]),
     );
+  });
+
+  it("names the file, line and column of a YAML syntax error", () => {
+    const path = writeConfig("server:\n  port: 8080\n bad indent: 1\n");
+    const { code, out } = validate(path);
+    expect(code).toBe(1);
+    expect(out.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${path}:3:1: All mapping items must start at the same column`),
+      ),
+    ]);
   });
 });
 

@@ -14,7 +14,8 @@ export interface ModelFile {
   path: string;
 }
 
-const VERSION_DIR = /^\d+$/;
+/** A version directory is named by digits only; others are not loaded. */
+export const VERSION_DIR = /^\d+$/;
 /** The file name Triton's onnxruntime backend loads by default. */
 export const MODEL_FILE = "model.onnx";
 
