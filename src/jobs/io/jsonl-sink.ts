@@ -4,11 +4,11 @@
  * append to `<path>.partial` and resume by truncating it to the checkpoint's byte length.
  */
 import { DurableFile } from "./durable-file.js";
+import { type Encoded, TextFileSink } from "./file-sink.js";
 import { outputsObject } from "./outputs.js";
 import { badRecordFrom } from "./records.js";
 import type {
   BadRecord,
-  DurableSink,
   ErrorSink,
   OutputRecord,
   RecordSink,
@@ -22,12 +22,14 @@ export function errorsPath(outputPath: string): string {
 }
 
 /** One JSON line per record on a DurableFile. */
-class JsonLinesSink<T extends { line: number; id: string }> implements DurableSink<T> {
+class JsonLinesSink<T extends { line: number; id: string }> extends TextFileSink<T> {
   private constructor(
-    private readonly file: DurableFile,
-    private records: number,
+    file: DurableFile,
+    records: number,
     private readonly toJson: (record: T) => unknown,
-  ) {}
+  ) {
+    super(file, records);
+  }
 
   static async open<T extends { line: number; id: string }>(
     path: string,
@@ -38,7 +40,7 @@ class JsonLinesSink<T extends { line: number; id: string }> implements DurableSi
     return new JsonLinesSink(file, checkpoint?.records ?? 0, toJson);
   }
 
-  async write(records: readonly T[]): Promise<BadRecord[]> {
+  protected encode(records: readonly T[]): Encoded {
     const rejected: BadRecord[] = [];
     const lines: string[] = [];
     for (const record of records) {
@@ -49,25 +51,7 @@ class JsonLinesSink<T extends { line: number; id: string }> implements DurableSi
         rejected.push(badRecordFrom(record.line, record.id, err));
       }
     }
-    this.records += lines.length;
-    await this.file.append(lines.join(""));
-    return rejected;
-  }
-
-  async flush(): Promise<SinkCheckpoint> {
-    return { records: this.records, bytes: await this.file.sync() };
-  }
-
-  async finish(): Promise<SinkCheckpoint> {
-    return { records: this.records, bytes: await this.file.publish() };
-  }
-
-  abort(): Promise<void> {
-    return this.file.discard();
-  }
-
-  close(): Promise<void> {
-    return this.file.close();
+    return { text: lines.join(""), rejected };
   }
 }
 
