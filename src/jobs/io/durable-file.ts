@@ -19,13 +19,35 @@ const WRITE_CHUNK_BYTES = 256 * 1024;
 /** O_NOFOLLOW: the temp file is never opened through a symlink planted in its place. */
 const OPEN_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
 
-async function fsyncDirectory(dir: string): Promise<void> {
+/** fsyncs a directory, so a rename or create inside it survives a power loss. */
+export async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY);
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Writes a whole file durably: `write` fills `temp` (created or emptied, never through a
+ * symlink), which is fsynced and renamed to `final`, and the directory is fsynced.
+ */
+export async function writeFileDurably(
+  temp: string,
+  final: string,
+  write: (handle: FileHandle) => Promise<void>,
+): Promise<void> {
+  const flags = constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+  const handle = await open(temp, flags, 0o644);
+  try {
+    await write(handle);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, final);
+  await fsyncDirectory(dirname(final));
 }
 
 /** An append-only file with checkpoints; see the module comment. */

@@ -58,7 +58,7 @@ function datatypeOfValue(value: unknown): Datatype {
 
 /**
  * The value columns of a tabular output, fixed by its first record: datatypes from the model's
- * output specs when known, else from the first record's values (numbers as FP64).
+ * output specs when known, else the record's tensors, else its values (numbers as FP64).
  */
 export function layoutFromRecord(
   record: OutputRecord,
@@ -67,8 +67,12 @@ export function layoutFromRecord(
   const columns: OutputColumn[] = [];
   for (const [output, value] of Object.entries(outputsObject(record.outputs))) {
     const flat = elements(value);
+    const tensor = isTensorList(record.outputs)
+      ? record.outputs.find((t) => t.name === output)
+      : undefined;
     const datatype =
       specs?.find((s) => s.name === output)?.datatype ??
+      tensor?.datatype ??
       datatypeOfValue(flat.find((v) => v !== null));
     const names = flat.length === 1 ? [output] : flat.map((_, i) => `${output}.${i}`);
     for (const name of names) columns.push({ name, output, datatype });
