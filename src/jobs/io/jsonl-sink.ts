@@ -63,14 +63,22 @@ export function openJsonlSink(path: string, options: SinkOptions = {}): Promise<
   }));
 }
 
+/** An errors sink writing `{"id", "line", "error"}` lines to the file at `path`. */
+export function openErrorsFile(
+  path: string,
+  options: Pick<SinkOptions, "checkpoint"> = {},
+): Promise<ErrorSink> {
+  return JsonLinesSink.open<BadRecord>(path, options.checkpoint, (r) => ({
+    id: r.id,
+    line: r.line,
+    error: { code: r.error.code, message: r.error.message },
+  }));
+}
+
 /** The errors sink of the output at `outputPath` (`<outputPath>.errors.jsonl`). */
 export function openErrorSink(
   outputPath: string,
   options: Pick<SinkOptions, "checkpoint"> = {},
 ): Promise<ErrorSink> {
-  return JsonLinesSink.open<BadRecord>(errorsPath(outputPath), options.checkpoint, (r) => ({
-    id: r.id,
-    line: r.line,
-    error: { code: r.error.code, message: r.error.message },
-  }));
+  return openErrorsFile(errorsPath(outputPath), options);
 }
