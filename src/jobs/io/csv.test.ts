@@ -1,6 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { InvalidRequestError } from "../../errors.js";
 import { decodeUnifiedInputs } from "../../http/unified-codec.js";
 import type { TensorSpec } from "../../tensor/index.js";
 import { openCsvSink } from "./csv-sink.js";
@@ -110,6 +111,21 @@ describe("CSV source", () => {
     });
     expect(records[1]).toMatchObject({ line: 2, error: { code: "INVALID_REQUEST" } });
     expect(records).toHaveLength(2);
+  });
+
+  it("fails, after the records before it, on a record over the size bound", async () => {
+    const path = await csv(`\uFEFFx\r\n1\r\n${"9".repeat(300)}\r\n3\r\n`);
+    const specs: TensorSpec[] = [{ name: "x", datatype: "FP64", shape: [-1] }];
+    const source = await openCsvSource(path, { inputs: specs, maxRecordBytes: 100 });
+    const seen: unknown[] = [];
+    const err = await (async () => {
+      for await (const record of source) seen.push(record);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual([{ line: 1, id: "1", inputs: { x: [1] } }]);
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect((err as Error).message).toMatch(
+      /maximum number of tolerated bytes of 100.*cannot be read/,
+    );
   });
 
   it("resumes at a row position, counting bad rows", async () => {

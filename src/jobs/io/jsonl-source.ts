@@ -6,7 +6,13 @@
 import { createReadStream } from "node:fs";
 import { isPlainObject } from "../../http/request.js";
 import { readLines } from "./lines.js";
-import { DEFAULT_MAX_RECORD_BYTES, idFromValue, invalidRecord, sourceFrom } from "./records.js";
+import {
+  DEFAULT_MAX_RECORD_BYTES,
+  idFromValue,
+  inputFileError,
+  invalidRecord,
+  sourceFrom,
+} from "./records.js";
 import type { RecordSource, SourceOptions, SourceRecord } from "./types.js";
 
 /** Read-ahead of the file stream: one chunk in flight while records are consumed. */
@@ -46,8 +52,8 @@ export function parseJsonlRecord(line: number, text: string, idField?: string): 
 export async function openJsonlSource(path: string, options: SourceOptions): Promise<RecordSource> {
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   await new Promise<void>((resolve, reject) => {
-    stream.once("open", () => resolve());
-    stream.once("error", reject);
+    stream.once("ready", () => resolve());
+    stream.once("error", (err) => reject(inputFileError(err, path)));
   });
   const maxBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const start = options.start ?? 0;

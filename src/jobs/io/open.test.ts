@@ -138,6 +138,14 @@ describe("a batch through openBatchSource / openBatchOutput", () => {
     ]);
   });
 
+  it("reports a missing input file as INVALID_REQUEST in every format", async () => {
+    for (const format of ["jsonl", "csv", "parquet"] as const) {
+      await expect(
+        openBatchSource({ path: "nope/missing.in" }, format, dataDir, { inputs: specs }),
+      ).rejects.toThrow(new InvalidRequestError(`input file "missing.in" does not exist`));
+    }
+  });
+
   it("refuses paths outside the data directory for inputs and outputs", async () => {
     await expect(
       openBatchSource({ path: "../etc/passwd" }, "jsonl", dataDir, { inputs: specs }),

@@ -7,7 +7,7 @@
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet";
 import { InvalidRequestError } from "../../errors.js";
 import { mapRow, planMapping } from "./columns.js";
-import { sourceFrom } from "./records.js";
+import { inputFileError, sourceFrom } from "./records.js";
 import type { RecordSource, SourceOptions, SourceRecord } from "./types.js";
 
 /** Rows decoded per read: a row group larger than this is read in slices. */
@@ -18,7 +18,9 @@ export async function openParquetSource(
   path: string,
   options: SourceOptions,
 ): Promise<RecordSource> {
-  const file = await asyncBufferFromFile(path);
+  const file = await asyncBufferFromFile(path).catch((err: unknown) => {
+    throw inputFileError(err, path);
+  });
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
   try {
     metadata = await parquetMetadataAsync(file);

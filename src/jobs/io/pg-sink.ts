@@ -82,6 +82,19 @@ class PostgresSink implements RecordSink {
       `ALTER TABLE ${this.table.sql} ADD COLUMN IF NOT EXISTS ${BATCH_COLUMN} text, ` +
         `ADD COLUMN IF NOT EXISTS ${ROW_COLUMN} bigint`,
     );
+    const existing = await this.client.query(
+      `SELECT column_name FROM information_schema.columns
+        WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2`,
+      [this.table.schema ?? null, this.table.table],
+    );
+    const have = new Set(existing.rows.map((r: { column_name: string }) => r.column_name));
+    const missing = [ID_COLUMN, ...columns.map((c) => c.name)].filter((n) => !have.has(n));
+    if (missing.length > 0) {
+      throw new InvalidRequestError(
+        `table ${this.table.sql} exists without the output columns ` +
+          missing.map((n) => JSON.stringify(n)).join(", "),
+      );
+    }
     await this.client.query(
       `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${this.table.table}_batch_row`.slice(0, 63))} ` +
         `ON ${this.table.sql} (${BATCH_COLUMN}, ${ROW_COLUMN})`,

@@ -2,7 +2,8 @@
  * Small helpers every format shares: bad records from errors, ids from values, and a RecordSource
  * around a generator.
  */
-import { GatewayError } from "../../errors.js";
+import { basename } from "node:path";
+import { GatewayError, InvalidRequestError } from "../../errors.js";
 import type { BadRecord, RecordSource, SourceRecord } from "./types.js";
 
 /** Default bound on one record (a JSONL line, a CSV record): the gateway's tensor byte cap. */
@@ -43,4 +44,14 @@ export function sourceFrom(
       await release();
     },
   };
+}
+
+/** A missing or unreadable input file as INVALID_REQUEST (named by its base name only). */
+export function inputFileError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const name = JSON.stringify(basename(path));
+  if (code === "ENOENT") return new InvalidRequestError(`input file ${name} does not exist`);
+  if (code === "EISDIR") return new InvalidRequestError(`input ${name} is a directory, not a file`);
+  if (code === "EACCES") return new InvalidRequestError(`input file ${name} is not readable`);
+  return err;
 }

@@ -222,4 +222,19 @@ describe.skipIf(skipWithoutPostgres())("Postgres batch I/O", () => {
     ]);
     expect(await sink.finish()).toEqual({ records: 1, bytes: 0 });
   });
+
+  it("writes into an existing table with extra columns, and refuses one that lacks an output", async () => {
+    await db.query("CREATE TABLE existing (id text, score real, note text DEFAULT 'n/a')");
+    const sink = await openPostgresSink({ url: server.url, table: "existing", batchId: "b5" });
+    await sink.write([out(1)]);
+    await sink.finish();
+    const rows = await db.query("SELECT id, score, note, _batch FROM existing");
+    expect(rows.rows).toEqual([{ id: "r1", score: 0.5, note: "n/a", _batch: "b5" }]);
+    await db.query("CREATE TABLE narrow (id text)");
+    const other = await openPostgresSink({ url: server.url, table: "narrow", batchId: "b6" });
+    await expect(other.write([out(1)])).rejects.toThrow(
+      /table "narrow" exists without the output columns "score"/,
+    );
+    await other.close();
+  });
 });
