@@ -23,7 +23,7 @@ function decode(parts: readonly Buffer[], tail: Buffer): string {
  * not empty. Reads one chunk at a time, so memory is one chunk plus one line of at most `maxBytes`.
  */
 export async function* readLines(
-  chunks: AsyncIterable<Buffer | string>,
+  chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   maxBytes: number,
 ): AsyncGenerator<Line> {
   let parts: Buffer[] = [];

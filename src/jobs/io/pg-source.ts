@@ -65,6 +65,10 @@ export async function openPostgresSource(
     throw err;
   }
   const start = options.start ?? 0;
+  const closeAll = async () => {
+    await cursor.close().catch(() => undefined);
+    await release();
+  };
   async function* records(): AsyncGenerator<SourceRecord> {
     let line = 0;
     while (page.rows.length > 0) {
@@ -74,9 +78,8 @@ export async function openPostgresSource(
       }
       page = await readPage(cursor);
     }
+    // The connection is not needed past the last row, even if the caller is slow to close.
+    await closeAll();
   }
-  return sourceFrom(records(), async () => {
-    await cursor.close().catch(() => undefined);
-    await release();
-  });
+  return sourceFrom(records(), closeAll);
 }
