@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { partialPath } from "./durable-file.js";
@@ -125,6 +125,14 @@ describe("JSONL sink", () => {
     await expect(openJsonlSink(path, { checkpoint: { records: 1, bytes: 10 } })).rejects.toThrow(
       /checkpoint at 10 bytes, file has 0/,
     );
+  });
+
+  it("never writes through a symlink planted as the temp file", async () => {
+    const path = join(dir, "out.jsonl");
+    await writeFile(join(dir, "victim"), "keep");
+    await symlink(join(dir, "victim"), partialPath(path));
+    await expect(openJsonlSink(path)).rejects.toThrow(/ELOOP/);
+    expect(await readFile(join(dir, "victim"), "utf8")).toBe("keep");
   });
 
   it("abort removes the temp file", async () => {

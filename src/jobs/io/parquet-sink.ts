@@ -24,6 +24,7 @@ import { ID_COLUMN, layoutFromRecord, rowValues } from "./outputs.js";
 import {
   type Part,
   partBytes,
+  prepareSpool,
   removeSpool,
   rollBack,
   spoolDir,
@@ -242,6 +243,7 @@ export async function openParquetSink(
   const dir = spoolDir(path);
   const records = options.checkpoint?.records ?? 0;
   if (records === 0) await removeSpool(dir);
+  await prepareSpool(dir);
   const parts = records === 0 ? [] : await rollBack(dir, records);
   let columns: Column[] | undefined;
   const first = parts[0];

@@ -6,7 +6,7 @@
  * keeps exactly the parts that end at or before R and deletes the rest; `finish()` then streams
  * the parts, in order, into one file with large row groups.
  */
-import { mkdir, readdir, rm, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidRequestError } from "../../errors.js";
 import { writeFileDurably } from "./durable-file.js";
@@ -28,6 +28,18 @@ export function spoolDir(finalPath: string): string {
 
 function partName(start: number, count: number): string {
   return `part-${String(start).padStart(12, "0")}-${String(count).padStart(9, "0")}.parquet`;
+}
+
+/**
+ * Creates the spool directory; INVALID_REQUEST when something other than a real directory is in
+ * its place (a symlink planted there would send the parts outside the data directory).
+ */
+export async function prepareSpool(dir: string): Promise<void> {
+  const info = await lstat(dir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) {
+    throw new InvalidRequestError("the Parquet output's spool directory is not a directory");
+  }
+  await mkdir(dir, { recursive: true });
 }
 
 /** The parts in a spool directory, in order (temp files of a crashed write are removed). */

@@ -1,4 +1,4 @@
-import { readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
@@ -139,6 +139,22 @@ describe("Parquet sink", () => {
     const rows = await readBack(path);
     expect(rows).toHaveLength(n);
     expect(rows[n - 1]).toMatchObject({ id: `r${n}`, label: BigInt(n) });
+  });
+
+  it("never spools through a symlink in the spool directory's place", async () => {
+    const path = join(dir, "out.parquet");
+    await mkdir(join(dir, "elsewhere"));
+    await symlink(join(dir, "elsewhere"), spoolDir(path));
+    await expect(openParquetSink(path, { checkpoint: { records: 1, bytes: 1 } })).rejects.toThrow(
+      /spool directory is not a directory/,
+    );
+    // A fresh start removes the link itself (never what it points to) and spools in a real dir.
+    const sink = await openParquetSink(path);
+    await sink.write([out(1)]);
+    await sink.flush();
+    expect(await readdir(join(dir, "elsewhere"))).toEqual([]);
+    expect(await readdir(spoolDir(path))).toHaveLength(1);
+    await sink.abort();
   });
 
   it("refuses a checkpoint its spool does not hold", async () => {
