@@ -9,9 +9,9 @@ import { stringify } from "csv-stringify/sync";
 import { InvalidRequestError } from "../../errors.js";
 import { DurableFile, partialPath } from "./durable-file.js";
 import { type Encoded, TextFileSink } from "./file-sink.js";
-import { ID_COLUMN, layoutFromRecord, rowValues } from "./outputs.js";
+import { ID_COLUMN, layoutFromRecord, layoutFromSpecs, rowValues } from "./outputs.js";
 import { invalidRecord } from "./records.js";
-import type { BadRecord, OutputRecord, RecordSink, SinkOptions } from "./types.js";
+import type { BadRecord, OutputRecord, RecordSink, SinkCheckpoint, SinkOptions } from "./types.js";
 
 /** A header longer than this is not one this sink wrote. */
 const MAX_HEADER_BYTES = 1024 * 1024;
@@ -63,6 +63,16 @@ class CsvSink extends TextFileSink<OutputRecord> {
       else rows.push([record.id, ...values]);
     }
     return { text: stringify(rows, { cast: CAST }), rejected };
+  }
+
+  /** An output no record reached still gets its header when the specs fix the columns. */
+  override async finish(): Promise<SinkCheckpoint> {
+    const columns = this.columns === undefined ? layoutFromSpecs(this.options.outputs) : undefined;
+    if (columns !== undefined) {
+      this.columns = columns;
+      await this.file.append(stringify([[ID_COLUMN, ...columns.map((c) => c.name)]]));
+    }
+    return super.finish();
   }
 }
 

@@ -184,4 +184,19 @@ describe("CSV sink", () => {
     const lines = (await readFile(path, "utf8")).trim().split("\n");
     expect(lines.map((l) => l.split(",")[0])).toEqual(["id", "r1", "r2", "r3"]);
   });
+
+  it("writes the header of an output no record reached when the specs fix the columns", async () => {
+    const path = join(dir, "empty.csv");
+    const outputs: TensorSpec[] = [
+      { name: "label", datatype: "INT64", shape: [-1] },
+      { name: "p", datatype: "FP32", shape: [-1, 2] },
+    ];
+    await (await openCsvSink(path, { outputs })).finish();
+    expect(await readFile(path, "utf8")).toBe("id,label,p.0,p.1\n");
+    const variable = join(dir, "variable.csv");
+    await (
+      await openCsvSink(variable, { outputs: [{ name: "v", datatype: "FP32", shape: [-1, -1] }] })
+    ).finish();
+    expect(await readFile(variable, "utf8")).toBe("");
+  });
 });

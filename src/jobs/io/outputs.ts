@@ -74,8 +74,32 @@ export function layoutFromRecord(
       specs?.find((s) => s.name === output)?.datatype ??
       tensor?.datatype ??
       datatypeOfValue(flat.find((v) => v !== null));
-    const names = flat.length === 1 ? [output] : flat.map((_, i) => `${output}.${i}`);
-    for (const name of names) columns.push({ name, output, datatype });
+    for (const name of columnNames(output, flat.length)) columns.push({ name, output, datatype });
+  }
+  return columns;
+}
+
+function columnNames(output: string, count: number): string[] {
+  return count === 1 ? [output] : Array.from({ length: count }, (_, i) => `${output}.${i}`);
+}
+
+/**
+ * The value columns from the output specs alone, for an output no record reached (an empty
+ * input, or every record failed), so it still gets its header or schema. Undefined when a shape
+ * has a variable dimension past the batch one: then only a record can tell.
+ */
+export function layoutFromSpecs(
+  specs: readonly TensorSpec[] | undefined,
+): OutputColumn[] | undefined {
+  if (specs === undefined || specs.length === 0) return undefined;
+  const columns: OutputColumn[] = [];
+  for (const spec of specs) {
+    const dims = spec.shape.map((d, i) => (i === 0 && d < 0 ? 1 : d));
+    if (dims.some((d) => d < 0)) return undefined;
+    const count = dims.reduce((p, d) => p * d, 1);
+    for (const name of columnNames(spec.name, count)) {
+      columns.push({ name, output: spec.name, datatype: spec.datatype });
+    }
   }
   return columns;
 }

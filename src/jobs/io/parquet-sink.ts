@@ -20,7 +20,13 @@ import {
 } from "hyparquet-writer";
 import type { Datatype } from "../../tensor/index.js";
 import { partialPath, writeFileDurably } from "./durable-file.js";
-import { ID_COLUMN, layoutFromRecord, rowValues } from "./outputs.js";
+import {
+  ID_COLUMN,
+  layoutFromRecord,
+  layoutFromSpecs,
+  type OutputColumn,
+  rowValues,
+} from "./outputs.js";
 import {
   type Part,
   partBytes,
@@ -90,6 +96,10 @@ function columnValue(value: unknown, type: ColumnType): unknown {
   }
 }
 
+function typed(columns: readonly OutputColumn[]): Column[] {
+  return columns.map((c) => ({ name: c.name, type: TYPE_OF[c.datatype] }));
+}
+
 /** A hyparquet Writer that writes each finished row group to a file handle. */
 class HandleWriter extends ByteWriter {
   private written = 0;
@@ -147,12 +157,7 @@ class ParquetSink implements RecordSink {
   async write(records: readonly OutputRecord[]): Promise<BadRecord[]> {
     const rejected: BadRecord[] = [];
     for (const record of records) {
-      if (this.columns === undefined) {
-        this.columns = layoutFromRecord(record, this.options.outputs).map((c) => ({
-          name: c.name,
-          type: TYPE_OF[c.datatype],
-        }));
-      }
+      this.columns ??= typed(layoutFromRecord(record, this.options.outputs));
       const values = rowValues(this.columns, record);
       if (typeof values === "string") {
         rejected.push(invalidRecord(record.line, record.id, values));
@@ -190,6 +195,11 @@ class ParquetSink implements RecordSink {
 
   async finish(): Promise<SinkCheckpoint> {
     const checkpoint = await this.flush();
+    // An output no record reached still gets its full schema when the specs fix the columns.
+    if (this.columns === undefined) {
+      const fromSpecs = layoutFromSpecs(this.options.outputs);
+      if (fromSpecs !== undefined) this.columns = typed(fromSpecs);
+    }
     await writeFileDurably(partialPath(this.path), this.path, (handle) =>
       this.assemble(new HandleWriter(handle)),
     );

@@ -114,6 +114,19 @@ describe("Parquet sink", () => {
     expect(await readdir(dir)).toEqual(["out.parquet"]);
   });
 
+  it("gives an output no record reached its schema from the specs", async () => {
+    const path = join(dir, "empty.parquet");
+    const outputs: TensorSpec[] = [{ name: "p", datatype: "FP64", shape: [-1, 2] }];
+    await (await openParquetSink(path, { outputs })).finish();
+    const metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
+    expect(metadata.schema.slice(1).map((e) => [e.name, e.type])).toEqual([
+      ["id", "BYTE_ARRAY"],
+      ["p.0", "DOUBLE"],
+      ["p.1", "DOUBLE"],
+    ]);
+    expect(metadata.num_rows).toBe(0n);
+  });
+
   it("resumes after a crash from the spool: each record once, in order", async () => {
     const path = join(dir, "out.parquet");
     let sink = await openParquetSink(path);
