@@ -101,6 +101,24 @@ describe("CSV source", () => {
     ).rejects.toThrow(/no id column "id"/);
   });
 
+  it("refuses a columns option that does not fit the model", async () => {
+    const path = await csv("a,b\n1,2\n");
+    const two: TensorSpec[] = [
+      { name: "p", datatype: "FP32", shape: [-1] },
+      { name: "q", datatype: "FP32", shape: [-1] },
+    ];
+    await expect(openCsvSource(path, { inputs: two, columns: ["a", "b"] })).rejects.toThrow(
+      /"columns" as a list needs a model with one input; this one has 2/,
+    );
+    await expect(
+      openCsvSource(path, { inputs: two, columns: { p: ["a"], r: ["b"] } }),
+    ).rejects.toThrow(/"columns" names "r", which is not an input of the model/);
+    const records = await collect(
+      await openCsvSource(path, { inputs: two, columns: { p: ["b"], q: ["a"] } }),
+    );
+    expect(records).toEqual([{ line: 1, id: "1", inputs: { p: [2], q: [1] } }]);
+  });
+
   it("reports a wrong element count and an unreadable row, and goes on after them", async () => {
     const path = await csv('x.0,x.1,x.2\n1,2,3\n1,"2\n4,5,6\n');
     const specs: TensorSpec[] = [{ name: "x", datatype: "FP32", shape: [-1, 2] }];

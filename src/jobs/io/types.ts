@@ -96,7 +96,7 @@ export interface SinkCheckpoint {
   readonly bytes: number;
 }
 
-/** A durable, resumable writer of records of type T. */
+/** A durable, resumable writer of records of type T. Calls must not overlap (await each). */
 export interface DurableSink<T> {
   /**
    * Writes records after the ones written so far. For output sinks, records that do not fit the
