@@ -3,10 +3,11 @@
  * (`--save "" --appendonly no`), killed and restarted on demand on the same port. Uses Debian's
  * /usr/bin/redis-server, or $REDIS_SERVER.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort } from "./ports.js";
+import { skipWhenMissing, spawnUntilReady } from "./spawn-ready.js";
 
 /** Where the server binary is looked for. */
 export const REDIS_SERVER_PATH = process.env.REDIS_SERVER ?? "/usr/bin/redis-server";
@@ -23,11 +24,7 @@ export function redisServerMissing(): string | undefined {
 
 /** True when a suite should skip: no server and not on CI (where a missing server is an error). */
 export function skipWithoutRedis(): boolean {
-  const missing = redisServerMissing();
-  if (missing === undefined) return false;
-  if (process.env.CI) return false;
-  console.warn(`skipping Redis tests: ${missing}`);
-  return true;
+  return skipWhenMissing("Redis", redisServerMissing());
 }
 
 /** A running test Redis. */
@@ -107,29 +104,10 @@ function spawnRedis(port: number): Promise<ChildProcess> {
     "--loglevel",
     "notice",
   ];
-  const child = spawn(REDIS_SERVER_PATH, args, { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const fail = (reason: string) => {
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      reject(new Error(`redis-server on port ${port} ${reason}\n${output.slice(-2000)}`));
-    };
-    const timer = setTimeout(() => fail("did not start in time"), START_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      // Only the tail matters (for errors); the pipes keep flowing for the server's whole life.
-      output = (output + chunk.toString()).slice(-4000);
-      if (output.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        child.off("exit", onExit);
-        resolve(child);
-      }
-    };
-    const onExit = (code: number | null) => fail(`exited with ${code}`);
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", onExit);
-    child.once("error", (err) => fail(`failed to spawn: ${err.message}`));
+  return spawnUntilReady(REDIS_SERVER_PATH, args, {
+    readyText: "Ready to accept connections",
+    label: `redis-server on port ${port}`,
+    timeoutMs: START_TIMEOUT_MS,
   });
 }
 
