@@ -96,3 +96,11 @@ export function groupingLabels(expr: string): string[] {
       .filter((l) => l !== ""),
   );
 }
+
+/**
+ * A dashboard query as Prometheus receives it from Grafana: template variables matched against
+ * everything, `$__rate_interval` as a fixed window.
+ */
+export function grafanaToPromql(expr: string): string {
+  return expr.replaceAll("$__rate_interval", "5m").replaceAll(/\$(job|instance|model)\b/g, ".*");
+}

@@ -3,9 +3,12 @@
  * unit tests (deploy/prometheus/alerts.test.yml) pass, and a real scrape of a gateway that has
  * served a varied mix of requests passes `promtool check metrics` but for the known problems below.
  */
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEPLOY_DIR, loadAlertGroups } from "./expressions.js";
+import { stringify } from "yaml";
+import { DEPLOY_DIR, grafanaToPromql, loadAlertGroups, loadDashboard } from "./expressions.js";
 import { findPromtool, INSTALL_HINT, runPromtool } from "./promtool.js";
 import { scrapeBusyGateway } from "./scrape.js";
 
@@ -37,6 +40,22 @@ describe.skipIf(bin === undefined && !required)("promtool", () => {
     const rules = loadAlertGroups().flatMap((g) => g.rules);
     const result = runPromtool(promtool, ["check", "rules", inDeploy("prometheus/alerts.yml")]);
     expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
+  });
+
+  it("check rules: every dashboard query is valid PromQL (as recording rules)", () => {
+    const queries = loadDashboard().panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    const rules = queries.map((expr, i) => ({
+      record: `dashboard:query_${i}`,
+      expr: grafanaToPromql(expr),
+    }));
+    const dir = mkdtempSync(join(tmpdir(), "infergate-dashboard-"));
+    const path = join(dir, "queries.yml");
+    writeFileSync(path, stringify({ groups: [{ name: "dashboard", rules }] }));
+    const result = runPromtool(promtool, ["check", "rules", path]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(result.stdout + result.stderr).not.toContain("FAILED");
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
   });
