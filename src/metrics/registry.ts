@@ -10,6 +10,11 @@ export function createMetrics() {
   // prom-client's own names already say what they are (`process_cpu_seconds_total`,
   // `nodejs_eventloop_lag_seconds`); the prefix only namespaces them.
   collectDefaultMetrics({ register: registry, prefix: "infergate_" });
+  // prom-client names three gauges `*_total`, which Prometheus reserves for counters (promtool
+  // flags them); the per-type gauges beside them carry the same numbers.
+  for (const name of ["handles", "requests", "resources"]) {
+    registry.removeSingleMetric(`infergate_nodejs_active_${name}_total`);
+  }
   const requests = new Counter({
     name: "infergate_requests_total",
     help: "Inference requests answered, by model, version, backend and result code (OK or a SPEC error code).",
