@@ -13,16 +13,24 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import type { GrpcServerConfig } from "../config/schema.js";
 import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService } from "./proto.js";
+import { passSerialized, sendGuard } from "./send-guard.js";
+import { DEFAULT_GRPC_LIMITS, grpcServerOptions } from "./server-options.js";
 
 /** Options of the gRPC front. */
 export interface GrpcFrontOptions {
   /** Largest request and response message; bigger ones fail with RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
+  /**
+   * `server.grpc`: HTTP/2 stream, keepalive and connection limits, and what a client that does
+   * not read its answers may hold (docs/grpc.md "Limits"); default: the schema's defaults.
+   */
+  limits?: GrpcServerConfig;
   /** Receives every non-GatewayError thrown by an RPC (clients only see "internal error"). */
   onInternalError?: (err: unknown, rpc: string) => void;
 }
@@ -49,9 +57,15 @@ export function createGrpcFront(
   service: () => InferenceService,
   options: GrpcFrontOptions,
 ): GrpcFront {
+  const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
+  const guard = sendGuard({
+    sendTimeoutMs: limits.sendTimeoutMs,
+    maxUnreadResponseBytes: limits.maxUnreadResponseBytes,
+    onUnguarded: (err) => options.onInternalError?.(err, "send-guard"),
+  });
   const server = new Server({
-    "grpc.max_receive_message_length": options.maxMessageBytes,
-    "grpc.max_send_message_length": options.maxMessageBytes,
+    ...grpcServerOptions(limits, options.maxMessageBytes),
+    interceptors: [guard],
   });
   const fail = <Res>(
     rpc: string,
@@ -220,7 +234,7 @@ export function createGrpcFront(
     ModelMetadata,
     ModelInfer,
   };
-  server.addService(kserveService().definition, implementation);
+  server.addService(passSerialized(kserveService().definition), implementation);
 
   return {
     server,

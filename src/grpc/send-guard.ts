@@ -1,0 +1,157 @@
+/**
+ * What a client that does not read its answers may cost the gRPC front (docs/grpc.md "A client
+ * that does not read"). HTTP/2 flow control keeps an answer the client does not read inside the
+ * gateway: grpc-js hands it to the stream, and the stream holds it until the client's window lets
+ * it out, with no time limit. This interceptor bounds both how long and how much:
+ *
+ * - a call whose answer has not left the gateway within `sendTimeoutMs` of being handed over is
+ *   reset (RST_STREAM CANCEL), which drops its buffers;
+ * - the answer bytes a connection holds unsent are counted; an answer that would take them past
+ *   `maxUnreadResponseBytes` is refused with RESOURCE_EXHAUSTED before any of it is queued (so the
+ *   client gets a clean status, not a reset). One answer is always let through when the
+ *   connection holds none, so the limit never refuses an answer only for its size
+ *   (`grpcMaxMessageBytes` does that).
+ *
+ * An answer counts from the moment it is handed over until its stream closes (all of it sent, or
+ * the call reset or disconnected).
+ */
+import { EventEmitter } from "node:events";
+import { constants, type Http2Session, type ServerHttp2Stream } from "node:http2";
+import {
+  type Metadata,
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  type ServiceDefinition,
+  status,
+} from "@grpc/grpc-js";
+
+/** The two limits, from `server.grpc` (see docs/grpc.md "Limits"). */
+export interface SendGuardOptions {
+  sendTimeoutMs: number;
+  maxUnreadResponseBytes: number;
+  /** Called once if grpc-js no longer exposes the call's HTTP/2 stream (calls then go unguarded). */
+  onUnguarded?: (err: Error) => void;
+}
+
+/** Bytes handed over and not yet sent, per HTTP/2 connection. */
+interface Account {
+  bytes: number;
+}
+
+/** gRPC's 5-byte message prefix (compressed flag + length) that grpc-js adds to each message. */
+const FRAME_PREFIX_BYTES = 5;
+
+/**
+ * The interceptor. The front must serialize with `passSerialized` so that the message this
+ * interceptor serializes (to know its size) is not serialized a second time.
+ */
+export function sendGuard(options: SendGuardOptions): ServerInterceptor {
+  const accounts = new WeakMap<Http2Session, Account>();
+  let warned = false;
+  return (method, call) => {
+    const stream = http2StreamOf(call);
+    const session = stream?.session;
+    if (stream === undefined || session === undefined) {
+      if (!warned && stream === undefined) {
+        warned = true;
+        options.onUnguarded?.(new Error("grpc-js call without an HTTP/2 stream: send guard off"));
+      }
+      return new ServerInterceptingCall(call);
+    }
+    let account = accounts.get(session);
+    if (account === undefined) {
+      account = { bytes: 0 };
+      accounts.set(session, account);
+    }
+    const held = account;
+    let charged = 0;
+    let timer: NodeJS.Timeout | undefined;
+    stream.once("close", () => {
+      held.bytes -= charged;
+      charged = 0;
+      clearTimeout(timer);
+    });
+
+    // Response metadata waits for the message: an answer refused for the budget then goes out
+    // as a trailers-only RESOURCE_EXHAUSTED, the one form a client reads as a status.
+    let metadata: { value: Metadata; next: (m: Metadata) => void } | undefined;
+    const flushMetadata = () => {
+      const pending = metadata;
+      metadata = undefined;
+      pending?.next(pending.value);
+    };
+
+    return new ServerInterceptingCall(call, {
+      sendMetadata: (value, next) => {
+        metadata = { value, next };
+      },
+      sendMessage: (message, next) => {
+        let bytes: Buffer;
+        try {
+          bytes = method.responseSerialize(message);
+        } catch {
+          call.sendStatus({ code: status.INTERNAL, details: "Error serializing response" });
+          return;
+        }
+        const size = bytes.length + FRAME_PREFIX_BYTES;
+        if (held.bytes > 0 && held.bytes + size > options.maxUnreadResponseBytes) {
+          const trailers = metadata?.value;
+          metadata = undefined;
+          call.sendStatus({
+            code: status.RESOURCE_EXHAUSTED,
+            details: `connection holds ${held.bytes} unread answer bytes; this answer (${size}) would pass the limit of ${options.maxUnreadResponseBytes}`,
+            ...(trailers === undefined ? {} : { metadata: trailers }),
+          });
+          return;
+        }
+        held.bytes += size;
+        charged += size;
+        timer ??= setTimeout(() => {
+          if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        }, options.sendTimeoutMs);
+        flushMetadata();
+        next(bytes);
+      },
+      sendStatus: (value, next) => {
+        flushMetadata();
+        next(value);
+      },
+    });
+  };
+}
+
+/**
+ * A service definition whose response serializers let an already serialized Buffer through, so
+ * `sendGuard` can serialize a message once, measure it, and hand grpc-js the bytes.
+ */
+export function passSerialized(definition: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => {
+      const serialize = method.responseSerialize as (value: unknown) => Buffer;
+      const responseSerialize = (value: unknown) =>
+        Buffer.isBuffer(value) ? value : serialize(value);
+      return [name, { ...method, responseSerialize }];
+    }),
+  );
+}
+
+/**
+ * The HTTP/2 stream under a grpc-js server call. grpc-js has no public accessor; its base call
+ * (what the first server interceptor receives) keeps the stream in a field named `stream`. Checked
+ * at run time, and `src/grpc/send-guard.test.ts` fails if a grpc-js upgrade moves it.
+ */
+export function http2StreamOf(
+  call: ServerInterceptingCallInterface,
+): ServerHttp2Stream | undefined {
+  const stream: unknown = Reflect.get(call, "stream");
+  if (
+    stream instanceof EventEmitter &&
+    "respond" in stream &&
+    "close" in stream &&
+    typeof stream.close === "function"
+  ) {
+    return stream as ServerHttp2Stream;
+  }
+  return undefined;
+}

@@ -1,0 +1,99 @@
+/**
+ * Test support: a raw HTTP/2 gRPC client that sends ModelInfer calls and never reads the answers
+ * (stream flow-control window 0, so the server can send headers and trailers but no data), the
+ * way a slow or hostile client holds a server's answer buffers. Not used by production code.
+ */
+import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from "node:http2";
+import type { WireModelInferRequest } from "./proto.js";
+import { kserveService } from "./proto.js";
+
+/** How one never-read call ended. */
+export interface SlowCallEnd {
+  /** `grpc-status` from a trailers-only answer or the trailers, if any came. */
+  grpcStatus: number | undefined;
+  grpcMessage: string | undefined;
+  /** Headers of a trailers-only answer, or the response headers. */
+  headers: IncomingHttpHeaders | undefined;
+  /** RST_STREAM code (0 when the stream closed normally). */
+  rstCode: number;
+}
+
+/** One call: resolves when the server has sent headers, and when the stream is closed. */
+export interface SlowCall {
+  headers: Promise<IncomingHttpHeaders>;
+  ended: Promise<SlowCallEnd>;
+}
+
+/** A connection that never reads. */
+export interface SlowReader {
+  /** Sends one ModelInfer (already serialized: see `serializeInfer`). */
+  infer(serialized: Buffer, metadata?: Record<string, string>): SlowCall;
+  /** Drops the TCP connection (as a client that goes away). */
+  destroy(): void;
+}
+
+/** A ModelInferRequest serialized once, to send many times. */
+export function serializeInfer(request: WireModelInferRequest): Buffer {
+  return kserveService().methods.ModelInfer.requestSerialize(request);
+}
+
+/** Opens a connection to `host:port` whose streams never let the server send answer bytes. */
+export async function slowReader(address: string): Promise<SlowReader> {
+  const session: ClientHttp2Session = connect(`http://${address}`, {
+    settings: { initialWindowSize: 0 },
+  });
+  session.on("error", () => {
+    // A reset or a dropped connection is what the tests provoke; calls report it.
+  });
+  await new Promise<void>((resolve, reject) => {
+    session.once("connect", () => resolve());
+    session.once("error", reject);
+  });
+  const path = kserveService().methods.ModelInfer.path;
+  return {
+    infer(serialized, metadata = {}) {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": path,
+        "content-type": "application/grpc",
+        te: "trailers",
+        ...metadata,
+      });
+      stream.on("error", () => {
+        // RST_STREAM from the server: `ended` reports its code.
+      });
+      // Flowing, so a trailers-only answer ends the stream; with a window of 0 no answer byte
+      // can arrive, so nothing is ever read.
+      stream.resume();
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(serialized.length, 1);
+      stream.end(Buffer.concat([prefix, serialized]));
+      let last: IncomingHttpHeaders | undefined;
+      const headers = new Promise<IncomingHttpHeaders>((resolve) => {
+        stream.once("response", (h) => {
+          last = h;
+          resolve(h);
+        });
+      });
+      stream.once("trailers", (t) => {
+        last = t;
+      });
+      const ended = new Promise<SlowCallEnd>((resolve) => {
+        stream.once("close", () => {
+          const status = last?.["grpc-status"];
+          const message = last?.["grpc-message"];
+          resolve({
+            grpcStatus: status === undefined ? undefined : Number(status),
+            grpcMessage: typeof message === "string" ? decodeURIComponent(message) : undefined,
+            headers: last,
+            rstCode: stream.rstCode ?? 0,
+          });
+        });
+      });
+      return { headers, ended };
+    },
+    destroy() {
+      session.destroy();
+    },
+  };
+}
