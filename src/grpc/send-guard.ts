@@ -6,7 +6,8 @@
  *
  * - a call whose answer has not left the gateway within `sendTimeoutMs` of being handed over is
  *   reset (RST_STREAM CANCEL), which drops its buffers;
- * - the answer bytes a connection holds unsent are counted; an answer that would take them past
+ * - the bytes a connection's unsent answers hold are counted (each answer, and its request, which
+ *   grpc-js keeps as long as the stream); an answer that would take them past
  *   `maxUnreadResponseBytes` is refused with RESOURCE_EXHAUSTED before any of it is queued (so the
  *   client gets a clean status, not a reset). One answer is always let through when the
  *   connection holds none, so the limit never refuses an answer only for its size
@@ -66,6 +67,12 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
     }
     const held = account;
     let charged = 0;
+    // grpc-js keeps a call's request chunks until its stream closes, so a held call costs its
+    // request too. Counting the chunks does not change the stream's flow (it stays paused).
+    let received = 0;
+    stream.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
     let timer: NodeJS.Timeout | undefined;
     stream.once("close", () => {
       held.bytes -= charged;
@@ -94,13 +101,13 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
           call.sendStatus({ code: status.INTERNAL, details: "Error serializing response" });
           return;
         }
-        const size = bytes.length + FRAME_PREFIX_BYTES;
+        const size = bytes.length + FRAME_PREFIX_BYTES + received;
         if (held.bytes > 0 && held.bytes + size > options.maxUnreadResponseBytes) {
           const trailers = metadata?.value;
           metadata = undefined;
           call.sendStatus({
             code: status.RESOURCE_EXHAUSTED,
-            details: `connection holds ${held.bytes} unread answer bytes; this answer (${size}) would pass the limit of ${options.maxUnreadResponseBytes}`,
+            details: `connection holds ${held.bytes} bytes of unread answers; this call's ${size} would pass the limit of ${options.maxUnreadResponseBytes}`,
             ...(trailers === undefined ? {} : { metadata: trailers }),
           });
           return;

@@ -18,7 +18,7 @@ import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
-import { type KserveMethods, kserveService } from "./proto.js";
+import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
 import { passSerialized, sendGuard } from "./send-guard.js";
 import { DEFAULT_GRPC_LIMITS, grpcServerOptions } from "./server-options.js";
 
@@ -197,6 +197,7 @@ export function createGrpcFront(
           header,
         );
         ({ request, raw } = decodeInferRequest(call.request));
+        dropWireTensors(call.request);
         response = await svc.infer(route, request, context);
       } finally {
         release();
@@ -257,6 +258,16 @@ export function createGrpcFront(
         });
       }),
   };
+}
+
+/**
+ * Lets go of the wire request's tensor bytes once decoded: grpc-js keeps the request object as
+ * long as the call's stream is open, and an answer a client does not read keeps it open (up to
+ * `sendTimeoutMs`), so without this each such call would hold its request as well as its answer.
+ */
+function dropWireTensors(wire: WireModelInferRequest): void {
+  wire.raw_input_contents = [];
+  for (const input of wire.inputs) input.contents = null;
 }
 
 /** gRPC metadata as a header lookup: keys are lower-case in grpc-js; binary (`-bin`) values are skipped. */

@@ -97,3 +97,53 @@ export async function slowReader(address: string): Promise<SlowReader> {
     },
   };
 }
+
+/** Never-read calls spread over connections (see `holdAnswers`). */
+export interface HeldAnswers {
+  readers: SlowReader[];
+  calls: SlowCall[];
+  /** How each call's headers began: 200 with no grpc-status (answer held) or a trailers-only status. */
+  starts: Array<{ held: boolean; grpcStatus: number | undefined }>;
+  /** Drops every connection. */
+  destroy(): void;
+}
+
+/**
+ * Opens `connections` never-reading connections and sends `calls` ModelInfer calls round-robin
+ * over them, at most `concurrency` waiting for their answer's headers at a time (the answer is
+ * built and queued by then), the way an attacker piles up answers the gateway must hold.
+ */
+export async function holdAnswers(
+  address: string,
+  options: { connections: number; calls: number; serialized: Buffer; concurrency?: number },
+): Promise<HeldAnswers> {
+  const readers = await Promise.all(
+    Array.from({ length: options.connections }, () => slowReader(address)),
+  );
+  const calls: SlowCall[] = [];
+  const starts: HeldAnswers["starts"] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < options.calls) {
+      const i = next++;
+      const reader = readers[i % readers.length] as SlowReader;
+      const call = reader.infer(options.serialized);
+      calls[i] = call;
+      const headers = await call.headers;
+      const status = headers["grpc-status"];
+      starts[i] = {
+        held: status === undefined,
+        grpcStatus: status === undefined ? undefined : Number(status),
+      };
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 1 }, worker));
+  return {
+    readers,
+    calls,
+    starts,
+    destroy: () => {
+      for (const reader of readers) reader.destroy();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Forces a full garbage collection in another node process through its inspector (started with
+ * `--inspect=127.0.0.1:<port>`), so a memory figure taken after it shows what is still referenced,
+ * not garbage an idle process has not collected yet. Loopback only; for tests and benchmarks.
+ */
+import { WebSocket } from "undici";
+import { freePort } from "../support/ports.js";
+
+/** Node flags that open the inspector on a free loopback port, and that port. */
+export async function inspectorArgs(): Promise<{ args: string[]; port: number }> {
+  const port = await freePort();
+  return { args: [`--inspect=127.0.0.1:${port}`], port };
+}
+
+/** Runs `HeapProfiler.collectGarbage` (a full, compacting GC) in the process on `port`. */
+export async function collectGarbage(port: number): Promise<void> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{
+    webSocketDebuggerUrl: string;
+  }>;
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (url === undefined) throw new Error(`no inspector target on port ${port}`);
+  const ws = new WebSocket(url);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener("open", () => resolve());
+      ws.addEventListener("error", () => reject(new Error("inspector connection failed")));
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener("message", (event) => {
+        const reply = JSON.parse(String(event.data)) as { id?: number; error?: unknown };
+        if (reply.id !== 1) return;
+        if (reply.error !== undefined) reject(new Error(JSON.stringify(reply.error)));
+        else resolve();
+      });
+      ws.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }));
+    });
+  } finally {
+    ws.close();
+  }
+}
