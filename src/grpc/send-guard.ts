@@ -6,12 +6,10 @@
  *
  * - a call whose answer has not left the gateway within `sendTimeoutMs` of being handed over is
  *   reset (RST_STREAM CANCEL), which drops its buffers;
- * - the bytes a connection's unsent answers hold are counted (each answer, and its request, which
- *   grpc-js keeps as long as the stream); an answer that would take them past
- *   `maxUnreadResponseBytes` is refused with RESOURCE_EXHAUSTED before any of it is queued (so the
- *   client gets a clean status, not a reset). One answer is always let through when the
- *   connection holds none, so the limit never refuses an answer only for its size
- *   (`grpcMaxMessageBytes` does that).
+ * - the bytes unsent answers hold are counted (each answer, and its request, which grpc-js keeps
+ *   as long as the stream), per connection and in all; an answer that would take them past
+ *   `maxUnreadResponseBytes` or `maxUnreadResponseBytesTotal` is refused with RESOURCE_EXHAUSTED
+ *   before any of it is queued, so the client gets a clean status, not a reset (`UnreadBudget`).
  *
  * An answer counts from the moment it is handed over until its stream closes (all of it sent, or
  * the call reset or disconnected).
@@ -26,18 +24,15 @@ import {
   type ServiceDefinition,
   status,
 } from "@grpc/grpc-js";
+import { UnreadBudget, type UnreadLimits } from "./unread-budget.js";
 
-/** The two limits, from `server.grpc` (see docs/grpc.md "Limits"). */
+/** The limits, from `server.grpc` (see docs/grpc.md "Limits"). */
 export interface SendGuardOptions {
   sendTimeoutMs: number;
-  maxUnreadResponseBytes: number;
+  /** What unread answers may hold, per connection and in all. */
+  unread: UnreadLimits;
   /** Called once if grpc-js no longer exposes the call's HTTP/2 stream (calls then go unguarded). */
   onUnguarded?: (err: Error) => void;
-}
-
-/** Bytes handed over and not yet sent, per HTTP/2 connection. */
-interface Account {
-  bytes: number;
 }
 
 /** gRPC's 5-byte message prefix (compressed flag + length) that grpc-js adds to each message. */
@@ -48,7 +43,7 @@ const FRAME_PREFIX_BYTES = 5;
  * interceptor serializes (to know its size) is not serialized a second time.
  */
 export function sendGuard(options: SendGuardOptions): ServerInterceptor {
-  const accounts = new WeakMap<Http2Session, Account>();
+  const budget = new UnreadBudget<Http2Session>(options.unread);
   let warned = false;
   return (method, call) => {
     const stream = http2StreamOf(call);
@@ -60,12 +55,6 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
       }
       return new ServerInterceptingCall(call);
     }
-    let account = accounts.get(session);
-    if (account === undefined) {
-      account = { bytes: 0 };
-      accounts.set(session, account);
-    }
-    const held = account;
     let charged = 0;
     // grpc-js keeps a call's request chunks until its stream closes, so a held call costs its
     // request too. Counting the chunks does not change the stream's flow (it stays paused).
@@ -75,7 +64,7 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
     });
     let timer: NodeJS.Timeout | undefined;
     stream.once("close", () => {
-      held.bytes -= charged;
+      budget.release(session, charged);
       charged = 0;
       clearTimeout(timer);
     });
@@ -101,18 +90,20 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
           call.sendStatus({ code: status.INTERNAL, details: "Error serializing response" });
           return;
         }
+        // Cancelled meanwhile: grpc-js drops the message, and "close" has already given back.
+        if (stream.closed || stream.destroyed) return;
         const size = bytes.length + FRAME_PREFIX_BYTES + received;
-        if (held.bytes > 0 && held.bytes + size > options.maxUnreadResponseBytes) {
+        const refusal = budget.admit(session, size);
+        if (refusal !== undefined) {
           const trailers = metadata?.value;
           metadata = undefined;
           call.sendStatus({
             code: status.RESOURCE_EXHAUSTED,
-            details: `connection holds ${held.bytes} bytes of unread answers; this call's ${size} would pass the limit of ${options.maxUnreadResponseBytes}`,
+            details: refusal,
             ...(trailers === undefined ? {} : { metadata: trailers }),
           });
           return;
         }
-        held.bytes += size;
         charged += size;
         timer ??= setTimeout(() => {
           if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);

@@ -60,7 +60,10 @@ export function createGrpcFront(
   const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
   const guard = sendGuard({
     sendTimeoutMs: limits.sendTimeoutMs,
-    maxUnreadResponseBytes: limits.maxUnreadResponseBytes,
+    unread: {
+      perConnection: limits.maxUnreadResponseBytes,
+      total: limits.maxUnreadResponseBytesTotal,
+    },
     onUnguarded: (err) => options.onInternalError?.(err, "send-guard"),
   });
   const server = new Server({
