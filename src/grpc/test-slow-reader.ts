@@ -18,7 +18,7 @@ export interface SlowCallEnd {
   rstCode: number;
 }
 
-/** One call: resolves when the server has sent headers, and when the stream is closed. */
+/** One call: resolves when the server has sent headers (or closed first), and when closed. */
 export interface SlowCall {
   headers: Promise<IncomingHttpHeaders>;
   ended: Promise<SlowCallEnd>;
@@ -41,6 +41,9 @@ export function serializeInfer(request: WireModelInferRequest): Buffer {
 export async function slowReader(address: string): Promise<SlowReader> {
   const session: ClientHttp2Session = connect(`http://${address}`, {
     settings: { initialWindowSize: 0 },
+    // Node's client default (10 MB) would refuse new streams while a few large requests are
+    // still being written; an attacker has no such limit.
+    maxSessionMemory: 4096,
   });
   session.on("error", () => {
     // A reset or a dropped connection is what the tests provoke; calls report it.
@@ -69,11 +72,13 @@ export async function slowReader(address: string): Promise<SlowReader> {
       prefix.writeUInt32BE(serialized.length, 1);
       stream.end(Buffer.concat([prefix, serialized]));
       let last: IncomingHttpHeaders | undefined;
+      // Settles when the stream closes without headers too (reset before answering): empty.
       const headers = new Promise<IncomingHttpHeaders>((resolve) => {
         stream.once("response", (h) => {
           last = h;
           resolve(h);
         });
+        stream.once("close", () => resolve({}));
       });
       stream.once("trailers", (t) => {
         last = t;
@@ -102,7 +107,10 @@ export async function slowReader(address: string): Promise<SlowReader> {
 export interface HeldAnswers {
   readers: SlowReader[];
   calls: SlowCall[];
-  /** How each call's headers began: 200 with no grpc-status (answer held) or a trailers-only status. */
+  /**
+   * How each call began: held (200 headers, no grpc-status: its answer is queued), a trailers-only
+   * status, or neither (reset before any headers: `grpcStatus` undefined, not held).
+   */
   starts: Array<{ held: boolean; grpcStatus: number | undefined }>;
   /** Drops every connection. */
   destroy(): void;
@@ -132,7 +140,7 @@ export async function holdAnswers(
       const headers = await call.headers;
       const status = headers["grpc-status"];
       starts[i] = {
-        held: status === undefined,
+        held: headers[":status"] !== undefined && status === undefined,
         grpcStatus: status === undefined ? undefined : Number(status),
       };
     }

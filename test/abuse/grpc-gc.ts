@@ -2,6 +2,8 @@
  * Forces a full garbage collection in another node process through its inspector (started with
  * `--inspect=127.0.0.1:<port>`), so a memory figure taken after it shows what is still referenced,
  * not garbage an idle process has not collected yet. Loopback only; for tests and benchmarks.
+ * `memoryAfterGc` reads the external memory from the gateway's `/metrics` (prom-client's default
+ * `nodejs_external_memory_bytes`).
  */
 import { WebSocket } from "undici";
 import { freePort } from "../support/ports.js";
@@ -37,4 +39,18 @@ export async function collectGarbage(port: number): Promise<void> {
   } finally {
     ws.close();
   }
+}
+
+/** A gateway process's memory, MiB, after a full GC: RSS, and V8's external (Buffer) memory. */
+export async function memoryAfterGc(
+  gateway: { url: string; rssMb(): number },
+  inspectPort: number,
+): Promise<{ rss: number; external: number }> {
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await pause(200);
+  await collectGarbage(inspectPort);
+  await pause(200);
+  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  const external = Number(/^\S*nodejs_external_memory_bytes (\d+)/m.exec(metrics)?.[1]);
+  return { rss: gateway.rssMb(), external: external / (1024 * 1024) };
 }

@@ -16,7 +16,7 @@ import { inferRequest, input } from "../../src/grpc/test-harness.js";
 import { type HeldAnswers, holdAnswers, serializeInfer } from "../../src/grpc/test-slow-reader.js";
 import { MODELS_DIR } from "../e2e/harness.js";
 import { kserveClient } from "../e2e/kserve-client.js";
-import { collectGarbage, inspectorArgs } from "./grpc-gc.js";
+import { inspectorArgs, memoryAfterGc } from "./grpc-gc.js";
 
 const MiB = 1024 * 1024;
 const ELEMENTS = 1_000_000; // FP32 [1, 1e6]: echo_fp32 answers its 4 MB input with 4 MB
@@ -57,17 +57,7 @@ models:
 });
 afterAll(() => gateway?.stop());
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The gateway's memory after a full GC, MiB. */
-async function memory(gw: GatewayProcess): Promise<{ rss: number; external: number }> {
-  await pause(200);
-  await collectGarbage(inspectPort);
-  await pause(200);
-  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-  const external = Number(/^\S*nodejs_external_memory_bytes (\d+)/m.exec(metrics)?.[1]);
-  return { rss: gw.rssMb(), external: external / MiB };
-}
+const memory = (gw: GatewayProcess) => memoryAfterGc(gw, inspectPort);
 
 const serialized = serializeInfer(
   inferRequest({
