@@ -7,7 +7,8 @@
  * (Buffer) memory: what is still referenced. Also times one ordinary call made while the answers
  * are held. See docs/grpc.md "A client that does not read".
  *
- * Gateways: this build with the default `server.grpc` limits; this build with the unread limits
+ * Gateways: this build with the default `server.grpc` limits (also with glibc's mmap threshold
+ * fixed, to show what RSS does when freed blocks go back to the OS); this build with the unread limits
  * and sendTimeoutMs set out of reach ("limits off": the cost without the guard); and with
  * BENCH_BASELINE_CLI, another build's dist/cli.js on defaults (e.g. the commit before the guard).
  *
@@ -19,11 +20,11 @@ import { performance } from "node:perf_hooks";
 import { it } from "vitest";
 import { inferRequest, input } from "../src/grpc/test-harness.js";
 import { holdAnswers, serializeInfer } from "../src/grpc/test-slow-reader.js";
-import { inspectorArgs, memoryAfterGc } from "../test/abuse/grpc-gc.js";
+import { inspectorArgs, memoryAfterGc, withEnv } from "../test/abuse/grpc-memory.js";
 import { MODELS_DIR } from "../test/e2e/harness.js";
 import { kserveClient } from "../test/e2e/kserve-client.js";
 import { deferCleanup } from "./cleanup.js";
-import { type GatewayProcess, RssSampler, startGateway } from "./gateway.js";
+import { RssSampler, startGateway } from "./gateway.js";
 import { recordMemory } from "./memory.js";
 import { envNumber, num, table, writeResult } from "./report.js";
 
@@ -38,10 +39,19 @@ interface Variant {
   name: string;
   grpcKeys: string;
   cli?: string;
+  /** Environment for the gateway process on top of this one's. */
+  env?: Record<string, string>;
 }
 
 const VARIANTS: Variant[] = [
   { name: "defaults", grpcKeys: "" },
+  // glibc otherwise raises its mmap threshold to the 4 MB blocks it has freed and keeps later
+  // ones in its heap: the RSS of a process that held them stays up after they are freed.
+  {
+    name: "defaults, MALLOC_MMAP_THRESHOLD_=131072",
+    grpcKeys: "",
+    env: { MALLOC_MMAP_THRESHOLD_: "131072" },
+  },
   {
     name: "limits off",
     grpcKeys: `  grpc: { maxUnreadResponseBytes: ${2 ** 50}, maxUnreadResponseBytesTotal: ${2 ** 50}, sendTimeoutMs: 2147483647 }\n`,
@@ -99,11 +109,13 @@ it("gRPC clients that never read", async () => {
       const label = `${variant.name}, ${layout.name}`;
       process.stderr.write(`abuse-grpc: ${label}\n`);
       const inspector = await inspectorArgs();
-      const gw: GatewayProcess = await startGateway(config(variant.grpcKeys), {
-        grpc: true,
-        nodeArgs: inspector.args,
-        ...(variant.cli === undefined ? {} : { cli: variant.cli }),
-      });
+      const gw = await withEnv(variant.env ?? {}, () =>
+        startGateway(config(variant.grpcKeys), {
+          grpc: true,
+          nodeArgs: inspector.args,
+          ...(variant.cli === undefined ? {} : { cli: variant.cli }),
+        }),
+      );
       deferCleanup(() => gw.stop());
       const address = gw.grpcAddress as string;
       const memory = () => memoryAfterGc(gw, inspector.port);

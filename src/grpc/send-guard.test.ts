@@ -19,10 +19,20 @@ const request = (n: number) =>
 const ANSWER_ELEMENTS = 64 * 1024; // 256 KiB answers
 const BUDGET = 1100 * 1024; // two calls (256 KiB request + 256 KiB answer) fit, a third does not
 
+/** Counts model runs, to tell a call refused before the model ran from one refused after. */
+class CountingService extends FakeService {
+  runs = 0;
+  override infer(...args: Parameters<FakeService["infer"]>): ReturnType<FakeService["infer"]> {
+    this.runs++;
+    return super.infer(...args);
+  }
+}
+
+const service = new CountingService();
 let front: GrpcFront;
 let address: string;
 beforeAll(async () => {
-  front = createGrpcFront(() => new FakeService(), {
+  front = createGrpcFront(() => service, {
     maxMessageBytes: 1024 * 1024,
     limits: { ...DEFAULT_GRPC_LIMITS, sendTimeoutMs: 500, maxUnreadResponseBytes: BUDGET },
   });
@@ -45,12 +55,15 @@ describe("a client that never reads its answers", () => {
     const reader = await slowReader(address);
     const held = [reader.infer(request(ANSWER_ELEMENTS)), reader.infer(request(ANSWER_ELEMENTS))];
     await Promise.all(held.map((c) => c.headers));
+    const runs = service.runs;
     const refused = await reader.infer(request(ANSWER_ELEMENTS), { "x-request-id": "over-1" })
       .ended;
     expect(refused.grpcStatus).toBe(status.RESOURCE_EXHAUSTED);
     expect(refused.grpcMessage).toMatch(/connection holds \d+ bytes of unread answers/);
     expect(refused.headers?.["x-request-id"]).toBe("over-1");
     expect(refused.rstCode).toBe(0);
+    // Its request alone passed the limit: refused before the model ran.
+    expect(service.runs).toBe(runs);
 
     // Another connection has its own budget.
     const other = await slowReader(address);

@@ -9,7 +9,8 @@
  * - the bytes unsent answers hold are counted (each answer, and its request, which grpc-js keeps
  *   as long as the stream), per connection and in all; an answer that would take them past
  *   `maxUnreadResponseBytes` or `maxUnreadResponseBytesTotal` is refused with RESOURCE_EXHAUSTED
- *   before any of it is queued, so the client gets a clean status, not a reset (`UnreadBudget`).
+ *   before any of it is queued, so the client gets a clean status, not a reset (`UnreadBudget`);
+ *   a call whose request alone would pass them is refused before the model runs.
  *
  * An answer counts from the moment it is handed over until its stream closes (all of it sent, or
  * the call reset or disconnected).
@@ -17,13 +18,14 @@
 import { EventEmitter } from "node:events";
 import { constants, type Http2Session, type ServerHttp2Stream } from "node:http2";
 import {
-  type Metadata,
+  Metadata,
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
   type ServiceDefinition,
   status,
 } from "@grpc/grpc-js";
+import { pickRequestId } from "../gateway/request-id.js";
 import { UnreadBudget, type UnreadLimits } from "./unread-budget.js";
 
 /** The limits, from `server.grpc` (see docs/grpc.md "Limits"). */
@@ -78,7 +80,44 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
       pending?.next(pending.value);
     };
 
+    const refuse = (details: string) => {
+      const trailers = metadata?.value;
+      metadata = undefined;
+      call.sendStatus({
+        code: status.RESOURCE_EXHAUSTED,
+        details,
+        ...(trailers === undefined ? {} : { metadata: trailers }),
+      });
+    };
+
     return new ServerInterceptingCall(call, {
+      // A call arriving on a connection (or a gateway) already past its limit with the request
+      // alone is refused before the model runs: piling up calls costs the gateway no compute.
+      start: (next) => {
+        let requestMetadata: Metadata | undefined;
+        next({
+          onReceiveMetadata: (value, nextMetadata) => {
+            requestMetadata = value;
+            nextMetadata(value);
+          },
+          onReceiveMessage: (message, nextMessage) => {
+            const refusal = budget.check(session, received);
+            if (refusal === undefined) {
+              nextMessage(message);
+              return;
+            }
+            // The request id the front would have answered with, as on every failure.
+            const given = requestMetadata?.get("x-request-id").find((v) => typeof v === "string");
+            const trailers = new Metadata();
+            trailers.set(
+              "x-request-id",
+              pickRequestId(typeof given === "string" ? given : undefined),
+            );
+            metadata = { value: trailers, next: () => {} };
+            refuse(refusal);
+          },
+        });
+      },
       sendMetadata: (value, next) => {
         metadata = { value, next };
       },
@@ -95,13 +134,7 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
         const size = bytes.length + FRAME_PREFIX_BYTES + received;
         const refusal = budget.admit(session, size);
         if (refusal !== undefined) {
-          const trailers = metadata?.value;
-          metadata = undefined;
-          call.sendStatus({
-            code: status.RESOURCE_EXHAUSTED,
-            details: refusal,
-            ...(trailers === undefined ? {} : { metadata: trailers }),
-          });
+          refuse(refusal);
           return;
         }
         charged += size;

@@ -9,6 +9,7 @@ describe("UnreadBudget", () => {
     const budget = new UnreadBudget({ perConnection: 100, total: 1000 });
     expect(budget.admit(a, 60)).toBeUndefined();
     expect(budget.admit(a, 40)).toBeUndefined();
+    expect(budget.check(a, 1)).toMatch(/connection holds 100 .* maxUnreadResponseBytes \(100\)/);
     expect(budget.admit(a, 1)).toMatch(/connection holds 100 .* maxUnreadResponseBytes \(100\)/);
     expect(budget.held(a)).toBe(100);
     // Another connection has its own room.

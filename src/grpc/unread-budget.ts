@@ -31,8 +31,8 @@ export class UnreadBudget<Connection extends object> {
     return this.totalBytes;
   }
 
-  /** Takes `bytes` for a call on `connection`; a refusal message when it would pass a limit. */
-  admit(connection: Connection, bytes: number): string | undefined {
+  /** Why `bytes` more on `connection` would pass a limit, or undefined when they fit. */
+  check(connection: Connection, bytes: number): string | undefined {
     const held = this.held(connection);
     if (held > 0 && held + bytes > this.limits.perConnection) {
       return `connection holds ${held} bytes of unread answers; this call's ${bytes} would pass maxUnreadResponseBytes (${this.limits.perConnection})`;
@@ -40,7 +40,14 @@ export class UnreadBudget<Connection extends object> {
     if (this.totalBytes > 0 && this.totalBytes + bytes > this.limits.total) {
       return `the gateway holds ${this.totalBytes} bytes of unread answers; this call's ${bytes} would pass maxUnreadResponseBytesTotal (${this.limits.total})`;
     }
-    this.byConnection.set(connection, held + bytes);
+    return undefined;
+  }
+
+  /** Takes `bytes` for a call on `connection`; a refusal message when it would pass a limit. */
+  admit(connection: Connection, bytes: number): string | undefined {
+    const refusal = this.check(connection, bytes);
+    if (refusal !== undefined) return refusal;
+    this.byConnection.set(connection, this.held(connection) + bytes);
     this.totalBytes += bytes;
     return undefined;
   }

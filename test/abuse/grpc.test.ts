@@ -16,7 +16,7 @@ import { inferRequest, input } from "../../src/grpc/test-harness.js";
 import { type HeldAnswers, holdAnswers, serializeInfer } from "../../src/grpc/test-slow-reader.js";
 import { MODELS_DIR } from "../e2e/harness.js";
 import { kserveClient } from "../e2e/kserve-client.js";
-import { inspectorArgs, memoryAfterGc } from "./grpc-gc.js";
+import { inspectorArgs, memoryAfterGc, withEnv } from "./grpc-memory.js";
 
 const MiB = 1024 * 1024;
 const ELEMENTS = 1_000_000; // FP32 [1, 1e6]: echo_fp32 answers its 4 MB input with 4 MB
@@ -33,10 +33,8 @@ let inspectPort = 0;
 beforeAll(async () => {
   const inspector = await inspectorArgs();
   inspectPort = inspector.port;
-  const mallocBefore = process.env.MALLOC_MMAP_THRESHOLD_;
-  process.env.MALLOC_MMAP_THRESHOLD_ = "131072";
-  try {
-    gateway = await startGateway(
+  gateway = await withEnv({ MALLOC_MMAP_THRESHOLD_: "131072" }, () =>
+    startGateway(
       `server:
   host: 127.0.0.1
   port: 0
@@ -49,11 +47,8 @@ models:
     versions: { "1": { backend: local } }
 `,
       { grpc: true, nodeArgs: inspector.args },
-    );
-  } finally {
-    if (mallocBefore === undefined) delete process.env.MALLOC_MMAP_THRESHOLD_;
-    else process.env.MALLOC_MMAP_THRESHOLD_ = mallocBefore;
-  }
+    ),
+  );
 });
 afterAll(() => gateway?.stop());
 

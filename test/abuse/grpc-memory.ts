@@ -1,7 +1,8 @@
 /**
- * Forces a full garbage collection in another node process through its inspector (started with
+ * Measuring a gateway process's memory, for tests and benchmarks. `collectGarbage` forces a full
+ * garbage collection in another node process through its inspector (started with
  * `--inspect=127.0.0.1:<port>`), so a memory figure taken after it shows what is still referenced,
- * not garbage an idle process has not collected yet. Loopback only; for tests and benchmarks.
+ * not garbage an idle process has not collected yet (loopback only).
  * `memoryAfterGc` reads the external memory from the gateway's `/metrics` (prom-client's default
  * `nodejs_external_memory_bytes`).
  */
@@ -53,4 +54,21 @@ export async function memoryAfterGc(
   const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
   const external = Number(/^\S*nodejs_external_memory_bytes (\d+)/m.exec(metrics)?.[1]);
   return { rss: gateway.rssMb(), external: external / (1024 * 1024) };
+}
+
+/**
+ * Runs `start` with `env` added to process.env (a gateway process started meanwhile inherits it),
+ * then restores process.env.
+ */
+export async function withEnv<T>(env: Record<string, string>, start: () => Promise<T>): Promise<T> {
+  const saved = Object.keys(env).map((key) => [key, process.env[key]] as const);
+  Object.assign(process.env, env);
+  try {
+    return await start();
+  } finally {
+    for (const [key, value] of saved) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
 }
