@@ -19,6 +19,7 @@ import { EventEmitter } from "node:events";
 import { constants, type Http2Session, type ServerHttp2Stream } from "node:http2";
 import {
   Metadata,
+  type Responder,
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
@@ -57,18 +58,23 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
       }
       return new ServerInterceptingCall(call);
     }
-    let charged = 0;
-    // grpc-js keeps a call's request chunks until its stream closes, so a held call costs its
+    // grpc-js keeps a call's request chunks until its stream closes, so a held answer costs its
     // request too. Counting the chunks does not change the stream's flow (it stays paused).
     let received = 0;
+    let requestCharged = false;
     stream.on("data", (chunk: Buffer) => {
       received += chunk.length;
     });
-    let timer: NodeJS.Timeout | undefined;
+    // Answers handed over and not yet written out, oldest first (writes complete in order).
+    const queued: Array<{ bytes: number; timer: NodeJS.Timeout }> = [];
+    const written = () => {
+      const done = queued.shift();
+      if (done === undefined) return;
+      clearTimeout(done.timer);
+      budget.release(session, done.bytes);
+    };
     stream.once("close", () => {
-      budget.release(session, charged);
-      charged = 0;
-      clearTimeout(timer);
+      while (queued.length > 0) written();
     });
 
     // Response metadata waits for the message: an answer refused for the budget then goes out
@@ -90,7 +96,7 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
       });
     };
 
-    return new ServerInterceptingCall(call, {
+    return new WriteTrackingCall(call, written, {
       // A call arriving on a connection (or a gateway) already past its limit with the request
       // alone is refused before the model runs: piling up calls costs the gateway no compute.
       start: (next) => {
@@ -131,16 +137,17 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
         }
         // Cancelled meanwhile: grpc-js drops the message, and "close" has already given back.
         if (stream.closed || stream.destroyed) return;
-        const size = bytes.length + FRAME_PREFIX_BYTES + received;
+        const size = bytes.length + FRAME_PREFIX_BYTES + (requestCharged ? 0 : received);
         const refusal = budget.admit(session, size);
         if (refusal !== undefined) {
           refuse(refusal);
           return;
         }
-        charged += size;
-        timer ??= setTimeout(() => {
+        requestCharged = true;
+        const timer = setTimeout(() => {
           if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
         }, options.sendTimeoutMs);
+        queued.push({ bytes: size, timer });
         flushMetadata();
         next(bytes);
       },
@@ -150,6 +157,27 @@ export function sendGuard(options: SendGuardOptions): ServerInterceptor {
       },
     });
   };
+}
+
+/**
+ * A ServerInterceptingCall that reports each message's write completing (grpc-js calls a
+ * message's callback once the HTTP/2 stream has sent it, i.e. the client's window let it out).
+ */
+class WriteTrackingCall extends ServerInterceptingCall {
+  constructor(
+    next: ServerInterceptingCallInterface,
+    private readonly onWritten: () => void,
+    responder: Responder,
+  ) {
+    super(next, responder);
+  }
+
+  override sendMessage(message: unknown, callback: () => void): void {
+    super.sendMessage(message, () => {
+      this.onWritten();
+      callback();
+    });
+  }
 }
 
 /**
