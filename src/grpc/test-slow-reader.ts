@@ -28,6 +28,8 @@ export interface SlowCall {
 export interface SlowReader {
   /** Sends one ModelInfer (already serialized: see `serializeInfer`). */
   infer(serialized: Buffer, metadata?: Record<string, string>): SlowCall;
+  /** Starts reading after all: opens every stream's window (answers then flow and are read). */
+  startReading(): void;
   /** Drops the TCP connection (as a client that goes away). */
   destroy(): void;
 }
@@ -66,7 +68,7 @@ export async function slowReader(address: string): Promise<SlowReader> {
         // RST_STREAM from the server: `ended` reports its code.
       });
       // Flowing, so a trailers-only answer ends the stream; with a window of 0 no answer byte
-      // can arrive, so nothing is ever read.
+      // can arrive, so nothing is read until `startReading`.
       stream.resume();
       const prefix = Buffer.alloc(5);
       prefix.writeUInt32BE(serialized.length, 1);
@@ -96,6 +98,9 @@ export async function slowReader(address: string): Promise<SlowReader> {
         });
       });
       return { headers, ended };
+    },
+    startReading() {
+      session.settings({ initialWindowSize: 1 << 20 });
     },
     destroy() {
       session.destroy();
