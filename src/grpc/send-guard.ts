@@ -5,15 +5,17 @@
  * it out, with no time limit. This interceptor bounds both how long and how much:
  *
  * - a call whose answer has not left the gateway within `sendTimeoutMs` of being handed over is
- *   reset (RST_STREAM CANCEL), which drops its buffers;
+ *   reset (RST_STREAM CANCEL), which drops its buffers (grpc-js's own path, a status after the
+ *   data, would wait behind the unsent data forever);
  * - the bytes unsent answers hold are counted (each answer, and its request, which grpc-js keeps
  *   as long as the stream), per connection and in all; an answer that would take them past
  *   `maxUnreadResponseBytes` or `maxUnreadResponseBytesTotal` is refused with RESOURCE_EXHAUSTED
  *   before any of it is queued, so the client gets a clean status, not a reset (`UnreadBudget`);
  *   a call whose request alone would pass them is refused before the model runs.
  *
- * An answer counts from the moment it is handed over until its stream closes (all of it sent, or
- * the call reset or disconnected).
+ * Each answer message counts, and has its deadline, from the moment it is handed over until
+ * grpc-js reports it written (the client's window let it all out) or its stream closes (call
+ * reset, or client gone).
  */
 import { EventEmitter } from "node:events";
 import { constants, type Http2Session, type ServerHttp2Stream } from "node:http2";

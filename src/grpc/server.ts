@@ -1,5 +1,5 @@
 /**
- * The KServe v2 gRPC front (SPEC section 4): `inference.GRPCInferenceService` served with
+ * The KServe v2 gRPC front (docs/grpc.md): `inference.GRPCInferenceService` served with
  * @grpc/grpc-js on top of the InferenceService.
  */
 import {
