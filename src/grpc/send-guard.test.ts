@@ -1,7 +1,15 @@
 import { constants } from "node:http2";
-import { Client, credentials, status } from "@grpc/grpc-js";
+import {
+  Client,
+  credentials,
+  Server,
+  ServerCredentials,
+  ServerInterceptingCall,
+  status,
+} from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kserveService, type WireModelInferResponse } from "./proto.js";
+import { http2StreamOf } from "./send-guard.js";
 import { createGrpcFront, type GrpcFront } from "./server.js";
 import { DEFAULT_GRPC_LIMITS } from "./server-options.js";
 import { FakeService, inferRequest, input } from "./test-harness.js";
@@ -138,5 +146,47 @@ describe("a client that never reads its answers", () => {
     ]);
     client.close();
     reader.destroy();
+  });
+});
+
+describe("http2StreamOf", () => {
+  it("finds the HTTP/2 stream under a grpc-js server call (fails if a grpc-js upgrade moves it)", async () => {
+    const found: unknown[] = [];
+    const server = new Server({
+      interceptors: [
+        (_method, call) => {
+          found.push(http2StreamOf(call)?.session);
+          return new ServerInterceptingCall(call);
+        },
+      ],
+    });
+    const { definition, methods } = kserveService();
+    server.addService(definition, {
+      ServerLive: (_call: unknown, callback: (err: null, res: { live: boolean }) => void) =>
+        callback(null, { live: true }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      const live = await new Promise((resolve, reject) =>
+        client.makeUnaryRequest(
+          methods.ServerLive.path,
+          methods.ServerLive.requestSerialize,
+          methods.ServerLive.responseDeserialize,
+          {},
+          (err, value) => (err !== null ? reject(err) : resolve(value)),
+        ),
+      );
+      expect(live).toEqual({ live: true });
+      expect(found).toHaveLength(1);
+      expect(found[0]).toBeDefined();
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
   });
 });
