@@ -99,6 +99,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   if (server.grpcPort !== undefined) {
     grpc = createGrpcFront(() => runtime.current(), {
       maxMessageBytes: server.grpcMaxMessageBytes ?? server.bodyLimitBytes,
+      limits: server.grpc,
       onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
       decodeLimits: () => runtime.current().config.server.limits,
     });

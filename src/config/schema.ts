@@ -183,6 +183,8 @@ export const grpcServerSchema = z.strictObject({
   sendTimeoutMs: durationMs.default(10_000),
   /** Unread answer bytes buffered per connection; past it the call is cancelled. */
   maxUnreadResponseBytes: positiveInt.default(16 * 1024 * 1024),
+  /** The same, all gRPC connections together (many connections, one held answer each). */
+  maxUnreadResponseBytesTotal: positiveInt.default(256 * 1024 * 1024),
 });
 
 export const serverSchema = z

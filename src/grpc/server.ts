@@ -1,5 +1,5 @@
 /**
- * The KServe v2 gRPC front (SPEC section 4): `inference.GRPCInferenceService` served with
+ * The KServe v2 gRPC front (docs/grpc.md): `inference.GRPCInferenceService` served with
  * @grpc/grpc-js on top of the InferenceService.
  */
 import {
@@ -13,17 +13,25 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import type { GrpcServerConfig } from "../config/schema.js";
 import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
-import { type KserveMethods, kserveService } from "./proto.js";
+import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
+import { passSerialized, sendGuard } from "./send-guard.js";
+import { DEFAULT_GRPC_LIMITS, grpcServerOptions } from "./server-options.js";
 
 /** Options of the gRPC front. */
 export interface GrpcFrontOptions {
   /** Largest request and response message; bigger ones fail with RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
+  /**
+   * `server.grpc`: HTTP/2 stream, keepalive and connection limits, and what a client that does
+   * not read its answers may hold (docs/grpc.md "Limits"); default: the schema's defaults.
+   */
+  limits?: GrpcServerConfig;
   /** Receives every non-GatewayError thrown by an RPC (clients only see "internal error"). */
   onInternalError?: (err: unknown, rpc: string) => void;
   /** The current `server.limits` (decoding bounds, docs/tensors.md "Limits"); absent = defaults. */
@@ -52,9 +60,18 @@ export function createGrpcFront(
   service: () => InferenceService,
   options: GrpcFrontOptions,
 ): GrpcFront {
+  const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
+  const guard = sendGuard({
+    sendTimeoutMs: limits.sendTimeoutMs,
+    unread: {
+      perConnection: limits.maxUnreadResponseBytes,
+      total: limits.maxUnreadResponseBytesTotal,
+    },
+    onUnguarded: (err) => options.onInternalError?.(err, "send-guard"),
+  });
   const server = new Server({
-    "grpc.max_receive_message_length": options.maxMessageBytes,
-    "grpc.max_send_message_length": options.maxMessageBytes,
+    ...grpcServerOptions(limits, options.maxMessageBytes),
+    interceptors: [guard],
   });
   const fail = <Res>(
     rpc: string,
@@ -186,6 +203,7 @@ export function createGrpcFront(
           header,
         );
         ({ request, raw } = decodeInferRequest(call.request, options.decodeLimits?.()));
+        dropWireTensors(call.request);
         response = await svc.infer(route, request, context);
       } finally {
         release();
@@ -223,7 +241,7 @@ export function createGrpcFront(
     ModelMetadata,
     ModelInfer,
   };
-  server.addService(kserveService().definition, implementation);
+  server.addService(passSerialized(kserveService().definition), implementation);
 
   return {
     server,
@@ -246,6 +264,16 @@ export function createGrpcFront(
         });
       }),
   };
+}
+
+/**
+ * Lets go of the wire request's tensor bytes once decoded: grpc-js keeps the request object as
+ * long as the call's stream is open, and an answer a client does not read keeps it open (up to
+ * `sendTimeoutMs`), so without this each such call would hold its request as well as its answer.
+ */
+function dropWireTensors(wire: WireModelInferRequest): void {
+  wire.raw_input_contents = [];
+  for (const input of wire.inputs) input.contents = null;
 }
 
 /** gRPC metadata as a header lookup: keys are lower-case in grpc-js; binary (`-bin`) values are skipped. */
