@@ -11,6 +11,7 @@ import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
 import { type AppEnv, createAdminApp, createHttpApp } from "./http/app.js";
 import { HttpDrainer } from "./http/drain.js";
+import { adminPlacement } from "./http/exposure.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { GATEWAY_VERSION } from "./version.js";
@@ -61,11 +62,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     reload: () => runtime.reload(),
     logger,
   };
-  const separateAdmin = server.adminPort !== undefined;
+  // Without auth, /admin/* answers only on a loopback listener (docs/security.md "Admin exposure").
+  const placement = adminPlacement(server);
+  for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
   try {
     http = await listenHttp(
-      createHttpApp(deps, { admin: !separateAdmin }),
+      createHttpApp(deps, { admin: placement.onPublic }),
       server.host,
       server.port,
       "http",
@@ -76,11 +79,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     throw err;
   }
   let admin: HttpListener | undefined;
-  if (server.adminPort !== undefined) {
+  if (placement.separate && server.adminPort !== undefined) {
     try {
       admin = await listenHttp(
         createAdminApp(deps),
-        server.adminHost ?? "127.0.0.1",
+        placement.adminHost,
         server.adminPort,
         "admin",
         logger,
