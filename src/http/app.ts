@@ -54,7 +54,14 @@ export function createAdminApp(deps: HttpDeps): Hono<AppEnv> {
 function base(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
-  app.use("*", payloadLimit({ maxBytes: deps.bodyLimitBytes }));
+  app.use(
+    "*",
+    payloadLimit({
+      maxBytes: deps.bodyLimitBytes,
+      bodyIdleMs: deps.bodyIdleTimeoutMs,
+      budget: deps.bodyBudget,
+    }),
+  );
   return app;
 }
 
