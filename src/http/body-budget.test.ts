@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OverloadedError } from "../errors.js";
-import { BodyBudget } from "./body-budget.js";
+import { BodyBudget, UNCOUNTED_BODY_BYTES as FREE } from "./body-budget.js";
 import { openFileLimit } from "./fd-limit.js";
 
 describe("BodyBudget", () => {
@@ -12,7 +12,8 @@ describe("BodyBudget", () => {
     const budget = new BodyBudget(() => max);
     const a = budget.lease();
     const b = budget.lease();
-    a.take(60);
+    a.take(FREE + 60);
+    b.take(FREE);
     b.take(40);
     expect(budget.held).toBe(100);
     expect(() => a.take(1)).toThrow(OverloadedError);
@@ -27,10 +28,19 @@ describe("BodyBudget", () => {
     expect(budget.held).toBe(0);
   });
 
+  it("never counts the first bytes of a body, so small requests pass a spent budget", () => {
+    const budget = new BodyBudget(() => 0);
+    const lease = budget.lease();
+    lease.take(FREE - 1);
+    lease.take(1);
+    expect(budget.held).toBe(0);
+    expect(() => lease.take(1)).toThrow(OverloadedError);
+  });
+
   it("answers 503 with a Retry-After", () => {
     const lease = new BodyBudget(() => 0).lease();
     try {
-      lease.take(1);
+      lease.take(FREE + 1);
       expect.unreachable();
     } catch (err) {
       expect(err).toMatchObject({ code: "OVERLOADED", status: 503, retryAfterSeconds: 1 });
