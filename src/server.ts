@@ -81,7 +81,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   let admin: HttpListener | undefined;
   if (placement.separate && server.adminPort !== undefined) {
     try {
-      admin = await listenHttp(createAdminApp(deps), {
+      // Admin requests may name a non-loopback admin bind address as their origin.
+      const wildcard = ["0.0.0.0", "::"].includes(placement.adminHost);
+      const hosts = wildcard ? [] : [placement.adminHost];
+      admin = await listenHttp(createAdminApp(deps, { hosts }), {
         host: placement.adminHost,
         port: server.adminPort,
         protocol: "admin",

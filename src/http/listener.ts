@@ -1,9 +1,10 @@
 /**
  * An HTTP listener for a Hono app with the connection limits of `server.limits` (docs/security.md
  * "Timeouts and caps"): header, whole-request and keep-alive timeouts and a connection cap,
- * applied at start and again after a reload changes them (Node reads them per connection).
+ * applied at start and again after a reload changes them (Node reads them per connection). Every
+ * request's target is normalised before routing (path.ts).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -12,6 +13,7 @@ import type { Logger } from "../logger.js";
 import type { AppEnv } from "./deps.js";
 import { HttpDrainer } from "./drain.js";
 import { openFileLimit } from "./fd-limit.js";
+import { normalizeRequest } from "./path.js";
 
 /** The `server.limits` keys a listener applies. */
 export type ListenerLimits = Pick<
@@ -28,8 +30,6 @@ export interface ListenOptions {
   logger: Logger;
   /** The current limits (a getter: a reload may change them). */
   limits: () => ListenerLimits;
-  /** Runs before the app sees a request; true when it answered the request itself. */
-  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** An open HTTP listener. */
@@ -55,7 +55,8 @@ export async function listenHttp(app: Hono<AppEnv>, options: ListenOptions): Pro
       ),
     },
     (req, res) => {
-      if (options.intercept?.(req, res) === true) return;
+      // Routes match the normalised path only (docs/security.md "Path handling").
+      if (normalizeRequest(req, res)) return;
       void handle(req, res);
     },
   );
