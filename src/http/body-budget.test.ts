@@ -1,10 +1,16 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { OverloadedError } from "../errors.js";
-import { BodyBudget, UNCOUNTED_BODY_BYTES as FREE } from "./body-budget.js";
+import {
+  BodyBudget,
+  UNCOUNTED_BODY_BYTES as FREE,
+  RELIEF_EVERY_MS,
+  RELIEF_PEAK_BYTES,
+} from "./body-budget.js";
 import { openFileLimit } from "./fd-limit.js";
+import { fullGc } from "./gc.js";
 
 describe("BodyBudget", () => {
   it("accounts bytes per lease and refuses what would pass the current maximum", () => {
@@ -45,6 +51,60 @@ describe("BodyBudget", () => {
     } catch (err) {
       expect(err).toMatchObject({ code: "OVERLOADED", status: 503, retryAfterSeconds: 1 });
     }
+  });
+});
+
+describe("relief collection", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("runs once a large burst has passed, a second later, at most once per interval", () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const budget = new BodyBudget(
+      () => Number.MAX_SAFE_INTEGER,
+      () => {
+        runs += 1;
+      },
+    );
+    const burst = () => {
+      const leases = Array.from({ length: 4 }, () => budget.lease());
+      for (const lease of leases) lease.take(FREE + RELIEF_PEAK_BYTES / 4);
+      for (const lease of leases) lease.release();
+    };
+    burst();
+    expect(runs).toBe(0);
+    vi.advanceTimersByTime(1000);
+    expect(runs).toBe(1);
+    burst();
+    vi.advanceTimersByTime(1000);
+    expect(runs).toBe(1); // too soon after the last one
+    vi.advanceTimersByTime(RELIEF_EVERY_MS);
+    expect(runs).toBe(2);
+  });
+
+  it("does not run for small bodies or while most of a burst is still held", () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const budget = new BodyBudget(
+      () => Number.MAX_SAFE_INTEGER,
+      () => {
+        runs += 1;
+      },
+    );
+    const small = budget.lease();
+    small.take(FREE + 1024);
+    small.release();
+    const big = [budget.lease(), budget.lease()];
+    for (const lease of big) lease.take(FREE + RELIEF_PEAK_BYTES);
+    big[0]?.release(); // half of the peak still held
+    vi.advanceTimersByTime(5000);
+    expect(runs).toBe(0);
+  });
+
+  it("can have V8's full collection without a node flag", () => {
+    expect(typeof fullGc()).toBe("function");
   });
 });
 

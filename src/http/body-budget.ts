@@ -7,8 +7,14 @@
  * The first {@link UNCOUNTED_BODY_BYTES} of each body are not counted: uploads that fill the
  * budget must not starve ordinary small predictions, and those bytes are bounded anyway by
  * `maxConnections` (one request at a time per HTTP/1.1 connection).
+ *
+ * When a burst of large bodies has passed (the bytes held fall to a quarter of a peak of at
+ * least {@link RELIEF_PEAK_BYTES}), one full garbage collection is run a second later, at most
+ * every {@link RELIEF_EVERY_MS}, so their memory goes back to the system instead of waiting for
+ * V8's next full collection.
  */
 import { OverloadedError } from "../errors.js";
+import { fullGc } from "./gc.js";
 
 /** Seconds a client refused for the budget is asked to wait (bodies in flight end within it). */
 const RETRY_AFTER_SECONDS = 1;
@@ -16,12 +22,26 @@ const RETRY_AFTER_SECONDS = 1;
 /** Bytes of each request's body that the budget does not count. */
 export const UNCOUNTED_BODY_BYTES = 64 * 1024;
 
+/** A burst this large (bytes held at once) is worth a collection once it has passed. */
+export const RELIEF_PEAK_BYTES = 32 * 1024 * 1024;
+/** At most one relief collection this often. */
+export const RELIEF_EVERY_MS = 10_000;
+
 /** The shared count of buffered request-body bytes. */
 export class BodyBudget {
   private used = 0;
+  private peak = 0;
+  private lastRelief = Number.NEGATIVE_INFINITY;
+  private reliefTimer: NodeJS.Timeout | undefined;
 
-  /** @param max the current limit (a getter: a reload may change it). */
-  constructor(private readonly max: () => number) {}
+  /**
+   * @param max the current limit (a getter: a reload may change it).
+   * @param relieve runs the relief collection (default V8's full GC; tests count calls).
+   */
+  constructor(
+    private readonly max: () => number,
+    private readonly relieve: (() => void) | undefined = fullGc(),
+  ) {}
 
   /** Bytes held now. */
   get held(): number {
@@ -37,12 +57,26 @@ export class BodyBudget {
   tryTake(bytes: number): boolean {
     if (this.used + bytes > this.max()) return false;
     this.used += bytes;
+    if (this.used > this.peak) this.peak = this.used;
     return true;
   }
 
   /** Gives back bytes taken earlier. */
   give(bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
+    if (this.peak >= RELIEF_PEAK_BYTES && this.used <= this.peak / 4) this.scheduleRelief();
+  }
+
+  private scheduleRelief(): void {
+    if (this.relieve === undefined || this.reliefTimer !== undefined) return;
+    const wait = Math.max(1000, this.lastRelief + RELIEF_EVERY_MS - Date.now());
+    this.reliefTimer = setTimeout(() => {
+      this.reliefTimer = undefined;
+      this.lastRelief = Date.now();
+      this.peak = this.used;
+      this.relieve?.();
+    }, wait);
+    this.reliefTimer.unref();
   }
 }
 

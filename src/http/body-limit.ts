@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import { GatewayError, PayloadTooLargeError } from "../errors.js";
 import type { BodyBudget, BodyLease } from "./body-budget.js";
+import { BodyCollector } from "./body-collector.js";
 import type { AppEnv } from "./deps.js";
 
 /** Options of {@link payloadLimit}. */
@@ -82,8 +83,7 @@ function readIncoming(
   { idleMs, lease }: BodyReadSettings,
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const body = new BodyCollector(incoming.headers["content-length"]);
     let idle: NodeJS.Timeout | undefined;
     const cleanup = () => {
       if (idle !== undefined) clearTimeout(idle);
@@ -94,44 +94,37 @@ function readIncoming(
     };
     const fail = (err: Error) => {
       cleanup();
-      chunks.length = 0;
+      body.drop();
       reject(err);
     };
-    // Refused mid-body: drain the rest without keeping it, so the connection can still carry the
-    // answer, and close it after (the client may still be sending).
+    // Refused mid-body: stop reading and close the connection after the answer. The adapter
+    // drains what is still coming for a moment (so the client sees the answer), then closes.
     const refuse = (err: Error) => {
       outgoing?.setHeader("connection", "close");
+      incoming.pause();
       fail(err);
-      incoming.resume();
     };
     const onData = (chunk: Buffer) => {
       idle?.refresh();
-      size += chunk.length;
-      if (size > maxBytes) return refuse(new PayloadTooLargeError(maxBytes));
+      if (body.size + chunk.length > maxBytes) return refuse(new PayloadTooLargeError(maxBytes));
       try {
         lease?.take(chunk.length);
       } catch (err) {
         return refuse(err as Error);
       }
-      chunks.push(chunk);
+      body.add(chunk);
     };
     const onEnd = () => {
       cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      resolve(body.bytes());
     };
     const onError = (err: Error) => fail(err);
     const onAborted = () => fail(new Error("aborted"));
-    const onIdle = () => {
-      refuse(new BodyIdleTimeoutError(idleMs));
-      // A client that stalls its upload may not read our answer either: the socket goes once
-      // the 408 is out, or a second later at most.
-      outgoing?.once("finish", () => setTimeout(() => incoming.socket.destroy(), 1000).unref());
-    };
     if (incoming.readableEnded) {
       resolve(new Uint8Array(0));
       return;
     }
-    if (idleMs > 0) idle = setTimeout(onIdle, idleMs);
+    if (idleMs > 0) idle = setTimeout(() => refuse(new BodyIdleTimeoutError(idleMs)), idleMs);
     incoming.on("data", onData);
     incoming.on("end", onEnd);
     incoming.on("error", onError);

@@ -70,8 +70,13 @@ export async function listenHttp(app: Hono<AppEnv>, options: ListenOptions): Pro
   };
   apply();
   // A reload swaps the limits object; new connections (and keep-alive decisions) see the new one.
+  // A refused one too, or a reload that raises maxConnections while full would never apply.
   server.prependListener("connection", apply);
-  server.on("drop", dropLogger(logger, options.protocol));
+  const logDrop = dropLogger(logger, options.protocol);
+  server.on("drop", () => {
+    apply();
+    logDrop();
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
