@@ -5,7 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { localConfig, postJson, startTestGateway, type TestGateway } from "./harness.js";
+import { startGateway } from "../../src/server.js";
+import {
+  localConfig,
+  postJson,
+  startTestGateway,
+  type TestGateway,
+  writeConfig,
+} from "./harness.js";
+import { captureLogger } from "./log-capture.js";
 
 const TRAFFIC = { traffic: [{ version: "1", weight: 1 }] };
 
@@ -63,10 +71,15 @@ describe("without an admin port", () => {
       "  host: 0.0.0.0\n  port: 0\n",
     );
 
-  it("answers 404 for /admin/* on a public port bound to a non-loopback address", async () => {
-    const open = await startTestGateway(everywhere());
+  it("answers 404 for /admin/* on a public port bound to a non-loopback address, and warns", async () => {
+    const { logger, lines } = captureLogger();
+    const gateway = await startGateway({ configPath: writeConfig(everywhere()), logger });
+    const open = { ...gateway, url: `http://127.0.0.1:${gateway.httpPort}` };
     try {
       expect(open.adminPort).toBeUndefined();
+      expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+        "server.host 0.0.0.0 is not loopback and there is no server.adminPort: /admin/* answers 404 (set adminPort to reach it)",
+      ]);
       expect(await adminStatuses(open.url)).toEqual([404, 404, 404, 404]);
       // Everything else still answers there.
       expect((await fetch(`${open.url}/healthz`)).status).toBe(200);

@@ -4,28 +4,17 @@
  * reach exactly what `/admin/...` reaches and nothing else; escaped slashes are refused; admin
  * POSTs need JSON and the listener's own origin; each admin change leaves one log line.
  */
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../../src/server.js";
 import { open, statusOf } from "../abuse/http-sockets.js";
 import { localConfig, writeConfig } from "./harness.js";
+import { captureLogger } from "./log-capture.js";
 
-const lines: Array<Record<string, unknown>> = [];
+const { logger, lines } = captureLogger();
 let gw: RunningGateway;
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n"))
-        if (line !== "") lines.push(JSON.parse(line));
-      done();
-    },
-  });
   const config = localConfig().replace("  grpcPort: 0\n", "  adminPort: 0\n");
-  gw = await startGateway({
-    configPath: writeConfig(config),
-    logger: pino({ level: "info" }, sink),
-  });
+  gw = await startGateway({ configPath: writeConfig(config), logger });
 });
 afterAll(async () => {
   await gw?.stop();
