@@ -19,6 +19,8 @@ export interface AttackStats {
   statuses: Record<string, number>;
   /** Most connections open at once. */
   peakOpen: number;
+  /** CPU the attacker process used, % of one core over its run. */
+  cpuPercent: number;
 }
 
 /** Options of one attacker run. */
@@ -75,6 +77,8 @@ setTimeout(() => {
   done = true;
   clearInterval(drip);
   for (const s of live) s.destroy();
+  const cpu = process.cpuUsage();
+  stats.cpuPercent = Math.round((cpu.user + cpu.system) / 10 / Number(SECONDS)) / 1000;
   console.log(JSON.stringify(stats));
   process.exit(0);
 }, Number(SECONDS) * 1000);

@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
-import { GatewayError, PayloadTooLargeError } from "../errors.js";
+import { GatewayError, OverloadedError, PayloadTooLargeError } from "../errors.js";
 import type { BodyBudget, BodyLease } from "./body-budget.js";
 import { BodyCollector } from "./body-collector.js";
 import type { AppEnv } from "./deps.js";
@@ -98,10 +98,14 @@ function readIncoming(
       reject(err);
     };
     // Refused mid-body: stop reading and close the connection after the answer. The adapter
-    // drains what is still coming for a moment (so the client sees the answer), then closes.
+    // drains what is still coming for a moment (so the client sees the answer), then closes;
+    // except when refused for the body budget: the gateway is short of memory, and reading what
+    // the uploads still send costs more than a client that may see a reset instead of the 503
+    // (measured: 200 refused 8 MB uploads moved 1.3 GB more through the gateway).
     const refuse = (err: Error) => {
       outgoing?.setHeader("connection", "close");
       incoming.pause();
+      if (err instanceof OverloadedError) outgoing?.once("finish", () => incoming.socket.destroy());
       fail(err);
     };
     const onData = (chunk: Buffer) => {
