@@ -2,15 +2,13 @@
  * Starts a whole gateway: the runtime (config + backends), the HTTP listener and, when
  * `server.grpcPort` is set, the gRPC listener. `stop()` drains as SPEC 5 describes.
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
-import type { Hono } from "hono";
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
-import { type AppEnv, createAdminApp, createHttpApp } from "./http/app.js";
-import { HttpDrainer } from "./http/drain.js";
+import { createAdminApp, createHttpApp } from "./http/app.js";
+import { BodyBudget } from "./http/body-budget.js";
+import { adminPlacement } from "./http/exposure.js";
+import { type HttpListener, listenHttp } from "./http/listener.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { GATEWAY_VERSION } from "./version.js";
@@ -54,38 +52,46 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   });
   const server = runtime.current().config.server;
 
+  const limits = () => runtime.current().config.server.limits;
   const deps = {
     service: () => runtime.current(),
     metrics,
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
     limits: () => runtime.current().config.server.limits,
     reload: () => runtime.reload(),
+    bodyIdleTimeoutMs: () => limits().bodyIdleTimeoutMs,
+    bodyBudget: new BodyBudget(() => limits().maxBufferedBodyBytes),
     logger,
   };
-  const separateAdmin = server.adminPort !== undefined;
+  // Without auth, /admin/* answers only on a loopback listener (docs/security.md "Admin exposure").
+  const placement = adminPlacement(server);
+  for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
   try {
-    http = await listenHttp(
-      createHttpApp(deps, { admin: !separateAdmin }),
-      server.host,
-      server.port,
-      "http",
+    http = await listenHttp(createHttpApp(deps, { admin: placement.onPublic }), {
+      host: server.host,
+      port: server.port,
+      protocol: "http",
       logger,
-    );
+      limits,
+    });
   } catch (err) {
     await runtime.close(0);
     throw err;
   }
   let admin: HttpListener | undefined;
-  if (server.adminPort !== undefined) {
+  if (placement.separate && server.adminPort !== undefined) {
     try {
-      admin = await listenHttp(
-        createAdminApp(deps),
-        server.adminHost ?? "127.0.0.1",
-        server.adminPort,
-        "admin",
+      // Admin requests may name a non-loopback admin bind address as their origin.
+      const wildcard = ["0.0.0.0", "::"].includes(placement.adminHost);
+      const hosts = wildcard ? [] : [placement.adminHost];
+      admin = await listenHttp(createAdminApp(deps, { hosts }), {
+        host: placement.adminHost,
+        port: server.adminPort,
+        protocol: "admin",
         logger,
-      );
+        limits,
+      });
     } catch (err) {
       http.server.close();
       await runtime.close(0);
@@ -132,28 +138,4 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   };
 
   return { runtime, metrics, httpPort, grpcPort, adminPort: admin?.port, stop };
-}
-
-/** An open HTTP listener. */
-interface HttpListener {
-  server: Server;
-  drainer: HttpDrainer;
-  port: number;
-}
-
-/** Serves `app` on host:port and logs it as `protocol`. */
-async function listenHttp(
-  app: Hono<AppEnv>,
-  host: string,
-  port: number,
-  protocol: "http" | "admin",
-  logger: Logger,
-): Promise<HttpListener> {
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s as Server));
-    s.once("error", reject);
-  });
-  const bound = (server.address() as AddressInfo).port;
-  logger.info({ protocol, host, port: bound }, "listening");
-  return { server, drainer: new HttpDrainer(server), port: bound };
 }

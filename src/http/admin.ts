@@ -1,15 +1,16 @@
 /**
- * Routing admin routes (issue 6): `GET /admin/routes`, the effective routing table, and
+ * Routing admin routes: `GET /admin/routes`, the effective routing table, and
  * `POST /admin/models/:model/traffic`, which sets a model's split until the next reload.
  */
 import { Hono } from "hono";
 import { ModelNotFoundError } from "../errors.js";
+import type { ModelRoutes } from "../gateway/types.js";
 import { parseTrafficBody, TrafficInvalidError } from "../routing/versions.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { readJsonBody } from "./request.js";
 
 /** The routing admin routes; other errors go to the app's error handler. */
-export function adminRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
+export function adminRoutes(deps: Pick<HttpDeps, "service" | "logger">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/admin/routes", (c) => c.json(deps.service().routes(), 200));
@@ -19,6 +20,7 @@ export function adminRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
     const model = c.req.param("model");
     // An unknown model is a 404 whatever the body says.
     if (!service.models().includes(model)) throw new ModelNotFoundError(model);
+    const before = describeSplit(service.routes().models[model]);
     try {
       service.setTraffic(model, parseTrafficBody(await readJsonBody(c)));
     } catch (err) {
@@ -28,8 +30,18 @@ export function adminRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
         400,
       );
     }
-    return c.json(service.routes().models[model], 200);
+    const after = service.routes().models[model];
+    deps.logger?.info?.({ model, before, after: describeSplit(after) }, "admin: traffic split set");
+    return c.json(after, 200);
   });
 
   return app;
+}
+
+/** A model's split for the audit line: `1=90, 2=10 (runtime)`, or its default version. */
+function describeSplit(routes: ModelRoutes | undefined): string {
+  const traffic = routes?.traffic;
+  if (traffic === undefined) return `default version ${routes?.default ?? "?"}`;
+  const weights = traffic.weights.map((e) => `${e.version}=${e.weight}`).join(", ");
+  return `${weights} (${traffic.source})`;
 }

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { payloadLimit } from "./body-limit.js";
 import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
-import { adminOpsRoutes, healthRoutes } from "./ops.js";
+import { type AdminOpsOptions, adminOpsRoutes, healthRoutes } from "./ops.js";
 import { requestId } from "./request-id.js";
 import { unifiedRoutes } from "./unified.js";
 import { v2Routes } from "./v2.js";
@@ -17,6 +17,7 @@ export type { AppEnv, HttpDeps, HttpLogger, ReloadResult } from "./deps.js";
 const stderrLogger: HttpLogger = {
   error: (obj, msg) => console.error(JSON.stringify({ level: "error", msg, ...describe(obj) })),
   warn: (obj, msg) => console.error(JSON.stringify({ level: "warn", msg, ...describe(obj) })),
+  info: (obj, msg) => console.error(JSON.stringify({ level: "info", msg, ...describe(obj) })),
 };
 
 function describe(obj: object): Record<string, unknown> {
@@ -44,17 +45,24 @@ export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hon
 }
 
 /** The admin listener's app (`server.adminPort`): `/admin/*`, `/healthz`, `/readyz`, `/metrics`. */
-export function createAdminApp(deps: HttpDeps): Hono<AppEnv> {
+export function createAdminApp(deps: HttpDeps, options: AdminOpsOptions = {}): Hono<AppEnv> {
   const app = base(deps);
   app.route("/", healthRoutes(deps));
-  app.route("/", adminOpsRoutes(deps));
+  app.route("/", adminOpsRoutes(deps, options));
   return finish(app, deps);
 }
 
 function base(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
-  app.use("*", payloadLimit({ maxBytes: deps.bodyLimitBytes }));
+  app.use(
+    "*",
+    payloadLimit({
+      maxBytes: deps.bodyLimitBytes,
+      bodyIdleMs: deps.bodyIdleTimeoutMs,
+      budget: deps.bodyBudget,
+    }),
+  );
   return app;
 }
 

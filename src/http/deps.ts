@@ -5,11 +5,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InferenceService } from "../gateway/types.js";
 import type { Metrics } from "../metrics/registry.js";
+import type { BodyBudget } from "./body-budget.js";
+import type { BodyReadSettings } from "./body-limit.js";
 
 /** The minimal logger the front writes to (pino's signature). */
 export interface HttpLogger {
   error(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  /** Admin changes are logged here (one line each); absent = not logged. */
+  info?(obj: object, msg?: string): void;
 }
 
 /** Result of a config reload. */
@@ -27,6 +31,10 @@ export interface HttpDeps {
   limits?: () => import("../tensor/limits.js").DecodeLimits;
   /** Reloads the config file (`POST /admin/reload`). */
   reload: () => Promise<ReloadResult>;
+  /** The current `server.limits.bodyIdleTimeoutMs`; absent = no body-idle timeout. */
+  bodyIdleTimeoutMs?: () => number;
+  /** The gateway-wide budget of buffered request-body bytes; absent = unbounded. */
+  bodyBudget?: BodyBudget;
   logger?: HttpLogger;
 }
 
@@ -37,6 +45,11 @@ export interface HttpDeps {
  * request-id.ts).
  */
 export interface AppEnv {
-  Variables: { requestId: string; bodyLimit: number; requestIdSent: boolean };
+  Variables: {
+    requestId: string;
+    bodyLimit: number;
+    requestIdSent: boolean;
+    bodyRead: BodyReadSettings;
+  };
   Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
 }

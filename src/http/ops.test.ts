@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { testApp } from "./test-app.js";
+import { postJson, testApp } from "./test-app.js";
 
 describe("operations routes", () => {
   it("answers /healthz with 200", async () => {
@@ -38,7 +38,7 @@ describe("operations routes", () => {
 
   it("reloads the config with POST /admin/reload", async () => {
     const { app } = testApp();
-    const res = await app.request("/admin/reload", { method: "POST" });
+    const res = await postJson(app, "/admin/reload", {});
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "reloaded" });
   });
@@ -50,7 +50,7 @@ describe("operations routes", () => {
       "server.port: expected number",
     ];
     settings.reload = { ok: false, errors };
-    const res = await app.request("/admin/reload", { method: "POST" });
+    const res = await postJson(app, "/admin/reload", {});
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; details: string[] } };
     expect(body.error.code).toBe("INVALID_REQUEST");

@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
+import { adminWriteGuard } from "./admin-guard.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 
 /** `/healthz`, `/readyz` and `/metrics`: on the public port, and on the admin port when there is one. */
@@ -28,16 +29,34 @@ export function healthRoutes(deps: Pick<HttpDeps, "service" | "metrics">): Hono<
   return app;
 }
 
-/** Every `/admin/*` route: breakers, reload, and the routing admin routes of admin.ts. */
-export function adminOpsRoutes(deps: Pick<HttpDeps, "service" | "reload">): Hono<AppEnv> {
+/** Options of {@link adminOpsRoutes}. */
+export interface AdminOpsOptions {
+  /** Host names besides loopback that admin requests may come from (a non-loopback adminHost). */
+  hosts?: readonly string[];
+}
+
+/**
+ * Every `/admin/*` route: breakers, reload, and the routing admin routes of admin.ts, behind the
+ * admin write rules of admin-guard.ts.
+ */
+export function adminOpsRoutes(
+  deps: Pick<HttpDeps, "service" | "reload" | "logger">,
+  options: AdminOpsOptions = {},
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  app.use("/admin/*", adminWriteGuard(options));
   app.route("/", adminRoutes(deps));
 
   app.get("/admin/breakers", (c) => c.json({ breakers: deps.service().breakers() }, 200));
 
   app.post("/admin/reload", async (c) => {
     const result = await deps.reload();
+    // One audit line per admin change (the runtime logs the reload's own details).
+    deps.logger?.info?.(
+      result.ok ? { outcome: "reloaded" } : { outcome: "rejected", errors: result.errors.length },
+      "admin: config reload",
+    );
     if (result.ok) return c.json({ status: "reloaded" }, 200);
     return c.json(
       {

@@ -13,7 +13,7 @@ export interface TestApp {
   app: Hono<AppEnv>;
   service: FakeService;
   metrics: Metrics;
-  logged: { level: "error" | "warn"; obj: object; msg: string | undefined }[];
+  logged: { level: "error" | "warn" | "info"; obj: object; msg: string | undefined }[];
   settings: { bodyLimitBytes: number; reload: ReloadResult };
 }
 
@@ -31,6 +31,7 @@ export function testApp(): TestApp {
     logger: {
       error: (obj, msg) => logged.push({ level: "error", obj, msg }),
       warn: (obj, msg) => logged.push({ level: "warn", obj, msg }),
+      info: (obj, msg) => logged.push({ level: "info", obj, msg }),
     },
   });
   return { app, service, metrics, logged, settings };

@@ -1,10 +1,31 @@
 /**
- * `server.adminPort`: the admin interface on its own (loopback) listener, off the public port, as
- * Envoy keeps its admin apart. Without it everything stays on the public port (SPEC 5).
+ * Where `/admin/*` answers (docs/security.md "Admin exposure"): on the admin listener when
+ * `server.adminPort` is set, else on the public port only when it is bound to loopback; a public
+ * port on a non-loopback address never serves it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { localConfig, postJson, startTestGateway, type TestGateway } from "./harness.js";
+import { startGateway } from "../../src/server.js";
+import {
+  localConfig,
+  postJson,
+  startTestGateway,
+  type TestGateway,
+  writeConfig,
+} from "./harness.js";
+import { captureLogger } from "./log-capture.js";
+
+const TRAFFIC = { traffic: [{ version: "1", weight: 1 }] };
+
+/** Status of each admin route on `base`. */
+async function adminStatuses(base: string): Promise<number[]> {
+  return [
+    (await fetch(`${base}/admin/routes`)).status,
+    (await fetch(`${base}/admin/breakers`)).status,
+    (await postJson(`${base}/admin/reload`, {})).status,
+    (await postJson(`${base}/admin/models/iris/traffic`, TRAFFIC)).status,
+  ];
+}
 
 let gw: TestGateway;
 let admin: string;
@@ -26,11 +47,8 @@ describe("a separate admin port", () => {
       expect((await fetch(`${gw.url}${path}`)).status).toBe(404);
       expect((await fetch(`${admin}${path}`)).status).toBe(200);
     }
-    expect((await fetch(`${gw.url}/admin/reload`, { method: "POST" })).status).toBe(404);
-    expect((await fetch(`${admin}/admin/reload`, { method: "POST" })).status).toBe(200);
-    const traffic = { traffic: [{ version: "1", weight: 1 }] };
-    expect((await postJson(`${gw.url}/admin/models/iris/traffic`, traffic)).status).toBe(404);
-    expect((await postJson(`${admin}/admin/models/iris/traffic`, traffic)).status).toBe(200);
+    expect(await adminStatuses(gw.url)).toEqual([404, 404, 404, 404]);
+    expect(await adminStatuses(admin)).toEqual([200, 200, 200, 200]);
   });
 
   it("keeps health and metrics on both, and predictions on the public port only", async () => {
@@ -42,6 +60,43 @@ describe("a separate admin port", () => {
     const body = { inputs: [[5.1, 3.5, 1.4, 0.2]] };
     expect((await postJson(`${gw.url}/v1/models/iris/predict`, body)).status).toBe(200);
     expect((await postJson(`${admin}/v1/models/iris/predict`, body)).status).toBe(404);
+  });
+});
+
+describe("without an admin port", () => {
+  // The public port binds every interface here (an ephemeral port, reached over 127.0.0.1 only).
+  const everywhere = () =>
+    localConfig().replace(
+      "  host: 127.0.0.1\n  port: 0\n  grpcPort: 0\n",
+      "  host: 0.0.0.0\n  port: 0\n",
+    );
+
+  it("answers 404 for /admin/* on a public port bound to a non-loopback address, and warns", async () => {
+    const { logger, lines } = captureLogger();
+    const gateway = await startGateway({ configPath: writeConfig(everywhere()), logger });
+    const open = { ...gateway, url: `http://127.0.0.1:${gateway.httpPort}` };
+    try {
+      expect(open.adminPort).toBeUndefined();
+      expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+        "server.host 0.0.0.0 is not loopback and there is no server.adminPort: /admin/* answers 404 (set adminPort to reach it)",
+      ]);
+      expect(await adminStatuses(open.url)).toEqual([404, 404, 404, 404]);
+      // Everything else still answers there.
+      expect((await fetch(`${open.url}/healthz`)).status).toBe(200);
+      const body = { inputs: [[5.1, 3.5, 1.4, 0.2]] };
+      expect((await postJson(`${open.url}/v1/models/iris/predict`, body)).status).toBe(200);
+    } finally {
+      await open.stop();
+    }
+  });
+
+  it("serves /admin/* on a public port bound to loopback", async () => {
+    const local = await startTestGateway(localConfig().replace("  grpcPort: 0\n", ""));
+    try {
+      expect(await adminStatuses(local.url)).toEqual([200, 200, 200, 200]);
+    } finally {
+      await local.stop();
+    }
   });
 });
 

@@ -183,6 +183,7 @@ describe("infergate serve", () => {
     const text = readFileSync(resolve(ROOT, "config/gateway.yaml"), "utf8")
       .replace(/port: 8080/, "port: 0")
       .replace(/grpcPort: 8081/, "grpcPort: 0")
+      .replace(/adminPort: 8082/, "adminPort: 0")
       .replace(/host: 0\.0\.0\.0/, "host: 127.0.0.1");
     writeFileSync(copy, text);
     try {
