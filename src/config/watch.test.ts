@@ -175,6 +175,29 @@ describe("watchConfigFile", () => {
     expect(await h.reloads("success")).toBe(1);
   });
 
+  it("survives a reload that throws, and keeps watching", async () => {
+    const path = join(tempDir(), "gateway.yaml");
+    writeFileSync(path, config(1000));
+    let calls = 0;
+    const watch = watchConfigFile({
+      path,
+      reload: async () => {
+        calls++;
+        if (calls === 1) throw new Error("boom");
+        return { ok: true };
+      },
+      logger: pino({ level: "silent" }),
+      debounceMs: DEBOUNCE_MS,
+      pollMs: 0,
+    });
+    cleanups.push(() => watch.close());
+    await watch.ready;
+    writeFileSync(path, config(2000));
+    await waitFor(() => calls === 1);
+    writeFileSync(path, config(3000));
+    await waitFor(() => calls === 2);
+  });
+
   it("stops reloading once closed", async () => {
     const path = join(tempDir(), "gateway.yaml");
     writeFileSync(path, config(1000));

@@ -76,8 +76,15 @@ export function watchConfigFile(options: ConfigWatchOptions): ConfigWatch {
         if (changed) {
           lastHash = hash;
           logger.info({ config: path }, "config file changed; reloading");
-          const result = await options.reload();
-          if (!result.ok) logger.warn({ config: path }, "changed config file not applied");
+          const applied = await options.reload().then(
+            (result) => result.ok,
+            (err: unknown) => {
+              // Nothing the watcher runs may crash the process; the old config keeps serving.
+              logger.error({ err, config: path }, "config reload failed");
+              return false;
+            },
+          );
+          if (!applied) logger.warn({ config: path }, "changed config file not applied");
         }
         options.onCheck?.(changed);
       } while (again && !closed);
