@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { loadConfigFile } from "./config/load.js";
+import { watchConfigFile } from "./config/watch.js";
 import { GatewayError } from "./errors.js";
 import { ConfigInvalidError } from "./gateway/runtime.js";
 import { describeListenError } from "./listen-errors.js";
@@ -133,6 +134,9 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
   process.on("SIGHUP", () => {
     void gateway.runtime.reload();
   });
+  const watcher = gateway.runtime.current().config.server.watchConfig
+    ? watchConfigFile({ path: configPath, reload: () => gateway.runtime.reload(), logger })
+    : undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {
@@ -140,6 +144,7 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
       // already under way must not be cut short by the default handler.
       if (stopping) return;
       stopping = true;
+      watcher?.close();
       logger.info({ signal }, "shutting down");
       gateway.stop().then(
         () => resolve(0),

@@ -45,6 +45,7 @@ describe("loadConfigFile", () => {
         bodyLimitBytes: 8388608,
         drainTimeoutMs: 10000,
         cacheMaxBytes: 67108864,
+        watchConfig: false,
         limits: limitsSchema.parse({}),
         grpc: grpcServerSchema.parse({}),
       },
@@ -223,6 +224,7 @@ describe("parseConfigText", () => {
       bodyLimitBytes: 8388608,
       drainTimeoutMs: 10000,
       cacheMaxBytes: 67108864,
+      watchConfig: false,
       limits: limitsSchema.parse({}),
       grpc: grpcServerSchema.parse({}),
     });

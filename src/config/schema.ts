@@ -205,6 +205,8 @@ export const serverSchema = z
     adminPort: port.optional(),
     /** Where the admin listener binds (only with adminPort); absent = 127.0.0.1, loopback only. */
     adminHost: z.string().min(1).optional(),
+    /** Reload when the config file's contents change, as a ConfigMap update does (docs/kubernetes.md). */
+    watchConfig: z.boolean().default(false),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     grpc: grpcServerSchema.default(() => grpcServerSchema.parse({})),
   })
