@@ -11,6 +11,7 @@ import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
 import { type AppEnv, createAdminApp, createHttpApp } from "./http/app.js";
 import { HttpDrainer } from "./http/drain.js";
+import { JobEngine } from "./jobs/engine.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { GATEWAY_VERSION } from "./version.js";
@@ -53,8 +54,16 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(options.env === undefined ? {} : { env: options.env }),
   });
   const server = runtime.current().config.server;
+  let jobs: JobEngine;
+  try {
+    jobs = await startJobs(runtime, metrics, logger);
+  } catch (err) {
+    await runtime.close(0);
+    throw err;
+  }
 
   const deps = {
+    jobs,
     service: () => runtime.current(),
     metrics,
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
@@ -122,6 +131,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         admin?.drainer.drain(drainMs),
         grpc?.close(drainMs),
       ]);
+      await jobs.close(Math.max(0, drainMs - (Date.now() - started)));
       await runtime.close(Math.max(0, drainMs - (Date.now() - started)));
       logger.info("stopped");
     })();
@@ -153,4 +163,15 @@ async function listenHttp(
   const bound = (server.address() as AddressInfo).port;
   logger.info({ protocol, host, port: bound }, "listening");
   return { server, drainer: new HttpDrainer(server), port: bound };
+}
+
+/** The async job engine on the runtime's current service (docs/async.md). */
+function startJobs(runtime: Runtime, metrics: Metrics, logger: Logger): Promise<JobEngine> {
+  const config = runtime.current().config;
+  return JobEngine.start({
+    config,
+    service: () => runtime.current(),
+    metrics: metrics.jobs,
+    logger,
+  });
 }

@@ -269,6 +269,7 @@ export class GatewayService implements InferenceService {
         deadline: due,
         signal: context.signal ?? NEVER_ABORTED,
         noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
+        ...(context.priority === undefined ? {} : { priority: context.priority }),
       };
       // One deadline for the whole request: retries and fallbacks included.
       const answer = await runWithDeadline(call, (c) => runChain(this.chain(r), c));

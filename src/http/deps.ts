@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InferenceService } from "../gateway/types.js";
+import type { JobEngine } from "../jobs/engine.js";
 import type { Metrics } from "../metrics/registry.js";
 
 /** The minimal logger the front writes to (pino's signature). */
@@ -26,6 +27,8 @@ export interface HttpDeps {
   /** Reloads the config file (`POST /admin/reload`). */
   reload: () => Promise<ReloadResult>;
   logger?: HttpLogger;
+  /** The async job engine; absent = no `/v1/async` routes. */
+  jobs?: JobEngine;
 }
 
 /**

@@ -1,0 +1,65 @@
+/**
+ * Runs one async job through the same service path as a live `/v1/predict` (routing, cache,
+ * batcher, breakers, fallback, metrics), in the "async" priority lane so live requests go first.
+ */
+import { toGatewayError } from "../errors.js";
+import type { InferenceService, InferRequest } from "../gateway/types.js";
+import { parseJson } from "../http/request.js";
+import {
+  decodeUnifiedInputs,
+  encodeUnifiedResponse,
+  parsePredictBody,
+} from "../http/unified-codec.js";
+import type { JobHandler, JobOutcome, JobRecord } from "./types.js";
+
+/** The handler that runs jobs on whatever service is current when each job starts. */
+export function serviceHandler(service: () => InferenceService): JobHandler {
+  return (job, signal) => runJob(service(), job, signal);
+}
+
+async function runJob(
+  service: InferenceService,
+  job: JobRecord,
+  signal: AbortSignal,
+): Promise<JobOutcome> {
+  const release = service.hold();
+  let version: string | undefined;
+  try {
+    const { headers } = job.request;
+    const header = (name: string) => headers[name];
+    const { path } = job.request;
+    const body = parsePredictBody(parseJson(job.request.body), {
+      model: path.model,
+      version: path.version,
+    });
+    const route = service.resolve(body.model, body.version, header);
+    version = route.version;
+    const metadata = await service.metadata(route);
+    const request: InferRequest = {
+      inputs: decodeUnifiedInputs(route.model, body.inputs, metadata.inputs),
+    };
+    if (body.id !== undefined) request.id = body.id;
+    if (body.outputs !== undefined) request.outputs = body.outputs;
+    const response = await service.infer(route, request, {
+      requestId: job.id,
+      header,
+      signal,
+      priority: "async",
+    });
+    return {
+      kind: "succeeded",
+      result: JSON.stringify(encodeUnifiedResponse(response, body.id)),
+      version: response.version,
+    };
+  } catch (err) {
+    const error = toGatewayError(err);
+    const outcome: JobOutcome = {
+      kind: "failed",
+      error: { code: error.code, message: error.message },
+    };
+    if (version !== undefined) outcome.version = version;
+    return outcome;
+  } finally {
+    release();
+  }
+}
