@@ -293,7 +293,8 @@ export class RedisJobStore implements JobStore {
     const running: JobRecord = { ...job, status: "running", startedAt: Date.now() };
     const moved = await this.#transition(running, ["queued", "running"]);
     if (!moved.ok) return;
-    if (from !== "running") this.#o.onChange(running, from);
+    // From "running" when this replica takes over a job whose replica died.
+    this.#o.onChange(running, from);
     const controller = new AbortController();
     this.#running.set(id, controller);
     let outcome: JobOutcome;
