@@ -6,8 +6,14 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/schema.js";
-import { InvalidRequestError, JobNotFoundError } from "../errors.js";
+import {
+  BackendUnavailableError,
+  GatewayError,
+  InvalidRequestError,
+  JobNotFoundError,
+} from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { JobsConfig } from "./config.js";
 import type { DeliveryOutcome, DeliveryPolicy } from "./delivery.js";
@@ -68,6 +74,9 @@ export interface SubmitInput {
   idempotencyKey?: string;
 }
 
+const RETRY_OPEN_MS = 5000;
+const DISCOVER_MS = 2000;
+
 /** Longest Idempotency-Key accepted. */
 const MAX_IDEMPOTENCY_KEY = 255;
 
@@ -78,6 +87,8 @@ export class JobEngine {
   #store: JobStore | undefined;
   #opening: Promise<JobStore> | undefined;
   #closed = false;
+  #retry: NodeJS.Timeout | undefined;
+  #probe: Redis | undefined;
 
   private constructor(options: JobEngineOptions) {
     this.#options = options;
@@ -106,11 +117,16 @@ export class JobEngine {
    */
   static async start(options: JobEngineOptions): Promise<JobEngine> {
     const engine = new JobEngine(options);
-    const custom = options.store !== undefined;
     const jobs = options.config.jobs;
-    const redis = jobs.redis ?? options.config.redis;
-    if (custom || redis !== undefined || existsSync(join(resolve(jobs.dir), "jobs.db"))) {
-      await engine.#open();
+    if (options.store !== undefined || existsSync(join(resolve(jobs.dir), "jobs.db"))) {
+      if (jobs.redis === undefined && options.config.redis === undefined) await engine.#open();
+    }
+    if (jobs.redis !== undefined) {
+      engine.#openInBackground();
+    } else if (options.config.redis !== undefined) {
+      // A shared cache Redis: join the job queue once anyone submitted a job there, so a
+      // gateway that never sees async work adds no queue traffic to its cache.
+      engine.#discover(options.config.redis.url, options.config.redis.keyPrefix);
     }
     return engine;
   }
@@ -144,25 +160,25 @@ export class JobEngine {
       }
       job.idempotencyKey = key;
     }
-    const store = await this.#open();
-    return store.add(job, config.maxQueued);
+    return unavailableOnFailure(async () => (await this.#open()).add(job, config.maxQueued));
   }
 
   /** The job; JOB_NOT_FOUND when unknown, another tenant's or expired. */
   async get(id: string, tenant: string): Promise<JobRecord> {
-    const job = await this.#opened()?.get(id, tenant);
+    const job = await unavailableOnFailure(async () => (await this.#opened())?.get(id, tenant));
     if (job === undefined) throw new JobNotFoundError(id);
     return job;
   }
 
   /** A page of the tenant's jobs, newest first. */
   async list(query: ListQuery): Promise<JobPage> {
-    return (await this.#opened()?.list(query)) ?? { data: [], next: null };
+    const page = await unavailableOnFailure(async () => (await this.#opened())?.list(query));
+    return page ?? { data: [], next: null };
   }
 
   /** Cancels a queued or running job; a finished one comes back as it is. */
   async cancel(id: string, tenant: string): Promise<JobRecord> {
-    const job = await this.#opened()?.cancel(id, tenant);
+    const job = await unavailableOnFailure(async () => (await this.#opened())?.cancel(id, tenant));
     if (job === undefined) throw new JobNotFoundError(id);
     return job;
   }
@@ -170,13 +186,54 @@ export class JobEngine {
   /** Stops taking jobs and lets running ones finish for up to `graceMs`. */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#probe?.disconnect();
     this.#options.metrics.setCountSource("async", undefined);
     const store = this.#store ?? (await this.#opening?.catch(() => undefined));
     await store?.close(graceMs);
   }
 
-  #opened(): JobStore | undefined {
-    return this.#store;
+  /**
+   * The store for a read or a cancel: on Redis it is opened on demand (the job may come from
+   * another replica); the embedded store is never created just to answer "not found".
+   */
+  async #opened(): Promise<JobStore | undefined> {
+    if (this.#store !== undefined) return this.#store;
+    const { config } = this.#options;
+    if (config.jobs.redis !== undefined || config.redis !== undefined) return this.#open();
+    return undefined;
+  }
+
+  /** Opens the store now, retrying every few seconds while its Redis cannot be reached. */
+  #openInBackground(): void {
+    this.#open().catch((err: unknown) => {
+      if (this.#closed) return;
+      this.#options.logger.warn({ err }, "async jobs: the jobs Redis is unreachable; retrying");
+      this.#retry = setTimeout(() => this.#openInBackground(), RETRY_OPEN_MS);
+      this.#retry.unref();
+    });
+  }
+
+  /** Polls for job keys in the cache Redis; opens the store once there are any. */
+  #discover(url: string, keyPrefix: string): void {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    probe.on("error", () => undefined);
+    this.#probe = probe;
+    const check = async () => {
+      if (this.#closed || this.#store !== undefined) return probe.disconnect();
+      try {
+        if ((await probe.exists(`${keyPrefix}jobs:seq`)) === 1) {
+          probe.disconnect();
+          this.#openInBackground();
+          return;
+        }
+      } catch {
+        // Redis down: the cache copes, and so does this; look again later.
+      }
+      this.#retry = setTimeout(() => void check(), DISCOVER_MS);
+      this.#retry.unref();
+    };
+    void check();
   }
 
   #open(): Promise<JobStore> {
@@ -241,5 +298,18 @@ export class JobEngine {
         );
       }
     }
+  }
+}
+
+/** Runs a store call; a failure of the store itself (Redis down, disk full) is a 503. */
+async function unavailableOnFailure<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new BackendUnavailableError("the job store is unavailable; try again later", {
+      cause: err,
+      retryAfterSeconds: 1,
+    });
   }
 }

@@ -104,13 +104,14 @@ export class RedisJobStore implements JobStore {
     this.#o = options;
     this.#p = `${options.keyPrefix}jobs:`;
     this.#ttlMs = options.config.resultTtlSeconds * 1000;
-    const redis = new Redis(options.url, { maxRetriesPerRequest: null }) as Redis & Transitioner;
+    // Fails fast while Redis is down: a submit or a poll answers 503 instead of hanging.
+    const redis = new Redis(options.url, { maxRetriesPerRequest: 1 }) as Redis & Transitioner;
     redis.defineCommand("transition", { numberOfKeys: 1, lua: TRANSITION });
     redis.on("error", () => undefined);
     this.#redis = redis;
     this.#sub = new Redis(options.url, { maxRetriesPerRequest: null });
     this.#sub.on("error", () => undefined);
-    const connection = { url: options.url, maxRetriesPerRequest: null };
+    const connection = { url: options.url, maxRetriesPerRequest: 1 };
     const prefix = `${options.keyPrefix}bull`;
     this.#queue = new Queue(JOBS_QUEUE, { connection, prefix });
     this.#hooks = new Queue(HOOKS_QUEUE, { connection, prefix });
@@ -121,7 +122,14 @@ export class RedisJobStore implements JobStore {
   /** Connects, warns when the jobs Redis may evict keys, and starts delivering webhooks. */
   static async open(options: RedisStoreOptions): Promise<RedisJobStore> {
     const store = new RedisJobStore(options);
-    await store.#redis.ping();
+    try {
+      await store.#redis.ping();
+    } catch (err) {
+      store.#sub.disconnect();
+      store.#redis.disconnect();
+      await Promise.allSettled([store.#queue.close(), store.#hooks.close()]);
+      throw err;
+    }
     await store.#warnOnEviction();
     await store.#sub.subscribe(`${store.#p}cancel`);
     store.#sub.on("message", (_channel: string, id: string) => {

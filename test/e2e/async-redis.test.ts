@@ -8,7 +8,7 @@ import { call, waitForJob } from "../jobs/helpers.js";
 import { type GatewayProcess, startGatewayProcess } from "../jobs/process.js";
 import { type SlowBackend, slowBackendConfig, startSlowBackend } from "../jobs/slow-backend.js";
 import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis.js";
-import { writeConfig } from "./harness.js";
+import { startTestGateway, writeConfig } from "./harness.js";
 
 const skip = skipWithoutRedis();
 let redis: TestRedis | undefined;
@@ -105,4 +105,20 @@ jobs:
     const onB = startedOn(b);
     for (const id of onA) expect(onB.has(id), `job ${id} taken over by B`).toBe(true);
   }, 60_000);
+
+  it("uses the top-level redis when jobs.redis is absent: a second gateway answers for the first", async () => {
+    const config = `server: { host: 127.0.0.1, port: 0 }
+redis: { url: "${redis?.url}", keyPrefix: "shared:" }
+${slowBackendConfig(backend.url)}
+`;
+    const [c, d] = await Promise.all([startTestGateway(config), startTestGateway(config)]);
+    try {
+      const res = await call(`${c.url}/v1/models/m/async/predict`, { body: { inputs: [[9, 1]] } });
+      expect(res.status).toBe(202);
+      const job = await waitForJob(d.url, res.body.id);
+      expect(job.result?.outputs).toEqual({ y: [[18, 2]] });
+    } finally {
+      await Promise.all([c.stop(), d.stop()]);
+    }
+  });
 });
