@@ -13,6 +13,7 @@ import {
   ModelNotFoundError,
   toGatewayError,
 } from "../errors.js";
+import { noteLiveRequest } from "../jobs/live-activity.js";
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout.js";
@@ -252,6 +253,7 @@ export class GatewayService implements InferenceService {
     context: RequestContext,
   ): Promise<InferResponse> {
     const r = this.own(route);
+    if ((context.priority ?? "live") === "live") noteLiveRequest();
     const started = process.hrtime.bigint();
     const release = this.inFlight.enter();
     // A progressive rollout judges versions by server-side failures only; bad input is the client's.

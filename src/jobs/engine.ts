@@ -13,6 +13,7 @@ import {
   GatewayError,
   InvalidRequestError,
   JobNotFoundError,
+  toGatewayError,
 } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { JobsConfig } from "./config.js";
@@ -20,7 +21,9 @@ import type { DeliveryOutcome, DeliveryPolicy } from "./delivery.js";
 import type { JobMetrics } from "./metrics.js";
 import { serviceHandler } from "./runner.js";
 import { SqliteJobStore } from "./sqlite-store.js";
+import { LoadThrottle } from "./throttle.js";
 import type {
+  JobHandler,
   JobListener,
   JobPage,
   JobRecord,
@@ -88,12 +91,15 @@ export class JobEngine {
   #opening: Promise<JobStore> | undefined;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
+  /** Jobs run only on the CPU live traffic leaves (throttle.ts). */
+  readonly #throttle: LoadThrottle;
   #probe: Redis | undefined;
 
   private constructor(options: JobEngineOptions) {
     this.#options = options;
     const { logger, metrics } = options;
     const config = options.config.jobs;
+    this.#throttle = new LoadThrottle({ max: config.concurrency });
     this.#hooks = {
       config,
       onChange: (job, from) => this.#changed(job, from),
@@ -187,10 +193,22 @@ export class JobEngine {
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retry);
+    this.#throttle.stop();
     this.#probe?.disconnect();
     this.#options.metrics.setCountSource("async", undefined);
     const store = this.#store ?? (await this.#opening?.catch(() => undefined));
     await store?.close(graceMs);
+  }
+
+  /** `handler` behind the throttle; a job cancelled while it waits for a permit never runs. */
+  #throttled(handler: JobHandler): JobHandler {
+    return (job, signal) =>
+      this.#throttle
+        .run(() => handler(job, signal), signal)
+        .catch((err: unknown) => {
+          const error = toGatewayError(err);
+          return { kind: "failed", error: { code: error.code, message: error.message } };
+        });
   }
 
   /**
@@ -242,7 +260,11 @@ export class JobEngine {
     this.#opening ??= this.#create().then(
       (store) => {
         this.#store = store;
-        store.start(serviceHandler(this.#options.service), this.#hooks.config.concurrency);
+        store.start(
+          this.#throttled(serviceHandler(this.#options.service)),
+          this.#hooks.config.concurrency,
+        );
+        this.#throttle.start();
         this.#options.metrics.setCountSource("async", () => store.counts());
         this.#options.logger.info({ store: store.kind }, "async jobs ready");
         return store;
