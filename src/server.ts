@@ -81,6 +81,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       logger,
     );
   } catch (err) {
+    await jobs.close(0);
     await runtime.close(0);
     throw err;
   }
@@ -96,6 +97,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       );
     } catch (err) {
       http.server.close();
+      await jobs.close(0);
       await runtime.close(0);
       throw err;
     }
@@ -114,6 +116,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     } catch (err) {
       http.server.close();
       admin?.server.close();
+      await jobs.close(0);
       await runtime.close(0);
       throw err;
     }

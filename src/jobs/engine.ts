@@ -261,7 +261,14 @@ export class JobEngine {
       (store) => {
         this.#store = store;
         store.start(
-          this.#throttled(serviceHandler(this.#options.service)),
+          this.#throttled(
+            serviceHandler(this.#options.service, (err, job) =>
+              this.#options.logger.error(
+                { err, jobId: job.id },
+                "async job failed with an internal error",
+              ),
+            ),
+          ),
           this.#hooks.config.concurrency,
         );
         this.#throttle.start();

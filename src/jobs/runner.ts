@@ -12,15 +12,23 @@ import {
 } from "../http/unified-codec.js";
 import type { JobHandler, JobOutcome, JobRecord } from "./types.js";
 
-/** The handler that runs jobs on whatever service is current when each job starts. */
-export function serviceHandler(service: () => InferenceService): JobHandler {
-  return (job, signal) => runJob(service(), job, signal);
+/**
+ * The handler that runs jobs on whatever service is current when each job starts. `onInternal`
+ * gets the cause of an INTERNAL failure (a bug), which the job itself reports only as
+ * "internal error".
+ */
+export function serviceHandler(
+  service: () => InferenceService,
+  onInternal: (err: unknown, job: JobRecord) => void,
+): JobHandler {
+  return (job, signal) => runJob(service(), job, signal, onInternal);
 }
 
 async function runJob(
   service: InferenceService,
   job: JobRecord,
   signal: AbortSignal,
+  onInternal: (err: unknown, job: JobRecord) => void,
 ): Promise<JobOutcome> {
   const release = service.hold();
   let version: string | undefined;
@@ -53,6 +61,7 @@ async function runJob(
     };
   } catch (err) {
     const error = toGatewayError(err);
+    if (error.code === "INTERNAL") onInternal(error.cause ?? err, job);
     const outcome: JobOutcome = {
       kind: "failed",
       error: { code: error.code, message: error.message },
