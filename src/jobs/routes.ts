@@ -4,6 +4,7 @@
  */
 import { type Context, Hono, type Next } from "hono";
 import { InvalidRequestError } from "../errors.js";
+import type { InferenceService } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "../http/deps.js";
 import { isPlainObject, parseJson, readBodyBytes } from "../http/request.js";
 import { parsePredictBody } from "../http/unified-codec.js";
@@ -16,6 +17,21 @@ const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
 /** Request headers that steer routing and are kept with the job. */
 const ROUTING_HEADERS = ["x-infergate-version", "cache-control"];
+
+/** Per service snapshot: each model's sticky header (lower case), read once. */
+const stickyHeaders = new WeakMap<InferenceService, Map<string, string | undefined>>();
+
+function stickyHeader(service: InferenceService, model: string): string | undefined {
+  let known = stickyHeaders.get(service);
+  if (known === undefined) {
+    known = new Map();
+    stickyHeaders.set(service, known);
+  }
+  if (!known.has(model)) {
+    known.set(model, service.routes().models[model]?.sticky?.header.toLowerCase());
+  }
+  return known.get(model);
+}
 
 /** The tenant of a request; "" until the gateway has auth. */
 function tenantOf(_c: Context<AppEnv>): string {
@@ -59,7 +75,7 @@ export function asyncRoutes(engine: JobEngine, deps: Pick<HttpDeps, "service">):
     // Unknown models and versions fail now, not later in the job.
     service.resolve(body.model, body.version, header);
     const headers: Record<string, string> = {};
-    const sticky = service.routes().models[body.model]?.sticky?.header.toLowerCase();
+    const sticky = stickyHeader(service, body.model);
     for (const name of sticky === undefined ? ROUTING_HEADERS : [...ROUTING_HEADERS, sticky]) {
       const value = c.req.header(name);
       if (value !== undefined) headers[name] = value;

@@ -95,7 +95,8 @@ export class SqliteJobStore implements JobStore {
   constructor(options: SqliteStoreOptions) {
     this.#options = options;
     mkdirSync(options.dir, { recursive: true });
-    this.#db = new Database(join(options.dir, "jobs.db"));
+    // No waiting on a lock: the only other holder is another process that owns the directory.
+    this.#db = new Database(join(options.dir, "jobs.db"), { timeout: 100 });
     // Exclusive lock first: a second process on the same file fails here.
     this.#db.pragma("locking_mode = EXCLUSIVE");
     this.#db.pragma("journal_mode = WAL");
@@ -146,7 +147,7 @@ export class SqliteJobStore implements JobStore {
           job.tenant,
           job.status,
           job.idempotencyKey ?? null,
-          job.expiresAt,
+          expiryColumn(job),
           JSON.stringify(job),
         );
       this.#options.onChange?.(job, undefined);
@@ -322,7 +323,7 @@ export class SqliteJobStore implements JobStore {
   #write(job: JobRecord): void {
     this.#db
       .prepare("UPDATE jobs SET status = ?, expires_at = ?, doc = ? WHERE id = ?")
-      .run(job.status, job.expiresAt, JSON.stringify(job), job.id);
+      .run(job.status, expiryColumn(job), JSON.stringify(job), job.id);
   }
 
   #expired(job: JobRecord): boolean {
@@ -404,4 +405,9 @@ export class SqliteJobStore implements JobStore {
       .prepare("UPDATE deliveries SET next_at = ?, doc = ? WHERE id = ?")
       .run(Date.now() + step.delayMs, JSON.stringify({ ...delivery, attempts: made }), delivery.id);
   }
+}
+
+/** The `expires_at` column: queued and running jobs never expire, so they stay listed. */
+function expiryColumn(job: JobRecord): number {
+  return isFinal(job.status) ? job.expiresAt : Number.MAX_SAFE_INTEGER;
 }

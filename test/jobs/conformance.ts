@@ -236,6 +236,20 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
       }
     });
 
+    it("never expires a job that has not finished, however long it waits", async () => {
+      const store = await factory(newSpace(), recordingHooks(1).hooks);
+      try {
+        const old = record({ createdAt: Date.now() - 10_000, expiresAt: Date.now() - 9000 });
+        await store.add(old, 100);
+        expect((await store.get(old.id, ""))?.status).toBe("queued");
+        const page = await store.list({ tenant: "", limit: 10, status: "queued" });
+        expect(page.data.map((j) => j.id)).toEqual([old.id]);
+        expect((await store.counts()).queued).toBe(1);
+      } finally {
+        await store.close(0);
+      }
+    });
+
     it("runs again after a restart a job that was running when the store stopped", async () => {
       const space = newSpace();
       const first = await factory(space, recordingHooks().hooks);

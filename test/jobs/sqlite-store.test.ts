@@ -2,6 +2,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { SqliteJobStore } from "../../src/jobs/sqlite-store.js";
 import { describeStoreConformance } from "./conformance.js";
 
@@ -16,3 +17,14 @@ describeStoreConformance(
       ...hooks,
     }),
 );
+
+describe("sqlite job store", () => {
+  it("refuses a second store on the same directory while the first holds it", async () => {
+    const dir = join(root, "locked");
+    const first = new SqliteJobStore({ dir, resultTtlMs: 1000 });
+    expect(() => new SqliteJobStore({ dir, resultTtlMs: 1000 })).toThrow(/locked|busy/i);
+    await first.close(0);
+    const again = new SqliteJobStore({ dir, resultTtlMs: 1000 });
+    await again.close(0);
+  });
+});
