@@ -13,7 +13,6 @@ import {
   GatewayError,
   InvalidRequestError,
   JobNotFoundError,
-  toGatewayError,
 } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { JobsConfig } from "./config.js";
@@ -23,7 +22,6 @@ import { serviceHandler } from "./runner.js";
 import { SqliteJobStore } from "./sqlite-store.js";
 import { LoadThrottle } from "./throttle.js";
 import type {
-  JobHandler,
   JobListener,
   JobPage,
   JobRecord,
@@ -91,7 +89,7 @@ export class JobEngine {
   #opening: Promise<JobStore> | undefined;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
-  /** Jobs run only on the CPU live traffic leaves (throttle.ts). */
+  /** How many jobs run at once: the CPU live traffic leaves (throttle.ts). */
   readonly #throttle: LoadThrottle;
   #probe: Redis | undefined;
 
@@ -99,7 +97,10 @@ export class JobEngine {
     this.#options = options;
     const { logger, metrics } = options;
     const config = options.config.jobs;
-    this.#throttle = new LoadThrottle({ max: config.concurrency });
+    this.#throttle = new LoadThrottle({
+      max: config.concurrency,
+      onChange: (allowed) => this.#store?.setConcurrency(allowed),
+    });
     this.#hooks = {
       config,
       onChange: (job, from) => this.#changed(job, from),
@@ -200,17 +201,6 @@ export class JobEngine {
     await store?.close(graceMs);
   }
 
-  /** `handler` behind the throttle; a job cancelled while it waits for a permit never runs. */
-  #throttled(handler: JobHandler): JobHandler {
-    return (job, signal) =>
-      this.#throttle
-        .run(() => handler(job, signal), signal)
-        .catch((err: unknown) => {
-          const error = toGatewayError(err);
-          return { kind: "failed", error: { code: error.code, message: error.message } };
-        });
-  }
-
   /**
    * The store for a read or a cancel: on Redis it is opened on demand (the job may come from
    * another replica); the embedded store is never created just to answer "not found".
@@ -260,17 +250,13 @@ export class JobEngine {
     this.#opening ??= this.#create().then(
       (store) => {
         this.#store = store;
-        store.start(
-          this.#throttled(
-            serviceHandler(this.#options.service, (err, job) =>
-              this.#options.logger.error(
-                { err, jobId: job.id },
-                "async job failed with an internal error",
-              ),
-            ),
+        const handler = serviceHandler(this.#options.service, (err, job) =>
+          this.#options.logger.error(
+            { err, jobId: job.id },
+            "async job failed with an internal error",
           ),
-          this.#hooks.config.concurrency,
         );
+        store.start(handler, this.#throttle.allowed);
         this.#throttle.start();
         this.#options.metrics.setCountSource("async", () => store.counts());
         this.#options.logger.info({ store: store.kind }, "async jobs ready");

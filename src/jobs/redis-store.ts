@@ -96,6 +96,10 @@ export class RedisJobStore implements JobStore {
   readonly #hooks: Queue;
   readonly #running = new Map<string, AbortController>();
   readonly #workers: Worker[] = [];
+  /** Jobs this process may run at once now, jobs running, processors waiting for a permit. */
+  #allowed = 1;
+  #active = 0;
+  readonly #permitWaiters: Array<(granted: boolean) => void> = [];
   readonly #ttlMs: number;
   #sweep: NodeJS.Timeout | undefined;
   #closing = false;
@@ -248,16 +252,48 @@ export class RedisJobStore implements JobStore {
 
   start(handler: JobHandler, concurrency: number): void {
     const { config } = this.#o;
+    this.#allowed = concurrency;
     const worker = new Worker(JOBS_QUEUE, (job, token) => this.#process(handler, job, token), {
       connection: { url: this.#o.url, maxRetriesPerRequest: null },
       prefix: `${this.#o.keyPrefix}bull`,
-      concurrency,
+      concurrency: Math.max(concurrency, config.concurrency),
       lockDuration: config.lockDurationMs,
       stalledInterval: Math.max(250, Math.floor(config.lockDurationMs / 2)),
       maxStalledCount: 100,
     });
     worker.on("error", (err) => this.#o.onError(err, "job worker"));
     this.#workers.push(worker);
+  }
+
+  setConcurrency(concurrency: number): void {
+    this.#allowed = concurrency;
+    this.#wakePermits();
+  }
+
+  /**
+   * A permit to start a job: BullMQ runs up to jobs.concurrency processors, and the throttle's
+   * lower allowance is applied here, before the job is marked running. False when stopping.
+   */
+  #permit(): Promise<boolean> {
+    if (this.#closing) return Promise.resolve(false);
+    if (this.#active < this.#allowed) {
+      this.#active++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => this.#permitWaiters.push(resolve));
+  }
+
+  #wakePermits(): void {
+    while (this.#active < this.#allowed || this.#closing) {
+      const next = this.#permitWaiters.shift();
+      if (next === undefined) return;
+      if (this.#closing) {
+        next(false);
+        continue;
+      }
+      this.#active++;
+      next(true);
+    }
   }
 
   async counts(): Promise<Record<JobStatus, number>> {
@@ -276,6 +312,7 @@ export class RedisJobStore implements JobStore {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#sweep);
+    this.#wakePermits();
     const closing = Promise.all(this.#workers.map((w) => w.close()));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([closing, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
@@ -291,6 +328,19 @@ export class RedisJobStore implements JobStore {
 
   /** BullMQ's processor: one run of one job, on any replica. */
   async #process(handler: JobHandler, bull: Job, token: string | undefined): Promise<void> {
+    if (!(await this.#permit())) {
+      await bull.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+    try {
+      await this.#runOne(handler, bull, token);
+    } finally {
+      this.#active--;
+      this.#wakePermits();
+    }
+  }
+
+  async #runOne(handler: JobHandler, bull: Job, token: string | undefined): Promise<void> {
     const id = String((bull.data as { id?: unknown }).id);
     const text = await this.#redis.get(this.#key(id));
     if (text === null) return;

@@ -204,6 +204,11 @@ export class SqliteJobStore implements JobStore {
     this.#pump();
   }
 
+  setConcurrency(concurrency: number): void {
+    this.#concurrency = concurrency;
+    this.#pump();
+  }
+
   async counts(): Promise<Record<JobStatus, number>> {
     const out = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
     const rows = this.#db

@@ -2,8 +2,8 @@
  * Keeps async jobs to the CPU that live traffic leaves (docs/async.md "Priority"). The limiter's
  * and the batcher's lanes order calls at a backend, but on the gateway itself live requests and
  * jobs share one event loop: jobs running flat out would delay every live request a little. So
- * jobs take permits from this throttle, whose size follows the event loop's lag (AIMD, like TCP's
- * congestion window): a lagging loop halves the permits, a prompt one adds one back, between 1
+ * the number of jobs a process runs at once follows the event loop's lag (AIMD, like TCP's
+ * congestion window): a lagging loop halves it, a prompt one adds one back, between 1
  * (jobs always progress) and jobs.concurrency. Without live traffic (none in the last
  * `liveWindowMs`) the throttle stands aside: a loop slowed by other work on the machine must not
  * starve jobs that no live request competes with.
@@ -21,21 +21,18 @@ export interface ThrottleOptions {
   sampleMs?: number;
   /** True while live traffic flows; default: a live request in the last 500 ms. */
   liveActive?: () => boolean;
+  /** Told each new allowance (the store's concurrency). */
+  onChange?: (allowed: number) => void;
 }
 
-interface Waiter {
-  start: () => void;
-}
-
-/** An adaptive permit pool sized by event-loop lag. */
+/** An adaptive concurrency for jobs, sized by event-loop lag while live traffic flows. */
 export class LoadThrottle {
   readonly #max: number;
   readonly #targetLagMs: number;
   readonly #sampleMs: number;
   readonly #liveActive: () => boolean;
+  readonly #onChange: (allowed: number) => void;
   #allowed: number;
-  #running = 0;
-  readonly #waiting: Waiter[] = [];
   #timer: NodeJS.Timeout | undefined;
   #last = 0;
 
@@ -45,9 +42,10 @@ export class LoadThrottle {
     this.#targetLagMs = options.targetLagMs ?? 5;
     this.#sampleMs = options.sampleMs ?? 20;
     this.#liveActive = options.liveActive ?? (() => liveWithin(500));
+    this.#onChange = options.onChange ?? (() => undefined);
   }
 
-  /** Permits now (for tests and logs). */
+  /** Jobs allowed to run at once now. */
   get allowed(): number {
     return this.#allowed;
   }
@@ -69,54 +67,14 @@ export class LoadThrottle {
     this.#timer = undefined;
   }
 
-  /** Feeds one lag sample (ms): halves the permits when over target, else adds one. */
+  /** Feeds one lag sample (ms): halves the allowance when over target, else adds one. */
   observe(lagMs: number): void {
-    if (!this.#liveActive()) this.#allowed = this.#max;
-    else if (lagMs > this.#targetLagMs) this.#allowed = Math.max(1, Math.floor(this.#allowed / 2));
-    else if (lagMs < this.#targetLagMs / 2) this.#allowed = Math.min(this.#max, this.#allowed + 1);
-    this.#wake();
-  }
-
-  /** Runs `fn` once a permit is free; an aborted signal gives the place up. */
-  async run<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
-    if (this.#running >= this.#allowed) await this.#wait(signal);
-    else this.#running++;
-    try {
-      return await fn();
-    } finally {
-      this.#running--;
-      this.#wake();
-    }
-  }
-
-  #wait(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        start: () => {
-          signal.removeEventListener("abort", onAbort);
-          this.#running++;
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        const i = this.#waiting.indexOf(waiter);
-        if (i !== -1) this.#waiting.splice(i, 1);
-        reject(signal.reason);
-      };
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiting.push(waiter);
-    });
-  }
-
-  #wake(): void {
-    while (this.#running < this.#allowed) {
-      const next = this.#waiting.shift();
-      if (next === undefined) return;
-      next.start();
-    }
+    let next = this.#allowed;
+    if (!this.#liveActive()) next = this.#max;
+    else if (lagMs > this.#targetLagMs) next = Math.max(1, Math.floor(next / 2));
+    else if (lagMs < this.#targetLagMs / 2) next = Math.min(this.#max, next + 1);
+    if (next === this.#allowed) return;
+    this.#allowed = next;
+    this.#onChange(next);
   }
 }

@@ -99,6 +99,8 @@ export interface JobStore {
   cancel(id: string, tenant: string): Promise<JobRecord | undefined>;
   /** Starts running jobs with `handler`, at most `concurrency` at once in this process. */
   start(handler: JobHandler, concurrency: number): void;
+  /** Jobs this process starts at once from now on (running ones above it finish first). */
+  setConcurrency(concurrency: number): void;
   /** Jobs per status (this store's view: all replicas on Redis). */
   counts(): Promise<Record<JobStatus, number>>;
   /**

@@ -165,6 +165,29 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
       }
     });
 
+    it("follows a lowered and a raised concurrency", async () => {
+      const store = await factory(newSpace(), recordingHooks().hooks);
+      const gate = gatedHandler();
+      try {
+        const jobs = [record(), record(), record(), record()];
+        for (const job of jobs) await store.add(job, 100);
+        store.start(gate.handler, 1);
+        await until(() => gate.started.length === 1);
+        store.setConcurrency(3);
+        await until(() => gate.started.length === 3);
+        store.setConcurrency(1);
+        for (const id of [...gate.started]) gate.finish(id);
+        await until(() => gate.started.length === 4);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(gate.started).toHaveLength(4);
+        gate.finish(gate.started[3] ?? "");
+        for (const job of jobs)
+          await until(async () => (await statusOf(store, job.id)) === "succeeded");
+      } finally {
+        await store.close(0);
+      }
+    });
+
     it("cancels a queued job (never run) and a running one (aborted; its late answer is ignored)", async () => {
       const store = await factory(newSpace(), recordingHooks().hooks);
       const gate = gatedHandler();
