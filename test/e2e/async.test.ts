@@ -10,6 +10,7 @@ import { startTestGateway, type TestGateway } from "./harness.js";
 let backend: SlowBackend;
 let gw: TestGateway;
 let short: TestGateway;
+let tight: TestGateway;
 
 const config = (url: string, jobs: string) => `server: { host: 127.0.0.1, port: 0 }
 ${slowBackendConfig(url)}
@@ -22,10 +23,14 @@ beforeAll(async () => {
   short = await startTestGateway(
     config(backend.url, `  dir: ${tempJobsDir()}\n  resultTtlSeconds: 1`),
   );
+  tight = await startTestGateway(
+    config(backend.url, `  dir: ${tempJobsDir()}\n  concurrency: 1\n  maxQueued: 2`),
+  );
 });
 afterAll(async () => {
   await gw?.stop();
   await short?.stop();
+  await tight?.stop();
   await backend?.close();
 });
 
@@ -173,5 +178,23 @@ describe("async jobs", () => {
     });
     expect(live.status).toBe(200);
     expect(live.body.outputs).toEqual({ y: [[100, 2]] });
+  });
+
+  it("answers 503 OVERLOADED with Retry-After once jobs.maxQueued jobs are queued", async () => {
+    backend.hold();
+    try {
+      const running = await submit(tight.url, body(60));
+      await waitForJob(tight.url, running.body.id, (j) => j.status === "running");
+      expect((await submit(tight.url, body(61))).status).toBe(202);
+      expect((await submit(tight.url, body(62))).status).toBe(202);
+      const refused = await submit(tight.url, body(63));
+      expect(refused.status).toBe(503);
+      expect((refused.body as unknown as { error: { code: string } }).error.code).toBe(
+        "OVERLOADED",
+      );
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      backend.open();
+    }
   });
 });
