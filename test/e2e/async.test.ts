@@ -197,4 +197,24 @@ describe("async jobs", () => {
       backend.open();
     }
   });
+
+  it("counts jobs by status and outcome, and their run time, on /metrics", async () => {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+    expect(
+      value(/^infergate_jobs_total\{kind="async",outcome="succeeded"\} (\d+)/m),
+    ).toBeGreaterThanOrEqual(4);
+    expect(
+      value(/^infergate_jobs_total\{kind="async",outcome="failed"\} (\d+)/m),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value(/^infergate_jobs_total\{kind="async",outcome="cancelled"\} (\d+)/m),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      value(/^infergate_jobs\{kind="async",status="cancelled"\} (\d+)/m),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      value(/^infergate_job_duration_seconds_count\{kind="async",outcome="succeeded"\} (\d+)/m),
+    ).toBeGreaterThanOrEqual(4);
+  });
 });
