@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { nextStep, retryDelayMs } from "./delivery.js";
 
-const policy = { maxAttempts: 8, retryBaseMs: 5000, concurrency: 1 };
+const policy = { maxAttempts: 8, retryBaseMs: 5000, concurrency: 1, leaseMs: 20_000 };
 
 describe("webhook retry schedule", () => {
   it("waits base × 4^(n−1) with ±20% jitter, capped at one hour", () => {

@@ -31,6 +31,11 @@ export interface DeliveryPolicy {
   retryBaseMs: number;
   /** Attempts in flight at once in this process. */
   concurrency: number;
+  /**
+   * How long an attempt in flight keeps its delivery from being picked again: longer than the
+   * attempt's timeout, so only a process that died mid-attempt has its delivery retried.
+   */
+  leaseMs: number;
 }
 
 /** How a delivery ended for good, for `infergate_webhook_deliveries_total{outcome}`. */

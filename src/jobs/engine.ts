@@ -76,6 +76,8 @@ export interface SubmitInput {
 }
 
 const RETRY_OPEN_MS = 5000;
+/** A delivery attempt's lease outlasts its timeout by this much. */
+const LEASE_MARGIN_MS = 5000;
 const DISCOVER_MS = 2000;
 
 /** Longest Idempotency-Key accepted. */
@@ -110,6 +112,7 @@ export class JobEngine {
           maxAttempts: config.webhooks.maxAttempts,
           retryBaseMs: config.webhooks.retryBaseMs,
           concurrency: config.webhooks.concurrency,
+          leaseMs: config.webhooks.timeoutMs + LEASE_MARGIN_MS,
         },
         onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
       },

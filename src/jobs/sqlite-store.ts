@@ -14,14 +14,12 @@ import Database from "better-sqlite3";
 import { OverloadedError } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import {
-  type AttemptResult,
-  type Delivery,
   type DeliveryOutcome,
   type DeliveryPolicy,
   newDeliveryId,
-  nextStep,
   type Sender,
 } from "./delivery.js";
+import { SqliteOutbox } from "./sqlite-outbox.js";
 import {
   isFinal,
   JOB_STATUSES,
@@ -61,17 +59,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(tenant, idem) WHERE idem IS 
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);
 CREATE INDEX IF NOT EXISTS jobs_tenant ON jobs(tenant, seq);
 CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs(expires_at);
-CREATE TABLE IF NOT EXISTS deliveries (
-  id TEXT PRIMARY KEY,
-  next_at INTEGER NOT NULL,
-  doc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(next_at);
 `;
 
 const SWEEP_MS = 60_000;
-/** Longest sleep of the delivery timer; it re-reads the table at least this often. */
-const DELIVERY_POLL_MS = 1000;
 
 interface Row {
   seq: number;
@@ -84,12 +74,11 @@ export class SqliteJobStore implements JobStore {
   readonly #db: Database.Database;
   readonly #options: SqliteStoreOptions;
   readonly #running = new Map<string, AbortController>();
-  readonly #sending = new Set<string>();
+  readonly #outbox: SqliteOutbox;
   #handler: JobHandler | undefined;
   #concurrency = 0;
   #closed = false;
   #sweep: NodeJS.Timeout | undefined;
-  #deliveryTimer: NodeJS.Timeout | undefined;
   readonly #settled = new Set<Promise<void>>();
 
   constructor(options: SqliteStoreOptions) {
@@ -117,7 +106,15 @@ export class SqliteJobStore implements JobStore {
     this.#expire();
     this.#sweep = setInterval(() => this.#guard(() => this.#expire(), "expiry sweep"), SWEEP_MS);
     this.#sweep.unref();
-    if (options.webhooks !== undefined) this.#scheduleDeliveries(0);
+    this.#outbox = new SqliteOutbox(
+      this.#db,
+      options.webhooks === undefined
+        ? undefined
+        : {
+            ...options.webhooks,
+            ...(options.onError === undefined ? {} : { onError: options.onError }),
+          },
+    );
   }
 
   async add(job: JobRecord, maxQueued: number): Promise<{ job: JobRecord; created: boolean }> {
@@ -222,7 +219,6 @@ export class SqliteJobStore implements JobStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweep);
-    clearTimeout(this.#deliveryTimer);
     const all = Promise.allSettled([...this.#settled]);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise((resolve) => {
@@ -234,6 +230,7 @@ export class SqliteJobStore implements JobStore {
     for (const controller of this.#running.values())
       controller.abort(new Error("gateway stopping"));
     await all;
+    this.#outbox.close();
     this.#db.close();
   }
 
@@ -311,17 +308,13 @@ export class SqliteJobStore implements JobStore {
     if (status === "failed" && outcome.kind === "failed") job.error = outcome.error;
     this.#write(job);
     if (job.webhook !== undefined) {
-      const delivery: Delivery = {
+      this.#outbox.add({
         id: newDeliveryId(),
         jobId: job.id,
         url: job.webhook.url,
         payload: eventJson(job, now),
         attempts: 0,
-      };
-      this.#db
-        .prepare("INSERT INTO deliveries (id, next_at, doc) VALUES (?, ?, ?)")
-        .run(delivery.id, now, JSON.stringify(delivery));
-      if (this.#options.webhooks !== undefined) queueMicrotask(() => this.#scheduleDeliveries(0));
+      });
     }
   }
 
@@ -349,66 +342,6 @@ export class SqliteJobStore implements JobStore {
     } catch (err) {
       this.#options.onError?.(err, what);
     }
-  }
-
-  /** Wakes the delivery loop in `ms` (or sooner if already due sooner). */
-  #scheduleDeliveries(ms: number): void {
-    if (this.#closed) return;
-    clearTimeout(this.#deliveryTimer);
-    this.#deliveryTimer = setTimeout(
-      () => this.#guard(() => this.#deliverDue(), "webhook delivery"),
-      Math.max(0, Math.min(ms, DELIVERY_POLL_MS)),
-    );
-    this.#deliveryTimer.unref();
-  }
-
-  /** Starts the due deliveries there is room for, then sleeps until the next one is due. */
-  #deliverDue(): void {
-    const webhooks = this.#options.webhooks;
-    if (webhooks === undefined || this.#closed) return;
-    const room = webhooks.policy.concurrency - this.#sending.size;
-    const now = Date.now();
-    if (room > 0) {
-      const rows = this.#db
-        .prepare("SELECT doc FROM deliveries WHERE next_at <= ? ORDER BY next_at LIMIT ?")
-        .all(now, room + this.#sending.size) as Array<{ doc: string }>;
-      for (const row of rows) {
-        const delivery = JSON.parse(row.doc) as Delivery;
-        if (this.#sending.has(delivery.id) || this.#sending.size >= webhooks.policy.concurrency)
-          continue;
-        this.#sending.add(delivery.id);
-        const attempt = webhooks.send(delivery).then(
-          (result) => this.#guard(() => this.#attempted(delivery, result), "webhook delivery"),
-          (err: unknown) => this.#options.onError?.(err, "webhook delivery"),
-        );
-        const tracked = attempt.finally(() => {
-          this.#sending.delete(delivery.id);
-          this.#settled.delete(tracked);
-          this.#scheduleDeliveries(0);
-        });
-        this.#settled.add(tracked);
-      }
-    }
-    const nextDue = this.#db.prepare("SELECT min(next_at) AS at FROM deliveries").get() as {
-      at: number | null;
-    };
-    if (nextDue.at !== null) this.#scheduleDeliveries(nextDue.at - now);
-  }
-
-  #attempted(delivery: Delivery, result: AttemptResult): void {
-    const webhooks = this.#options.webhooks;
-    if (webhooks === undefined || this.#closed) return;
-    const made = delivery.attempts + 1;
-    const step = nextStep(result, made, webhooks.policy);
-    if (step.done) {
-      this.#db.prepare("DELETE FROM deliveries WHERE id = ?").run(delivery.id);
-      webhooks.onOutcome?.(step.outcome);
-      return;
-    }
-    webhooks.onOutcome?.("retry");
-    this.#db
-      .prepare("UPDATE deliveries SET next_at = ?, doc = ? WHERE id = ?")
-      .run(Date.now() + step.delayMs, JSON.stringify({ ...delivery, attempts: made }), delivery.id);
   }
 }
 

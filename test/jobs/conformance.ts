@@ -48,7 +48,7 @@ function recordingHooks(ttlSeconds = 60, answers: Array<"retry" | "delivered" | 
         deliveries.push(d);
         return answers.shift() ?? "delivered";
       },
-      policy: { maxAttempts: 4, retryBaseMs: 20, concurrency: 4 },
+      policy: { maxAttempts: 4, retryBaseMs: 20, concurrency: 4, leaseMs: 5000 },
       onOutcome: (o) => outcomes.push(o),
     },
     onError: () => undefined,
@@ -289,6 +289,35 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         expect((await second.get(job.id, ""))?.result).toBe(`{"echo":"${job.id}"}`);
       } finally {
         await second.close(0);
+      }
+    });
+
+    it("keeps a pending webhook delivery across a restart, with the same webhook-id", async () => {
+      const space = newSpace();
+      const first = recordingHooks();
+      const slow = first.hooks.webhooks;
+      first.hooks.webhooks = {
+        ...slow,
+        send: async (d) => {
+          first.deliveries.push(d);
+          await new Promise((r) => setTimeout(r, 300));
+          return "retry";
+        },
+      };
+      const store = await factory(space, first.hooks);
+      const job = record({ webhook: { url: "http://127.0.0.1:9/hook" } });
+      await store.add(job, 100);
+      store.start(immediate, 1);
+      await until(() => first.deliveries.length === 1);
+      await store.close(0);
+      const second = recordingHooks();
+      const again = await factory(space, second.hooks);
+      try {
+        await until(() => second.deliveries.length === 1);
+        expect(second.deliveries[0]?.id).toBe(first.deliveries[0]?.id);
+        expect(second.deliveries[0]?.jobId).toBe(job.id);
+      } finally {
+        await again.close(0);
       }
     });
 

@@ -38,7 +38,7 @@ describe.skipIf(skip)("redis job store", () => {
       onChange: () => undefined,
       webhooks: {
         send: async () => "delivered",
-        policy: { maxAttempts: 1, retryBaseMs: 1, concurrency: 1 },
+        policy: { maxAttempts: 1, retryBaseMs: 1, concurrency: 1, leaseMs: 1000 },
         onOutcome: () => undefined,
       },
       onError: () => undefined,
