@@ -13,12 +13,13 @@
  * finishing run on two replicas cannot both win. Webhook deliveries are a second BullMQ queue with
  * the retry schedule as its backoff.
  */
-import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, type Job, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { OverloadedError } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { type Delivery, newDeliveryId, retryDelayMs } from "./delivery.js";
 import type { JobLogger, StoreHooks } from "./engine.js";
+import { Permits } from "./permits.js";
+import { RedisOutbox } from "./redis-outbox.js";
 import {
   isFinal,
   JOB_STATUSES,
@@ -30,7 +31,6 @@ import {
   type JobStore,
   type ListQuery,
 } from "./types.js";
-import { eventJson } from "./view.js";
 
 /** Options of {@link RedisJobStore.open}. */
 export interface RedisStoreOptions extends StoreHooks {
@@ -69,9 +69,7 @@ const SWEEP_MS = 30_000;
 const SWEEP_BATCH = 1000;
 /** BullMQ queue names, and the name of their jobs. */
 const JOBS_QUEUE = "async";
-const HOOKS_QUEUE = "webhooks";
 const RUN = "run";
-const DELIVER = "deliver";
 
 interface Transitioner {
   transition(
@@ -93,13 +91,14 @@ export class RedisJobStore implements JobStore {
   readonly #redis: Redis & Transitioner;
   readonly #sub: Redis;
   readonly #queue: Queue;
-  readonly #hooks: Queue;
+  readonly #outbox: RedisOutbox;
   readonly #running = new Map<string, AbortController>();
   readonly #workers: Worker[] = [];
-  /** Jobs this process may run at once now, jobs running, processors waiting for a permit. */
-  #allowed = 1;
-  #active = 0;
-  readonly #permitWaiters: Array<(granted: boolean) => void> = [];
+  /**
+   * BullMQ runs up to jobs.concurrency processors; the throttle's lower allowance is applied
+   * here, before a job is marked running.
+   */
+  readonly #permits = new Permits(1);
   readonly #ttlMs: number;
   #sweep: NodeJS.Timeout | undefined;
   #closing = false;
@@ -118,9 +117,13 @@ export class RedisJobStore implements JobStore {
     const connection = { url: options.url, maxRetriesPerRequest: 1 };
     const prefix = `${options.keyPrefix}bull`;
     this.#queue = new Queue(JOBS_QUEUE, { connection, prefix });
-    this.#hooks = new Queue(HOOKS_QUEUE, { connection, prefix });
+    this.#outbox = new RedisOutbox({
+      url: options.url,
+      prefix,
+      ...options.webhooks,
+      onError: options.onError,
+    });
     this.#queue.on("error", (err) => options.onError(err, "job queue"));
-    this.#hooks.on("error", (err) => options.onError(err, "webhook queue"));
   }
 
   /** Connects, warns when the jobs Redis may evict keys, and starts delivering webhooks. */
@@ -131,7 +134,7 @@ export class RedisJobStore implements JobStore {
     } catch (err) {
       store.#sub.disconnect();
       store.#redis.disconnect();
-      await Promise.allSettled([store.#queue.close(), store.#hooks.close()]);
+      await Promise.allSettled([store.#queue.close(), store.#outbox.close()]);
       throw err;
     }
     await store.#warnOnEviction();
@@ -139,7 +142,7 @@ export class RedisJobStore implements JobStore {
     store.#sub.on("message", (_channel: string, id: string) => {
       store.#running.get(id)?.abort(new Error("job cancelled"));
     });
-    store.#startDeliveries();
+    store.#outbox.start();
     store.#sweep = setInterval(() => {
       store.#expire().catch((err: unknown) => options.onError(err, "expiry sweep"));
     }, SWEEP_MS);
@@ -246,13 +249,13 @@ export class RedisJobStore implements JobStore {
     // A queued job leaves the queue now; a running one ends when its replica sees the message.
     if (from === "queued") await this.#queue.remove(id).catch(() => 0);
     this.#o.onChange(next, from);
-    await this.#queueWebhook(next);
+    await this.#outbox.add(next);
     return next;
   }
 
   start(handler: JobHandler, concurrency: number): void {
     const { config } = this.#o;
-    this.#allowed = concurrency;
+    this.#permits.resize(concurrency);
     const worker = new Worker(JOBS_QUEUE, (job, token) => this.#process(handler, job, token), {
       connection: { url: this.#o.url, maxRetriesPerRequest: null },
       prefix: `${this.#o.keyPrefix}bull`,
@@ -266,34 +269,7 @@ export class RedisJobStore implements JobStore {
   }
 
   setConcurrency(concurrency: number): void {
-    this.#allowed = concurrency;
-    this.#wakePermits();
-  }
-
-  /**
-   * A permit to start a job: BullMQ runs up to jobs.concurrency processors, and the throttle's
-   * lower allowance is applied here, before the job is marked running. False when stopping.
-   */
-  #permit(): Promise<boolean> {
-    if (this.#closing) return Promise.resolve(false);
-    if (this.#active < this.#allowed) {
-      this.#active++;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => this.#permitWaiters.push(resolve));
-  }
-
-  #wakePermits(): void {
-    while (this.#active < this.#allowed || this.#closing) {
-      const next = this.#permitWaiters.shift();
-      if (next === undefined) return;
-      if (this.#closing) {
-        next(false);
-        continue;
-      }
-      this.#active++;
-      next(true);
-    }
+    this.#permits.resize(concurrency);
   }
 
   async counts(): Promise<Record<JobStatus, number>> {
@@ -312,7 +288,8 @@ export class RedisJobStore implements JobStore {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#sweep);
-    this.#wakePermits();
+    this.#permits.close();
+    const hooks = this.#outbox.close();
     const closing = Promise.all(this.#workers.map((w) => w.close()));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([closing, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
@@ -321,22 +298,21 @@ export class RedisJobStore implements JobStore {
     for (const controller of this.#running.values())
       controller.abort(new Error("gateway stopping"));
     await closing;
-    await Promise.allSettled([this.#queue.close(), this.#hooks.close()]);
+    await Promise.allSettled([this.#queue.close(), hooks]);
     this.#sub.disconnect();
     this.#redis.disconnect();
   }
 
   /** BullMQ's processor: one run of one job, on any replica. */
   async #process(handler: JobHandler, bull: Job, token: string | undefined): Promise<void> {
-    if (!(await this.#permit())) {
+    if (!(await this.#permits.acquire())) {
       await bull.moveToDelayed(Date.now(), token);
       throw new DelayedError();
     }
     try {
       await this.#runOne(handler, bull, token);
     } finally {
-      this.#active--;
-      this.#wakePermits();
+      this.#permits.release();
     }
   }
 
@@ -380,7 +356,7 @@ export class RedisJobStore implements JobStore {
     const finished = await this.#transition(done, ["running"]);
     if (!finished.ok) return;
     this.#o.onChange(done, "running");
-    await this.#queueWebhook(done);
+    await this.#outbox.add(done);
   }
 
   async #transition(
@@ -400,56 +376,6 @@ export class RedisJobStore implements JobStore {
     if (answer === null) return { ok: false, job: undefined };
     if (answer[0] === 1) return { ok: true };
     return { ok: false, job: JSON.parse(answer[1]) as JobRecord };
-  }
-
-  async #queueWebhook(job: JobRecord): Promise<void> {
-    if (job.webhook === undefined) return;
-    const delivery: Delivery = {
-      id: newDeliveryId(),
-      jobId: job.id,
-      url: job.webhook.url,
-      payload: eventJson(job, job.finishedAt ?? Date.now()),
-      attempts: 0,
-    };
-    await this.#hooks.add(DELIVER, delivery, {
-      jobId: delivery.id,
-      attempts: this.#o.webhooks.policy.maxAttempts,
-      backoff: { type: "custom" },
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
-  }
-
-  #startDeliveries(): void {
-    const { send, policy, onOutcome } = this.#o.webhooks;
-    const worker = new Worker(
-      HOOKS_QUEUE,
-      async (bull: Job) => {
-        const delivery = bull.data as Delivery;
-        const made = bull.attemptsMade + 1;
-        const result = await send({ ...delivery, attempts: made - 1 });
-        if (result === "delivered") {
-          onOutcome("delivered");
-          return;
-        }
-        if (result === "gone" || result === "refused") {
-          onOutcome(result);
-          throw new UnrecoverableError(result);
-        }
-        onOutcome(made >= policy.maxAttempts ? "failed" : "retry");
-        throw new Error("webhook delivery failed");
-      },
-      {
-        connection: { url: this.#o.url, maxRetriesPerRequest: null },
-        prefix: `${this.#o.keyPrefix}bull`,
-        concurrency: policy.concurrency,
-        settings: {
-          backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, policy.retryBaseMs),
-        },
-      },
-    );
-    worker.on("error", (err) => this.#o.onError(err, "webhook worker"));
-    this.#workers.push(worker);
   }
 
   /** Drops expired finished jobs from the indexes (their records expire by themselves). */
