@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hostAllowed } from "./webhook.js";
+import { hostAllowed, webhookSender } from "./webhook.js";
 
 const allowed = (url: string, patterns: string[]) => hostAllowed(new URL(url), patterns);
 
@@ -20,5 +20,33 @@ describe("webhook host allow-list", () => {
   it("refuses other schemes and an empty list", () => {
     expect(allowed("ftp://hooks.example.com/x", ["hooks.example.com"])).toBe(false);
     expect(allowed("https://hooks.example.com/x", [])).toBe(false);
+  });
+});
+
+describe("webhook sender", () => {
+  const config = {
+    secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    allowedHosts: ["hooks.example.com"],
+    timeoutMs: 1000,
+    retryBaseMs: 10,
+    maxAttempts: 3,
+    concurrency: 1,
+  };
+  const delivery = (url: string) => ({
+    id: "msg_1",
+    jobId: "job_1",
+    url,
+    payload: "{}",
+    attempts: 0,
+  });
+
+  it("refuses, without calling it, a host the allow-list no longer holds", async () => {
+    const send = webhookSender(() => config);
+    expect(await send(delivery("http://127.0.0.1:9/hook"))).toBe("refused");
+  });
+
+  it("counts an unreachable allowed host as a retry", async () => {
+    const send = webhookSender(() => ({ ...config, allowedHosts: ["127.0.0.1:9"] }));
+    expect(await send(delivery("http://127.0.0.1:9/hook"))).toBe("retry");
   });
 });

@@ -57,6 +57,10 @@ beforeAll(async () => {
         timestamp: headers["webhook-timestamp"],
         payload,
       });
+      if (path === "/redirect") {
+        res.writeHead(302, { location: `${receiverUrl}/landing` }).end();
+        return;
+      }
       if (path.startsWith("/gone")) {
         res.writeHead(410).end();
         return;
@@ -126,6 +130,12 @@ describe("async webhooks", () => {
     expect(at(path)).toHaveLength(1);
   });
 
+  it("does not follow redirects: a 3xx is a failed attempt", async () => {
+    await submit(gw.url, `${receiverUrl}/redirect`);
+    await until(() => at("/redirect").length >= 2);
+    expect(at("/landing")).toHaveLength(0);
+  });
+
   it("gives up after maxAttempts deliveries", async () => {
     const path = "/always-down";
     failures.set(path, 100);
@@ -135,7 +145,7 @@ describe("async webhooks", () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(at(path)).toHaveLength(4);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    expect(metrics).toMatch(/infergate_webhook_deliveries_total\{outcome="failed"\} 1/);
+    expect(metrics).toMatch(/infergate_webhook_deliveries_total\{outcome="failed"\} 2\b/);
     expect(metrics).toMatch(/infergate_webhook_deliveries_total\{outcome="gone"\} 1/);
   });
 
