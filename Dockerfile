@@ -9,12 +9,18 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Dependencies first, so source edits reuse this layer. --ignore-scripts skips the root
 # `prepare` (= build, which needs the sources copied below) and the dependencies' install
-# scripts, which package.json's allowScripts denies anyway: onnxruntime-node's would do nothing
+# scripts; of those package.json's allowScripts denies two: onnxruntime-node's would do nothing
 # under .npmrc's onnxruntime-node-install=skip (its CPU binaries ship inside the npm package),
 # protobufjs's only checks a version scheme. CMD runs node directly, not `npm start`: npm does
 # not reliably pass SIGTERM on, and the gateway must get it to drain.
+# The two native modules the job store needs are then built on their own: better-sqlite3 (the
+# embedded job store; prebuild-install fetches its binary, else node-gyp compiles it, hence the
+# build tools) and msgpackr-extract (BullMQ's optional fast codec, prebuilt in an npm package).
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+  && npm rebuild better-sqlite3 msgpackr-extract
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY protos ./protos
@@ -31,6 +37,11 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/protos ./protos
 COPY config ./config
 COPY models ./models
+# The one writable place: the embedded job store's default jobs.dir (./data/jobs), a volume in
+# docker-compose so queued jobs and results survive a new container.
+RUN mkdir -p /app/data/jobs && chown -R node:node /app/data
+VOLUME /app/data
 USER node
-EXPOSE 8080 8081
+# 8082 is the admin listener (config/docker.yaml binds it for compose to publish on loopback).
+EXPOSE 8080 8081 8082
 CMD ["node", "dist/cli.js", "serve", "--config", "/app/config/docker.yaml"]

@@ -13,7 +13,8 @@ export type ErrorCode =
   | "BACKEND_UNAVAILABLE"
   | "BACKEND_TIMEOUT"
   | "BACKEND_ERROR"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "JOB_NOT_FOUND";
 
 /** HTTP status for each code (SPEC section 3). */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -26,6 +27,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BACKEND_TIMEOUT: 504,
   BACKEND_ERROR: 502,
   INTERNAL: 500,
+  JOB_NOT_FOUND: 404,
 };
 
 /**
@@ -42,6 +44,7 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
   BACKEND_TIMEOUT: 4, // DEADLINE_EXCEEDED
   BACKEND_ERROR: 13, // INTERNAL
   INTERNAL: 13, // INTERNAL
+  JOB_NOT_FOUND: 5, // NOT_FOUND
 };
 
 /** Base class of every error the gateway reports to a client. */
@@ -120,6 +123,13 @@ export class BackendTimeoutError extends GatewayError {
 export class BackendError extends GatewayError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("BACKEND_ERROR", message, options);
+  }
+}
+
+/** No async job of that id (never made, another tenant's, or past its result TTL). */
+export class JobNotFoundError extends GatewayError {
+  constructor(id: string) {
+    super("JOB_NOT_FOUND", `job "${id}" not found`);
   }
 }
 

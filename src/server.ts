@@ -9,6 +9,7 @@ import { createAdminApp, createHttpApp } from "./http/app.js";
 import { BodyBudget } from "./http/body-budget.js";
 import { adminPlacement } from "./http/exposure.js";
 import { type HttpListener, listenHttp } from "./http/listener.js";
+import { JobEngine } from "./jobs/engine.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { GATEWAY_VERSION } from "./version.js";
@@ -51,9 +52,17 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(options.env === undefined ? {} : { env: options.env }),
   });
   const server = runtime.current().config.server;
+  let jobs: JobEngine;
+  try {
+    jobs = await startJobs(runtime, metrics, logger);
+  } catch (err) {
+    await runtime.close(0);
+    throw err;
+  }
 
   const limits = () => runtime.current().config.server.limits;
   const deps = {
+    jobs,
     service: () => runtime.current(),
     metrics,
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
@@ -76,6 +85,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       limits,
     });
   } catch (err) {
+    await jobs.close(0);
     await runtime.close(0);
     throw err;
   }
@@ -94,6 +104,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       });
     } catch (err) {
       http.server.close();
+      await jobs.close(0);
       await runtime.close(0);
       throw err;
     }
@@ -114,6 +125,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     } catch (err) {
       http.server.close();
       admin?.server.close();
+      await jobs.close(0);
       await runtime.close(0);
       throw err;
     }
@@ -131,6 +143,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         admin?.drainer.drain(drainMs),
         grpc?.close(drainMs),
       ]);
+      await jobs.close(Math.max(0, drainMs - (Date.now() - started)));
       await runtime.close(Math.max(0, drainMs - (Date.now() - started)));
       logger.info("stopped");
     })();
@@ -138,4 +151,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   };
 
   return { runtime, metrics, httpPort, grpcPort, adminPort: admin?.port, stop };
+}
+
+/** The async job engine on the runtime's current service (docs/async.md). */
+function startJobs(runtime: Runtime, metrics: Metrics, logger: Logger): Promise<JobEngine> {
+  const config = runtime.current().config;
+  return JobEngine.start({
+    config,
+    service: () => runtime.current(),
+    metrics: metrics.jobs,
+    logger,
+  });
 }

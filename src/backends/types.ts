@@ -31,6 +31,9 @@ export interface TargetRef {
   outputs?: TensorSpec[];
 }
 
+/** Who is waiting for a call: a live request first, then async jobs, then batch records. */
+export type Priority = "live" | "async" | "batch";
+
 /** One call to a backend. */
 export interface BackendCall {
   id?: string;
@@ -43,6 +46,8 @@ export interface BackendCall {
   signal: AbortSignal;
   /** `Cache-Control: no-cache`: skip the cache lookup (a fresh answer is still stored). */
   noCache?: boolean;
+  /** Scheduling lane in the batcher and the limiter; absent = "live". */
+  priority?: Priority;
 }
 
 /** A backend's answer. */

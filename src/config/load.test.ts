@@ -50,6 +50,7 @@ describe("loadConfigFile", () => {
         grpc: grpcServerSchema.parse({}),
       },
       redis: { url: "redis://127.0.0.1:6379", keyPrefix: "infergate:" },
+      jobs: expect.any(Object), // defaults: src/jobs/config.test.ts
       backends: {
         tfs: {
           type: "tfserving",

@@ -4,6 +4,7 @@
  * existing versions, targets naming existing backends) are checked in `references.ts`.
  */
 import { z } from "zod";
+import { jobsSchema } from "../jobs/config.js";
 import { DATATYPES } from "../tensor/types.js";
 
 /** Versions are strings; a bare YAML integer (`default: 1`) is accepted and read as "1". */
@@ -312,6 +313,7 @@ export const configSchema = z.strictObject({
   backends: z.record(z.string().min(1), backendSchema),
   defaults: defaultsSchema.default(() => defaultsSchema.parse({})),
   models: z.record(z.string().min(1), modelSchema),
+  jobs: jobsSchema.default(() => jobsSchema.parse({})),
 });
 
 /** A parsed, defaults-applied config. */

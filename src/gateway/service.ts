@@ -6,6 +6,7 @@
 import type { BackendAdapter, ModelMetadata, TargetRef } from "../backends/types.js";
 import type { GatewayConfig, ModelConfig } from "../config/schema.js";
 import { InternalError, ModelNotFoundError, toGatewayError } from "../errors.js";
+import { noteLiveRequest } from "../jobs/live-activity.js";
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout.js";
@@ -224,6 +225,7 @@ export class GatewayService implements InferenceService {
     context: RequestContext,
   ): Promise<InferResponse> {
     const r = this.own(route);
+    if ((context.priority ?? "live") === "live") noteLiveRequest();
     const started = process.hrtime.bigint();
     const release = this.inFlight.enter();
     // A progressive rollout judges versions by server-side failures only; bad input is the client's.
@@ -240,6 +242,7 @@ export class GatewayService implements InferenceService {
         deadline: due,
         signal: context.signal ?? NEVER_ABORTED,
         noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
+        ...(context.priority === undefined ? {} : { priority: context.priority }),
       };
       // One deadline for the whole request: retries and fallbacks included. Each target checks
       // the request against its own metadata first, so a primary that cannot even say what it

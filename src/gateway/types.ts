@@ -2,7 +2,7 @@
  * The service every front (unified HTTP, KServe v2 REST, KServe v2 gRPC) calls. A front turns its
  * wire format into these canonical values and back; it never sees config, routing or backends.
  */
-import type { ModelMetadata } from "../backends/types.js";
+import type { ModelMetadata, Priority } from "../backends/types.js";
 import type { SplitEntry } from "../routing/split.js";
 import type { NamedTensor } from "../tensor/types.js";
 
@@ -41,6 +41,8 @@ export interface RequestContext {
   clientDeadline?: number;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
+  /** Scheduling lane; absent = live. Async jobs run as "async" so live requests go first. */
+  priority?: Priority;
 }
 
 /** A canonical inference answer. */

@@ -110,6 +110,7 @@ describe("ModelInfer errors", () => {
           BACKEND_TIMEOUT: status.DEADLINE_EXCEEDED,
           BACKEND_ERROR: status.INTERNAL,
           INTERNAL: status.INTERNAL,
+          JOB_NOT_FOUND: status.NOT_FOUND,
         }[code],
       );
       expect(err.details).toBe(expected.message);

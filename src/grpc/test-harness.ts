@@ -19,6 +19,7 @@ import {
   type GatewayError,
   InternalError,
   InvalidRequestError,
+  JobNotFoundError,
   ModelNotFoundError,
   OverloadedError,
   PayloadTooLargeError,
@@ -57,6 +58,7 @@ export const ERRORS: Record<ErrorCode, () => GatewayError> = {
   BACKEND_TIMEOUT: () => new BackendTimeoutError("deadline passed"),
   BACKEND_ERROR: () => new BackendError("backend said no"),
   INTERNAL: () => new InternalError(new Error("secret")),
+  JOB_NOT_FOUND: () => new JobNotFoundError("job_1"),
 };
 
 /** Doubles every element, keeping the datatype (FP16/BF16: exponent + 1 on normal numbers). */

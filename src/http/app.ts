@@ -3,6 +3,7 @@
  * on one Hono app.
  */
 import { Hono } from "hono";
+import { asyncRoutes } from "../jobs/routes.js";
 import { payloadLimit } from "./body-limit.js";
 import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
@@ -39,6 +40,8 @@ export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hon
   const app = base(deps);
   app.route("/", healthRoutes(deps));
   if (options.admin !== false) app.route("/", adminOpsRoutes(deps));
+  // Before the unified routes: `Prefer: respond-async` on a predict path is a job submit.
+  if (deps.jobs !== undefined) app.route("/", asyncRoutes(deps.jobs, deps));
   app.route("/", unifiedRoutes(deps));
   app.route("/", v2Routes(deps));
   return finish(app, deps);

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InferenceService } from "../gateway/types.js";
+import type { JobEngine } from "../jobs/engine.js";
 import type { Metrics } from "../metrics/registry.js";
 import type { BodyBudget } from "./body-budget.js";
 import type { BodyReadSettings } from "./body-limit.js";
@@ -36,6 +37,8 @@ export interface HttpDeps {
   /** The gateway-wide budget of buffered request-body bytes; absent = unbounded. */
   bodyBudget?: BodyBudget;
   logger?: HttpLogger;
+  /** The async job engine; absent = no `/v1/async` routes. */
+  jobs?: JobEngine;
 }
 
 /**

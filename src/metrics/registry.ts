@@ -3,6 +3,7 @@
  * prefixed `infergate_` and uses base units.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createJobMetrics } from "../jobs/metrics.js";
 
 /** A fresh registry with the gateway's metrics; one per gateway process (tests make their own). */
 export function createMetrics() {
@@ -175,6 +176,7 @@ export function createMetrics() {
     shed,
     queueDepth,
     ejections,
+    jobs: createJobMetrics(registry),
   };
 }
 

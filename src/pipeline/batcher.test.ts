@@ -570,3 +570,39 @@ describe("Batcher under load", () => {
     expect(batcher.queued).toBe(0);
   });
 });
+
+describe("Batcher priority lanes", () => {
+  const inLane = (tag: number, priority: "async" | "batch") => {
+    const r = request(tag);
+    r.call.priority = priority;
+    return r;
+  };
+
+  it("bounds each lane by maxQueue on its own: queued async work never sheds a live request", async () => {
+    const { fn, batcher } = setup({ maxBatchSize: 10, maxDelayMs: 10, maxQueue: 2 });
+    fn(inLane(1, "async"));
+    fn(inLane(2, "async"));
+    const refused = track(fn(inLane(3, "async")));
+    const live = track(fn(request(4)));
+    await flush();
+    expect(errorOf(refused).code).toBe("OVERLOADED");
+    expect(live.outcome.state).toBe("pending");
+    expect(batcher.queued).toBe(3);
+    await vi.advanceTimersByTimeAsync(10);
+    expectOwn(resultOf(live), 4);
+    expect(batcher.queued).toBe(0);
+  });
+
+  it("shares batches across lanes and sends a batch in the lane of its most urgent member", async () => {
+    const { fn, backend } = setup({ maxBatchSize: 3, maxDelayMs: 10 });
+    const members = [fn(inLane(1, "batch")), fn(inLane(2, "async")), fn(inLane(3, "batch"))];
+    const live = [fn(inLane(4, "batch")), fn(request(5)), fn(inLane(6, "async"))];
+    await vi.advanceTimersByTimeAsync(0);
+    await Promise.all([...members, ...live]);
+    expect(backend.tags()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(backend.calls.map((c) => c.priority)).toEqual(["async", "live"]);
+  });
+});

@@ -8,9 +8,14 @@
  * is one timer per open batch, never one per request. A member's deadline is watched by that same
  * timer (it wakes at the earliest member deadline when that comes before the flush), so an expired
  * request leaves the queue on time and is never sent.
+ *
+ * Priority lanes (docs/async.md "Priority"): async and batch-job requests share batches with live
+ * ones (they fill rows live traffic leaves empty), but each lane has its own `maxQueue`, so
+ * background work never makes a live request shed, and a batch goes to the limiter in the lane
+ * of its most urgent member.
  */
 import { abortError } from "../backends/remote/errors.js";
-import type { BackendCall, BackendResult } from "../backends/types.js";
+import type { BackendCall, BackendResult, Priority } from "../backends/types.js";
 import { type BatchingConfig, MAX_TIMER_MS } from "../config/schema.js";
 import { BackendTimeoutError, OverloadedError, toGatewayError } from "../errors.js";
 import type { NamedTensor } from "../tensor/types.js";
@@ -115,6 +120,8 @@ export class Batcher {
   readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
   readonly #open = new Set<OpenBatch>();
   #queued = 0;
+  /** Waiting requests per lane; each lane is bounded by maxQueue on its own. */
+  readonly #lanes: Record<Priority, number> = { live: 0, async: 0, batch: 0 };
   #closed = false;
 
   constructor(options: BatcherOptions) {
@@ -169,7 +176,7 @@ export class Batcher {
     }
     const fills = batch !== undefined && batch.rows + shape.rows === this.#maxBatchSize;
     // Only a request that would wait takes a queue place; one that completes a batch leaves at once.
-    if (!fills && this.#queued >= this.#maxQueue) {
+    if (!fills && this.#lanes[call.priority ?? "live"] >= this.#maxQueue) {
       return Promise.reject(
         new OverloadedError(
           `backend "${target.backend}" is overloaded: ${this.#maxQueue} requests waiting to be batched`,
@@ -223,6 +230,7 @@ export class Batcher {
     batch.live++;
     member.batch = batch;
     this.#queued++;
+    this.#lanes[member.request.call.priority ?? "live"]++;
     this.#onQueueDepth?.(this.#queued);
     if (existing === undefined) {
       group.set(key, batch);
@@ -296,6 +304,7 @@ export class Batcher {
     batch.rows -= member.rows;
     batch.live--;
     this.#queued--;
+    this.#lanes[member.request.call.priority ?? "live"]--;
     this.#onQueueDepth?.(this.#queued);
     this.#settle(member, undefined, err);
     if (batch.live === 0) {
@@ -324,6 +333,7 @@ export class Batcher {
     for (const member of batch.members) {
       if (member.state !== "queued") continue;
       member.batch = undefined;
+      this.#lanes[member.request.call.priority ?? "live"]--;
       if (member.request.call.deadline <= now) this.#settle(member, undefined, queuedTimeout());
       else sent.push(member);
     }
@@ -356,9 +366,11 @@ export class Batcher {
   #send(next: InferFn, sent: Member[]): void {
     const flight: Flight = { live: sent.length, controller: new AbortController() };
     let deadline = 0;
+    let priority: Priority = "batch";
     for (const member of sent) {
       member.flight = flight;
       deadline = Math.max(deadline, member.request.call.deadline);
+      priority = higher(priority, member.request.call.priority ?? "live");
     }
     const failAll = (err: unknown) => {
       for (const member of sent) this.#settle(member, undefined, err);
@@ -371,6 +383,7 @@ export class Batcher {
         inputs: concatInputs(sent.map((m) => m.inputs)),
         deadline,
         signal: flight.controller.signal,
+        priority,
         ...(first.request.call.outputs === undefined
           ? {}
           : { outputs: first.request.call.outputs }),
@@ -426,6 +439,13 @@ export class Batcher {
     if (result !== undefined) member.resolve(result);
     else member.reject(err);
   }
+}
+
+const RANK: Readonly<Record<Priority, number>> = { live: 0, async: 1, batch: 2 };
+
+/** The more urgent of two lanes. */
+function higher(a: Priority, b: Priority): Priority {
+  return RANK[a] <= RANK[b] ? a : b;
 }
 
 function queuedTimeout(): BackendTimeoutError {

@@ -303,4 +303,81 @@ describe("ConcurrencyLimiter", () => {
     expect(limiter.inFlight).toBe(0);
     expect(limiter.queued).toBe(0);
   });
+
+  describe("priority lanes", () => {
+    const lane = (id: string, priority: "live" | "async" | "batch"): TargetCall => {
+      const r = request(id);
+      r.call.priority = priority;
+      return r;
+    };
+
+    it("keeps a quarter of the slots for live calls: async work never holds them all", async () => {
+      const limiter = new ConcurrencyLimiter({ config: { maxInFlight: 4, maxQueue: 10 } });
+      const backend = fakeBackend();
+      const fn = limiter.policy(backend.next);
+      const jobs = ["a1", "a2", "a3", "a4", "a5"].map((id) => fn(lane(id, "async")));
+      await flush();
+      expect(backend.started).toEqual(["a1", "a2", "a3"]);
+      expect(limiter.queued).toBe(2);
+      const live = fn(request("live"));
+      await flush();
+      expect(backend.started).toEqual(["a1", "a2", "a3", "live"]);
+      while (backend.pending.length > 0) {
+        backend.settle();
+        await flush();
+      }
+      await Promise.all([live, ...jobs]);
+      expect(backend.started).toEqual(["a1", "a2", "a3", "live", "a4", "a5"]);
+      expect(limiter.inFlight).toBe(0);
+    });
+
+    it("hands a freed slot to a live waiter first, then async, then batch, whatever their age", async () => {
+      const limiter = new ConcurrencyLimiter({ config: { maxInFlight: 1, maxQueue: 10 } });
+      const backend = fakeBackend();
+      const fn = limiter.policy(backend.next);
+      const all = [
+        fn(request("first")),
+        fn(lane("b1", "batch")),
+        fn(lane("a1", "async")),
+        fn(request("l1")),
+        fn(lane("a2", "async")),
+        fn(request("l2")),
+      ];
+      await flush();
+      expect(limiter.queued).toBe(5);
+      while (backend.pending.length > 0) {
+        backend.settle();
+        await flush();
+      }
+      await Promise.all(all);
+      expect(backend.started).toEqual(["first", "l1", "l2", "a1", "a2", "b1"]);
+    });
+
+    it("bounds each lane's line by maxQueue on its own, so background work cannot shed live calls", async () => {
+      const limiter = new ConcurrencyLimiter({ config: { maxInFlight: 1, maxQueue: 2 } });
+      const backend = fakeBackend();
+      const fn = limiter.policy(backend.next);
+      const settledOf = (p: Promise<unknown>) =>
+        p.then(
+          () => "ok",
+          (e: { code?: string }) => e.code,
+        );
+      const running = settledOf(fn(request("x")));
+      const async = ["a1", "a2", "a3"].map((id) => settledOf(fn(lane(id, "async"))));
+      const live = ["l1", "l2"].map((id) => settledOf(fn(request(id))));
+      await flush();
+      expect(await async[2]).toBe("OVERLOADED");
+      while (backend.pending.length > 0) {
+        backend.settle();
+        await flush();
+      }
+      expect(await Promise.all([running, ...live, async[0], async[1]])).toEqual([
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+      ]);
+    });
+  });
 });

@@ -4,12 +4,18 @@
  * (SPEC 3: "queue full or shedding load; carries Retry-After"). Refusing early keeps latency and
  * memory bounded under overload instead of letting every request time out late.
  *
- * The waiting line is a doubly linked list: enqueue, dequeue and removal of a waiter whose client
+ * Priority lanes (docs/async.md "Priority"): live calls, async jobs and batch records wait in
+ * lines of their own, each bounded by `maxQueue`. A freed slot goes to the oldest live waiter,
+ * else async, else batch; and lower lanes only ever hold `maxInFlight` minus a live reserve (a
+ * quarter of the slots), so a burst of live traffic finds free slots instead of waiting for
+ * background work to finish.
+ *
+ * Each waiting line is a doubly linked list: enqueue, dequeue and removal of a waiter whose client
  * gave up are all O(1), and a removed waiter holds no memory, so the limiter's footprint is
- * O(maxInFlight + maxQueue) whatever the offered load.
+ * O(maxInFlight + maxQueue) per lane whatever the offered load.
  */
 import { abortError } from "../backends/remote/errors.js";
-import type { BackendResult } from "../backends/types.js";
+import type { BackendResult, Priority } from "../backends/types.js";
 import type { ConcurrencyConfig } from "../config/schema.js";
 import { MAX_TIMER_MS } from "../config/schema.js";
 import { BackendTimeoutError, OverloadedError } from "../errors.js";
@@ -33,8 +39,10 @@ export interface LimiterOptions {
   onQueueDepth?: (depth: number) => void;
 }
 
-/** A request waiting for a slot; a node of the waiting line. */
+/** A request waiting for a slot; a node of its lane's waiting line. */
 interface Waiter {
+  /** The line it waits in. */
+  readonly line: Line;
   /** False once the waiter left the line, so a late abort or timer cannot unlink it twice. */
   linked: boolean;
   /** Starts the call on a slot the releaser handed over. */
@@ -45,6 +53,20 @@ interface Waiter {
   next: Waiter | undefined;
 }
 
+/** One lane's waiting line. */
+interface Line {
+  head: Waiter | undefined;
+  tail: Waiter | undefined;
+  size: number;
+}
+
+const newLine = (): Line => ({ head: undefined, tail: undefined, size: 0 });
+
+/** The lane of a call: live unless it says otherwise. */
+function laneOf(priority: Priority | undefined): Priority {
+  return priority ?? "live";
+}
+
 /** A per-target concurrency limit with a bounded FIFO queue. Keep one per target and reuse it. */
 export class ConcurrencyLimiter {
   /** Limits the wrapped InferFn; every function it wraps shares this limiter's slots and queue. */
@@ -53,16 +75,20 @@ export class ConcurrencyLimiter {
   readonly #maxQueue: number;
   readonly #onShed: (() => void) | undefined;
   readonly #onQueueDepth: ((depth: number) => void) | undefined;
+  /** Slots lower lanes may hold together: all but the live reserve. */
+  readonly #lowMax: number;
   #inFlight = 0;
+  /** Slots held by async and batch calls. */
+  #lowInFlight = 0;
   #queued = 0;
-  #head: Waiter | undefined;
-  #tail: Waiter | undefined;
+  readonly #lines: Record<Priority, Line> = { live: newLine(), async: newLine(), batch: newLine() };
 
   constructor(options: LimiterOptions) {
     this.#maxInFlight = options.config.maxInFlight;
     this.#maxQueue = options.config.maxQueue;
     this.#onShed = options.onShed;
     this.#onQueueDepth = options.onQueueDepth;
+    this.#lowMax = this.#maxInFlight - Math.floor(this.#maxInFlight / 4);
     this.policy = (next) => (request) => this.#admit(next, request);
   }
 
@@ -80,11 +106,15 @@ export class ConcurrencyLimiter {
     const { signal, deadline } = request.call;
     // A caller that already gave up must not take a slot or a queue place.
     if (signal.aborted) return Promise.reject(abortError(request.target.backend, signal));
-    if (this.#inFlight < this.#maxInFlight) {
+    const lane = laneOf(request.call.priority);
+    const low = lane !== "live";
+    if (this.#inFlight < this.#maxInFlight && (!low || this.#lowRoom(lane))) {
       this.#inFlight++;
-      return this.#run(next, request);
+      if (low) this.#lowInFlight++;
+      return this.#run(next, request, low);
     }
-    if (this.#queued >= this.#maxQueue) {
+    const line = this.#lines[lane];
+    if (line.size >= this.#maxQueue) {
       this.#onShed?.();
       return Promise.reject(
         new OverloadedError(
@@ -96,21 +126,38 @@ export class ConcurrencyLimiter {
     if (deadline <= Date.now()) {
       return Promise.reject(new BackendTimeoutError("deadline passed while waiting for a slot"));
     }
-    return this.#enqueue(next, request);
+    return this.#enqueue(next, request, line, low);
+  }
+
+  /**
+   * May a call of a lower `lane` take a free slot now? Only within the lower lanes' share, and
+   * never ahead of a waiter of a higher lane.
+   */
+  #lowRoom(lane: Priority): boolean {
+    if (this.#lowInFlight >= this.#lowMax || this.#lines.live.size > 0) return false;
+    return lane !== "batch" || this.#lines.async.size === 0;
   }
 
   /** Runs the call on a slot already counted in #inFlight and releases it exactly once. */
-  async #run(next: InferFn, request: TargetCall): Promise<BackendResult> {
+  async #run(next: InferFn, request: TargetCall, low: boolean): Promise<BackendResult> {
     try {
       return await next(request);
     } finally {
-      this.#release();
+      this.#release(low);
     }
   }
 
-  /** Hands a freed slot straight to the oldest waiter, so a newcomer cannot jump the queue. */
-  #release(): void {
-    const waiter = this.#head;
+  /**
+   * Hands a freed slot straight to the oldest waiter of the highest lane that may take it, so a
+   * newcomer cannot jump the queue.
+   */
+  #release(low: boolean): void {
+    if (low) this.#lowInFlight--;
+    let waiter = this.#lines.live.head;
+    if (waiter === undefined && this.#lowInFlight < this.#lowMax) {
+      waiter = this.#lines.async.head ?? this.#lines.batch.head;
+      if (waiter !== undefined) this.#lowInFlight++;
+    }
     if (waiter === undefined) {
       this.#inFlight--;
       return;
@@ -119,7 +166,7 @@ export class ConcurrencyLimiter {
     waiter.start();
   }
 
-  #enqueue(next: InferFn, request: TargetCall): Promise<BackendResult> {
+  #enqueue(next: InferFn, request: TargetCall, line: Line, low: boolean): Promise<BackendResult> {
     return new Promise<BackendResult>((resolve, reject) => {
       const { signal, deadline } = request.call;
       let timer: NodeJS.Timeout | undefined;
@@ -138,20 +185,22 @@ export class ConcurrencyLimiter {
         reject(new BackendTimeoutError("deadline passed while waiting for a slot"));
       };
       const waiter: Waiter = {
+        line,
         linked: true,
         start: () => {
-          this.#run(next, request).then(resolve, reject);
+          this.#run(next, request, low).then(resolve, reject);
         },
         detach: () => {
           clearTimeout(timer);
           signal.removeEventListener("abort", onAbort);
         },
-        prev: this.#tail,
+        prev: line.tail,
         next: undefined,
       };
-      if (this.#tail === undefined) this.#head = waiter;
-      else this.#tail.next = waiter;
-      this.#tail = waiter;
+      if (line.tail === undefined) line.head = waiter;
+      else line.tail.next = waiter;
+      line.tail = waiter;
+      line.size++;
       this.#queued++;
       signal.addEventListener("abort", onAbort, { once: true });
       arm();
@@ -164,12 +213,14 @@ export class ConcurrencyLimiter {
     if (!waiter.linked) return;
     waiter.linked = false;
     waiter.detach();
-    if (waiter.prev === undefined) this.#head = waiter.next;
+    const line = waiter.line;
+    if (waiter.prev === undefined) line.head = waiter.next;
     else waiter.prev.next = waiter.next;
-    if (waiter.next === undefined) this.#tail = waiter.prev;
+    if (waiter.next === undefined) line.tail = waiter.prev;
     else waiter.next.prev = waiter.prev;
     waiter.prev = undefined;
     waiter.next = undefined;
+    line.size--;
     this.#queued--;
     this.#onQueueDepth?.(this.#queued);
   }

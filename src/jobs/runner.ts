@@ -1,0 +1,84 @@
+/**
+ * Runs one async job through the same service path as a live `/v1/predict` (routing, cache,
+ * batcher, breakers, fallback, metrics), in the "async" priority lane so live requests go first.
+ */
+import { toGatewayError } from "../errors.js";
+import type { InferenceService, InferRequest } from "../gateway/types.js";
+import { parseJson } from "../http/request.js";
+import {
+  decodeUnifiedInputs,
+  encodeUnifiedResponse,
+  parsePredictBody,
+} from "../http/unified-codec.js";
+import { DEFAULT_LIMITS, DecodeBudget, type DecodeLimits } from "../tensor/index.js";
+import type { JobHandler, JobOutcome, JobRecord } from "./types.js";
+
+const encoder = new TextEncoder();
+
+/**
+ * The handler that runs jobs on whatever service is current when each job starts. `onInternal`
+ * gets the cause of an INTERNAL failure (a bug), which the job itself reports only as
+ * "internal error".
+ */
+export function serviceHandler(
+  service: () => InferenceService,
+  onInternal: (err: unknown, job: JobRecord) => void,
+  limits: () => DecodeLimits = () => DEFAULT_LIMITS,
+): JobHandler {
+  return (job, signal) => runJob(service(), job, signal, onInternal, limits());
+}
+
+async function runJob(
+  service: InferenceService,
+  job: JobRecord,
+  signal: AbortSignal,
+  onInternal: (err: unknown, job: JobRecord) => void,
+  limits: DecodeLimits,
+): Promise<JobOutcome> {
+  const release = service.hold();
+  let version: string | undefined;
+  try {
+    const { headers } = job.request;
+    const header = (name: string) => headers[name];
+    const { path } = job.request;
+    const body = parsePredictBody(parseJson(encoder.encode(job.request.body), limits), {
+      model: path.model,
+      version: path.version,
+    });
+    const route = service.resolve(body.model, body.version, header);
+    version = route.version;
+    const metadata = await service.metadata(route);
+    const request: InferRequest = {
+      inputs: decodeUnifiedInputs(
+        route.model,
+        body.inputs,
+        metadata.inputs,
+        new DecodeBudget(limits),
+      ),
+    };
+    if (body.id !== undefined) request.id = body.id;
+    if (body.outputs !== undefined) request.outputs = body.outputs;
+    const response = await service.infer(route, request, {
+      requestId: job.id,
+      header,
+      signal,
+      priority: "async",
+    });
+    return {
+      kind: "succeeded",
+      result: await encodeUnifiedResponse(response, body.id, limits),
+      version: response.version,
+    };
+  } catch (err) {
+    const error = toGatewayError(err);
+    if (error.code === "INTERNAL") onInternal(error.cause ?? err, job);
+    const outcome: JobOutcome = {
+      kind: "failed",
+      error: { code: error.code, message: error.message },
+    };
+    if (version !== undefined) outcome.version = version;
+    return outcome;
+  } finally {
+    release();
+  }
+}
