@@ -226,7 +226,7 @@ models:
   const verdict =
     hits === undefined || ceiling === undefined
       ? ""
-      : `Cache hits: ${num(hits.perSecond, 0)}/s (95% interval ${rows[0]?.[2] ?? "—"}; issue target ≥ ${TARGET_HITS_PER_SECOND}/s: ${hits.perSecond >= TARGET_HITS_PER_SECOND ? "met" : "missed"}); ${num(hits.perSecond / ceiling.perSecond)}× what a bare node:http server reaches with the same client on this machine.${cells
+      : `Cache hits: ${num(hits.perSecond, 0)}/s (95% interval ${rows[0]?.[2] ?? "—"}; target ≥ ${TARGET_HITS_PER_SECOND}/s: ${hits.perSecond >= TARGET_HITS_PER_SECOND ? "met" : "missed"}); ${num(hits.perSecond / ceiling.perSecond)}× what a bare node:http server reaches with the same client on this machine.${cells
           .filter((c) => c.variant === true)
           .map(
             (c) =>

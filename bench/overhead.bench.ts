@@ -58,7 +58,7 @@ const WARMUP_SECONDS = 1;
 /** Enough connections that a burst never waits for one at these rates and latencies. */
 const CONNECTIONS = 64;
 const ROW = [5.1, 3.5, 1.4, 0.2];
-/** The issue's targets for the gateway's added latency over direct REST at 1,000 req/s. */
+/** The targets (bench/README.md) for the gateway's added latency over direct REST at 1000 req/s. */
 const TARGET_P50_MS = 0.5;
 const TARGET_P99_MS = 2;
 
@@ -303,7 +303,7 @@ function delayText(delays: readonly LoopDelay[]): string {
   return `${num(median, 1)} / ${num(worst, 1)}`;
 }
 
-/** The issue's numbers for one rate: each gateway's and nginx's added latency over direct REST. */
+/** The summary numbers for one rate: each gateway's and nginx's added latency over direct REST. */
 function summaryLine(
   r: number,
   runs: Map<string, LoadResult[]>,

@@ -1,8 +1,9 @@
 /**
- * Shadow traffic must not touch the client (issue 6: "a shadow target ten times slower leaves the
- * client's latency unchanged"). Iris version "1" on one Triton emulator (gRPC) is the primary;
- * version "2" on a second Triton emulator is the shadow. Each emulator runs in a process of its
- * own (`emulators-process.ts`), so this process's event loop belongs to the load generator alone.
+ * Shadow traffic must not touch the client (the criterion in bench/README.md: "a shadow target ten
+ * times slower leaves the client's latency unchanged"). Iris version "1" on one Triton emulator
+ * (gRPC) is the primary; version "2" on a second Triton emulator is the shadow. Each emulator runs
+ * in a process of its own (`emulators-process.ts`), so this process's event loop belongs to the
+ * load generator alone.
  *
  * Three arms, measured in alternating rounds of every cell in one run:
  * - `none`: a gateway without `shadow`;
@@ -232,7 +233,7 @@ it(
     writeResult(SHADOW_NICE > 0 ? "shadow-nice" : "shadow", [
       `Iris, one row per unversioned /v1 request (HTTP, keep-alive). Primary version "1" on a Triton emulator (gRPC); shadow version "2" on a second Triton emulator; each emulator in its own process, the load generator alone in the bench process, each gateway in its own process. Arms: **none** = a gateway without \`shadow\`; **same** = a gateway with \`shadow: { version: "2", percent: 100 }\` and the shadow as fast as the primary; **slow** = that gateway with the shadow delayed ${delayMs} ms per call (10 × the primary's p50 through the gateway, ${num(probe.p50Ms)} ms, at least 20 ms). ${SHADOW_NICE > 0 ? `Diagnostic: the shadow emulator runs at nice ${SHADOW_NICE}, so its CPU yields to the primary path. ` : ""}${ROUNDS} rounds of ${SECONDS} s per cell and arm, the arms' order rotating each round; samples pooled per arm.`,
       "",
-      "Criterion (issue 6), the client's latency ratios, pooled over the rounds, with a 95% interval from a paired bootstrap over rounds (the machine's noise comes in bursts that hit whole rounds):",
+      "Criterion: a shadow ten times slower leaves the client's latency unchanged. The client's latency ratios, pooled over the rounds, with a 95% interval from a paired bootstrap over rounds (the machine's noise comes in bursts that hit whole rounds):",
       "",
       ...table(
         [

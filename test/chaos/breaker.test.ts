@@ -1,6 +1,7 @@
 /**
- * Issue 4 chaos: a primary answering 503 to every call. After the volume threshold it sees no
- * calls until resetTimeout, then exactly one probe; clients get fallback answers meanwhile.
+ * Chaos (docs/resilience.md "Circuit breaker"): a primary answering 503 to every call. After the
+ * volume threshold it sees no calls until resetTimeout, then exactly one probe; clients get
+ * fallback answers meanwhile.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChaosRig, MODELS_DIR, startRig } from "./harness.js";

@@ -1,6 +1,6 @@
 /**
- * Issue 4 chaos: the primary is killed mid-load at 200 requests/second with the in-process ONNX
- * copy as fallback — no request fails, none hangs.
+ * Chaos (docs/resilience.md "Fallback"): the primary is killed mid-load at 200 requests/second with
+ * the in-process ONNX copy as fallback — no request fails, none hangs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChaosRig, MODELS_DIR, openLoop, startRig } from "./harness.js";

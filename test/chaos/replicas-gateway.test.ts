@@ -1,7 +1,8 @@
 /**
- * Issue 4 chaos: two replicas behind the gateway, one killed mid-load. At least 99.9% of requests
- * succeed (the gateway's retries move the dead replica's failures to the live one), and the dead
- * replica is ejected after its consecutive failures.
+ * Chaos (docs/resilience.md "Replicas and outlier ejection"): two replicas behind the gateway, one
+ * killed mid-load. At least 99.9% of requests succeed (the gateway's retries move the dead
+ * replica's failures to the live one), and the dead replica is ejected after its consecutive
+ * failures.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChaosRig, startRig } from "./harness.js";

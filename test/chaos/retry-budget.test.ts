@@ -1,6 +1,7 @@
 /**
- * Issue 4 chaos: a backend failing half its calls with 3 retries allowed — its call rate stays
- * within (1 + budgetPercent/100) × the client rate plus the floor: no retry storm.
+ * Chaos (docs/resilience.md "Retries and the retry budget"): a backend failing half its calls with
+ * 3 retries allowed — its call rate stays within (1 + budgetPercent/100) × the client rate plus the
+ * floor: no retry storm.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChaosRig, openLoop, startRig } from "./harness.js";

@@ -1,7 +1,7 @@
 /**
- * Issue 4 chaos: 2000 concurrent requests against a target limited to 16 concurrent calls (and a
- * queue of 100). Memory stays bounded, the excess gets OVERLOADED with Retry-After at once, and
- * every admitted request succeeds.
+ * Chaos (docs/resilience.md "Concurrency limit and load shedding"): 2000 concurrent requests
+ * against a target limited to 16 concurrent calls (and a queue of 100). Memory stays bounded, the
+ * excess gets OVERLOADED with Retry-After at once, and every admitted request succeeds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChaosRig, startRig } from "./harness.js";

@@ -1,6 +1,6 @@
 /**
- * Issue 4 chaos: SIGTERM under load. Every request the gateway accepted completes, and the process
- * exits 0.
+ * Chaos (docs/operations.md "Drain and shutdown"): SIGTERM under load. Every request the gateway
+ * accepted completes, and the process exits 0.
  */
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";

@@ -4,7 +4,10 @@
  */
 import type { Datatype, TensorSpec } from "../../src/tensor/index.js";
 
-/** Datatypes SPEC 6's JSON convention carries end to end (JSON numbers, booleans, strings). */
+/**
+ * Datatypes the TorchServe JSON convention (docs/backends.md) carries end to end (JSON numbers,
+ * booleans, strings).
+ */
 export const TORCHSERVE_DATATYPES: Datatype[] = [
   "BOOL",
   "UINT8",

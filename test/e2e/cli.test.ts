@@ -60,7 +60,7 @@ describe("infergate validate", () => {
     expect(validate(resolve(ROOT, "config/gateway.yaml"))).toMatchObject({ code: 0 });
   });
 
-  it("finds nothing wrong with the SPEC example but the ONNX models it names and the repo lacks", () => {
+  it("finds nothing wrong with the every-key example but the ONNX models it names and the repo lacks", () => {
     expect(validate(resolve(ROOT, "config/example-full.yaml"))).toEqual({
       code: 1,
       out: "backends.local.modelDir: directory ./models not found\n",

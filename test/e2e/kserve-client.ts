@@ -8,7 +8,7 @@ import * as protoLoader from "@grpc/proto-loader";
 
 const PROTO = resolve(import.meta.dirname, "../../protos/kserve/grpc_service.proto");
 
-/** A loosely typed unary call: the test reads fields it knows from PROTOCOLS.md. */
+/** A loosely typed unary call: the test reads fields it knows from the proto. */
 export type Unary = (
   request: Record<string, unknown>,
   metadata: grpc.Metadata,

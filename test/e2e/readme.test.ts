@@ -9,12 +9,13 @@
  * JSON, else as lines (in any order). `#` lines after a blank line describe the next command. `npm ...`
  * commands are skipped (the test starts the gateway itself, as `npm start` does: `node
  * dist/cli.js serve`), and so is `grpcurl`, which this machine does not have. It also checks that
- * the README, docs/ and the bench and models READMEs point only at documents users have.
+ * the README, docs/ and the bench and models READMEs point only at documents users have, and so
+ * do the code, tests, benches and deployment files (their comments, test names and results).
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -175,6 +176,21 @@ afterAll(async () => {
   await exited;
 });
 
+/** A pointer to a document users do not have (internal specs, the tracker's numbers). */
+const CITATION = /\bSPEC\b|\bPROTOCOLS\b|\b[Ii]ssue #?\d+|\bissue targets?\b/g;
+
+/** Every `path:line: match` of CITATION in a text file (binary files, e.g. ONNX models, have none). */
+function citations(path: string): string[] {
+  const bytes = readFileSync(path);
+  if (bytes.includes(0)) return [];
+  return bytes
+    .toString("utf8")
+    .split("\n")
+    .flatMap((line, i) =>
+      (line.match(CITATION) ?? []).map((m) => `${relative(ROOT, path)}:${i + 1}: ${m}`),
+    );
+}
+
 describe("the user-facing docs", () => {
   // Users have only the repository: pointers must go to its own docs, not to internal documents.
   const pages = [
@@ -186,9 +202,28 @@ describe("the user-facing docs", () => {
       .map((f) => `docs/${f}`),
   ];
   it.each(pages)("%s cites no document users do not have", (page) => {
-    const text = readFileSync(resolve(ROOT, page), "utf8");
-    expect(text.match(/\bSPEC\b|\bPROTOCOLS\b|\b[Ii]ssue #?\d+/g) ?? []).toEqual([]);
+    expect(citations(resolve(ROOT, page))).toEqual([]);
   });
+});
+
+describe("the code, tests, benches and deployment files", () => {
+  // Comments, test names and bench results are read by users too. External trackers' references
+  // (e.g. triton#6920) do not match.
+  const trees = ["src", "test", "bench", "scripts", "deploy", "config", ".ci", "protos", "models"];
+  it.each(trees)("%s/ cites no document users do not have", (tree) => {
+    const files = readdirSync(resolve(ROOT, tree), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => resolve(e.parentPath, e.name));
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.flatMap(citations)).toEqual([]);
+  });
+
+  it.each(["docker-compose.yml", "Dockerfile"])(
+    "%s cites no document users do not have",
+    (file) => {
+      expect(citations(resolve(ROOT, file))).toEqual([]);
+    },
+  );
 });
 
 describe("README.md shell examples", () => {

@@ -1,6 +1,7 @@
 /**
- * Reload under load (SPEC 5): requests running across a reload all succeed; new requests take the
- * new routes; an invalid file is rejected with its errors while the old config keeps serving.
+ * Reload under load (docs/operations.md "Reload"): requests running across a reload all succeed;
+ * new requests take the new routes; an invalid file is rejected with its errors while the old
+ * config keeps serving.
  */
 import { writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";

@@ -1,8 +1,9 @@
 /**
  * Versions that cannot take traffic get no split traffic and their share goes to the others
- * (issue 6): one whose breaker is open, and one whose backend says it is not ready. Each case has
- * its own model, so one rule cannot pass for the other: the failing version's backend says it is
- * ready (only its breaker can exclude it), and the unready version has a breaker that cannot open.
+ * (docs/traffic.md "Splits and sticky users"): one whose breaker is open, and one whose backend
+ * says it is not ready. Each case has its own model, so one rule cannot pass for the other: the
+ * failing version's backend says it is ready (only its breaker can exclude it), and the unready
+ * version has a breaker that cannot open.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorControl } from "../emulators/control.js";

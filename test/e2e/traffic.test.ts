@@ -1,7 +1,8 @@
 /**
- * Traffic management end to end (issue 6) through a real gateway: weighted splits, sticky users,
- * overrides, GET /admin/routes, run-time weights until the next reload, and `infergate explain`.
- * Both iris versions serve the same ONNX model; answers say the version in `x-infergate-version`.
+ * Traffic management end to end (docs/traffic.md) through a real gateway: weighted splits, sticky
+ * users, overrides, GET /admin/routes, run-time weights until the next reload, and
+ * `infergate explain`. Both iris versions serve the same ONNX model; answers say the version in
+ * `x-infergate-version`.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";

@@ -1,9 +1,10 @@
 /**
- * A progressive rollout shared between replicas through a real redis-server (issue 6: "with
- * `redis` configured, replicas share it"). Each replica is a RolloutRegistry, as in a gateway
- * process; traffic is recorded through the real controllers. Every replica feeds a fixed number
- * of requests per shared interval, chosen so that no replica alone reaches `minRequests` while
- * all together do: a rollout that advances proves the judge merged everybody's numbers.
+ * A progressive rollout shared between replicas through a real redis-server (docs/traffic.md
+ * "Shared between replicas": with `redis` configured, the gateways take part in one rollout). Each
+ * replica is a RolloutRegistry, as in a gateway process; traffic is recorded through the real
+ * controllers. Every replica feeds a fixed number of requests per shared interval, chosen so that
+ * no replica alone reaches `minRequests` while all together do: a rollout that advances proves the
+ * judge merged everybody's numbers.
  */
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

@@ -17,7 +17,7 @@ export const TF_CODES = {
 
 export type TfCode = keyof typeof TF_CODES;
 
-/** TF Serving's REST status for each code (PROTOCOLS.md section 3). */
+/** TF Serving's REST status for each code (its REST handler's mapping). */
 const HTTP_STATUS: Readonly<Record<TfCode, number>> = {
   INVALID_ARGUMENT: 400,
   DEADLINE_EXCEEDED: 504,

@@ -1,5 +1,5 @@
 /**
- * The emulator's gRPC API (PROTOCOLS.md section 4): PredictionService (Predict,
+ * The emulator's gRPC API, TF Serving's tensorflow_serving/apis: PredictionService (Predict,
  * GetModelMetadata with the Any-packed SignatureDefMap) and ModelService (GetModelStatus), loaded
  * from the project's protos with the emulators' own loader (../protos.ts).
  */

@@ -1,6 +1,7 @@
 /**
- * The emulator's REST API (PROTOCOLS.md section 3), with TF Serving's path grammar, request
- * formats (row `instances` and columnar `inputs`, never both), answers and `{"error"}` bodies.
+ * The emulator's REST API, as TF Serving's REST API documents it: with TF Serving's path grammar,
+ * request formats (row `instances` and columnar `inputs`, never both), answers and `{"error"}`
+ * bodies.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LoadedModel } from "../runner.js";

@@ -1,5 +1,6 @@
 /**
- * The emulated TorchServe handler: SPEC 6's JSON convention over a real onnxruntime session. The
+ * The emulated TorchServe handler: the gateway's JSON convention (docs/backends.md
+ * "TorchServe's handler convention") over a real onnxruntime session. The
  * body is the input as a nested array (one-input models) or an object of input name -> nested
  * array; the answer is a nested array (one-output models) or an object of output name -> nested
  * array. Input element types come from the ONNX model, checked as strictly as a handler that

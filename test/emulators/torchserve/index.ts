@@ -1,8 +1,9 @@
 /**
  * A TorchServe emulator: the inference REST API and the gRPC InferenceAPIsService on ephemeral
- * ports, with a built-in handler implementing SPEC 6's JSON convention over onnxruntime for every
- * model in models/. As strict as TorchServe: its status codes, error bodies, token check and no
- * management API on the inference port. Implements EmulatorControl for the conformance suites.
+ * ports, with a built-in handler implementing the gateway's JSON convention (docs/backends.md) over
+ * onnxruntime for every model in models/. As strict as TorchServe: its status codes, error bodies,
+ * token check and no management API on the inference port. Implements EmulatorControl for the
+ * conformance suites.
  */
 
 import type { EmulatorControl } from "../control.js";
