@@ -171,7 +171,9 @@ export class TimeSeries {
       if (v.metricName !== "infergate_request_duration_seconds_bucket") continue;
       const s = of(String(v.labels.model));
       if (s === undefined) continue;
-      const le = v.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(v.labels.le);
+      // prom-client adds `le` to bucket values beyond the declared label names.
+      const bound = (v.labels as Record<string, string | number | undefined>).le;
+      const le = bound === "+Inf" ? Number.POSITIVE_INFINITY : Number(bound);
       s.buckets.set(le, (s.buckets.get(le) ?? 0) + v.value);
     }
     return out;
