@@ -27,10 +27,14 @@ export interface Answer<T> {
 
 /** The message of a gateway error body, else the status. */
 export function errorText(answer: Answer<unknown>): string {
-  const body = answer.body as { error?: { message?: string } | string } | undefined;
+  const body = answer.body as
+    | { error?: { message?: string; details?: unknown } | string }
+    | undefined;
   const error = body?.error;
   if (typeof error === "string") return error;
-  return error?.message ?? `HTTP ${answer.status}`;
+  const message = error?.message ?? `HTTP ${answer.status}`;
+  const details = Array.isArray(error?.details) ? error.details.map(String) : [];
+  return details.length === 0 ? message : `${message}: ${details.join("; ")}`;
 }
 
 /** Calls the gateway; never throws for an HTTP status, only for a network failure. */

@@ -59,11 +59,9 @@ function WeightEditor(props: { model: string; routes: ModelRoutes; onDone: () =>
     .map(([v, w]) => `${v}=${w}`)
     .join(", ");
   const apply = async () => {
-    const weights = Object.entries(draft)
-      .filter(([, weight]) => weight > 0)
-      .map(([version, weight]) => ({ version, weight }));
+    const traffic = Object.entries(draft).map(([version, weight]) => ({ version, weight }));
     const answer = await postJson(`/admin/models/${encodeURIComponent(props.model)}/traffic`, {
-      weights,
+      traffic,
     });
     setConfirming(false);
     if (answer.ok) {
