@@ -2,10 +2,12 @@
  * The admin page in a real browser against a real gateway: the page shows the routing table and a
  * weight change made on it reroutes requests; a breaker opened by a failing backend shows as open;
  * an async job shows up with its status; a batch started from the page completes and its output
- * downloads (when the gateway has the batches API). Screenshots go to docs/images/ui-*.png.
+ * downloads (when the gateway has the batches API). With UPDATE_SCREENSHOTS=1 the screenshots
+ * are written to docs/images/ui-*.png.
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startTestGateway, type TestGateway } from "../e2e/harness.js";
@@ -15,7 +17,11 @@ import { startTritonEmulator } from "../emulators/triton/index.js";
 import { tempJobsDir, until } from "../jobs/helpers.js";
 import { chromiumAvailable, launchChromium } from "./browser.js";
 
-const IMAGES = resolve(import.meta.dirname, "../../docs/images");
+// The docs' screenshots are rewritten only on request (`UPDATE_SCREENSHOTS=1 npx vitest run
+// test/ui`), so a test run leaves the work tree clean; otherwise they go to a temp dir.
+const IMAGES = process.env.UPDATE_SCREENSHOTS
+  ? resolve(import.meta.dirname, "../../docs/images")
+  : mkdtempSync(join(tmpdir(), "infergate-ui-shots-"));
 const INPUT = { inputs: [[5.1, 3.5, 1.4, 0.2]] };
 const enabled = chromiumAvailable();
 
@@ -41,6 +47,17 @@ models:
       "2": { backend: local, model: iris, version: "1" }
     labels: { stable: "1", canary: "2" }
     traffic: [{ version: "1", weight: 100 }]
+  scorer:
+    versions:
+      "1": { backend: local, model: iris, version: "1" }
+      "2": { backend: local, model: iris, version: "1" }
+    default: "1"
+    shadow: { version: "2", percent: 100 }
+  checkout:
+    versions:
+      "1": { backend: local, model: iris, version: "1" }
+      "2": { backend: local, model: iris, version: "1" }
+    rollout: { from: "1", to: "2", steps: [10, 50, 100], intervalSeconds: 300, minRequests: 1000 }
   shaky:
     versions:
       "1": { backend: failing, model: iris }
@@ -114,23 +131,50 @@ describe.skipIf(!enabled)("admin page", () => {
     await expect(row.textContent()).resolves.toContain("iris");
   });
 
+  it("shows a rollout's step and canary weight, and the shadow's agreement", async () => {
+    const rollout = page.locator('.model[data-model="checkout"] .rollout');
+    await rollout.getByText("progressing").waitFor();
+    await expect(rollout.textContent()).resolves.toContain("step 1, canary 10%");
+    for (let i = 0; i < 5; i++) await postJson(`${gw.url}/v1/models/scorer/predict`, INPUT);
+    // Both versions are the same model: every compared row agrees.
+    const row = page.locator('#shadow tr[data-model="scorer"]');
+    await row.getByText("100.0%").waitFor({ timeout: 10_000 });
+  });
+
   it("charts the per-model request rate from the gateway's own time series", async () => {
-    // A few seconds of traffic so every chart has points.
-    const end = Date.now() + 3000;
-    while (Date.now() < end) await irisAnsweredBy(5);
-    await until(async () => {
-      const body = (await (await fetch(`${admin}/admin/timeseries?seconds=10`)).json()) as {
-        models: Record<string, { rate: number[] }>;
-      };
-      return (body.models.iris?.rate ?? []).some((r) => r > 0);
-    });
-    const charts = page.locator('#charts .model-charts[data-model="iris"] canvas');
-    await until(async () => (await charts.count()) === 2, 10_000);
-    mkdirSync(IMAGES, { recursive: true });
-    await page.waitForTimeout(2500); // one more poll, so the charts carry the last seconds
-    await page.screenshot({ path: `${IMAGES}/ui-overview.png`, fullPage: true });
-    await page.locator("#routing").screenshot({ path: `${IMAGES}/ui-routing.png` });
-    await page.locator("#charts").screenshot({ path: `${IMAGES}/ui-charts.png` });
+    // Steady traffic, still flowing when the screenshots are taken.
+    let flowing = true;
+    const traffic = (async () => {
+      while (flowing) {
+        await irisAnsweredBy(5);
+        await postJson(`${gw.url}/v1/models/scorer/predict`, INPUT);
+        await postJson(`${gw.url}/v1/models/checkout/predict`, INPUT);
+      }
+    })();
+    try {
+      await until(async () => {
+        const body = (await (await fetch(`${admin}/admin/timeseries?seconds=20`)).json()) as {
+          models: Record<string, { rate: number[] }>;
+        };
+        // Eight seconds with traffic, so the charts show a trend.
+        return (body.models.checkout?.rate ?? []).filter((r) => r > 0).length >= 8;
+      });
+      const iris = page.locator('#charts .model-charts[data-model="iris"]');
+      await until(async () => (await iris.locator("canvas").count()) === 2, 10_000);
+      // The page's "now" figure is the last sampled second: not zero while traffic flows.
+      await iris
+        .locator("h3")
+        .getByText(/^[1-9][\d.]* req\/s now$/)
+        .waitFor({ timeout: 10_000 });
+      mkdirSync(IMAGES, { recursive: true });
+      await page.screenshot({ path: `${IMAGES}/ui-overview.png`, fullPage: true });
+      await page.locator("#routing").screenshot({ path: `${IMAGES}/ui-routing.png` });
+      await page.locator("#charts").screenshot({ path: `${IMAGES}/ui-charts.png` });
+      expect(statSync(`${IMAGES}/ui-overview.png`).size).toBeGreaterThan(10_000);
+    } finally {
+      flowing = false;
+      await traffic;
+    }
   });
 
   it("starts a batch from an uploaded file, shows it complete and downloads its output", async (ctx) => {

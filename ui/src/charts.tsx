@@ -8,8 +8,10 @@ import { Section, whenLoaded } from "./section";
 
 type Series = TimeSeriesAnswer["models"][string];
 
-const WIDTH = 440;
-const HEIGHT = 160;
+const MIN_WIDTH = 320;
+const HEIGHT = 170;
+const MIN_SPAN = 30;
+const TIME_STEPS = [1, 5, 10, 15, 30, 60, 120, 300];
 
 /** One uPlot chart, created once and fed new data on every poll. */
 function Chart(props: { title: string; data: uPlot.AlignedData; series: uPlot.Series[] }) {
@@ -20,10 +22,16 @@ function Chart(props: { title: string; data: uPlot.AlignedData; series: uPlot.Se
     plot.current = new uPlot(
       {
         title: props.title,
-        width: WIDTH,
+        // Two charts side by side fill the section (sized once, when the chart is made).
+        width: Math.max(
+          MIN_WIDTH,
+          Math.floor(((host.current.parentElement?.clientWidth ?? 0) - 12) / 2),
+        ),
         height: HEIGHT,
         series: [{}, ...props.series],
-        axes: [{}, { size: 56 }],
+        // At least the last half minute on the time axis, in whole seconds.
+        scales: { x: { range: (_u, min, max) => [Math.min(min, max - MIN_SPAN), max] } },
+        axes: [{ incrs: TIME_STEPS }, { size: 56 }],
         legend: { live: false },
       },
       props.data,

@@ -70,7 +70,7 @@ export function Shadows(props: { series: Polled<TimeSeriesAnswer> }) {
                 const compared = s.agree + s.disagree;
                 const share = compared === 0 ? undefined : s.agree / compared;
                 return (
-                  <tr key={`${s.model}/${s.primary}/${s.shadow}`}>
+                  <tr key={`${s.model}/${s.primary}/${s.shadow}`} data-model={s.model}>
                     <td>{s.model}</td>
                     <td>
                       v{s.primary} → v{s.shadow}
