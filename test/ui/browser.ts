@@ -31,9 +31,9 @@ const ARGS = [
 /** True when the browser is there; otherwise warns (or throws under CI). */
 export function chromiumAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true;
-  const message = `admin page tests skipped: no ${CHROMIUM} (install it with: ${APT_LINE})`;
-  if (process.env.CI) throw new Error(message);
-  console.warn(message);
+  const missing = `no ${CHROMIUM} (install it with: ${APT_LINE})`;
+  if (process.env.CI) throw new Error(`the admin page tests need chromium: ${missing}`);
+  console.warn(`admin page tests skipped: ${missing}`);
   return false;
 }
 
