@@ -77,7 +77,13 @@ describe("uiRoutes", () => {
     expect(await reached("POST", "/v1/schedules/nightly/run")).toBe(
       "POST /v1/schedules/nightly/run",
     );
+    expect(await reached("POST", "/v1/async/j1/cancel")).toBe("POST /v1/async/j1/cancel");
+    expect(await reached("GET", "/v1/files/out.jsonl")).toBe("GET /v1/files/out.jsonl");
+    // No inference here: neither a predict nor an async submit.
     expect(await reached("POST", "/v1/predict")).toBe(404);
+    expect(await reached("POST", "/v1/async/predict")).toBe(404);
+    expect(await reached("POST", "/v1/models/iris/async/predict")).toBe(404);
+    expect(await reached("DELETE", "/v1/batches/b1")).toBe(404);
     expect(await reached("GET", "/v1/models/iris")).toBe(404);
   });
 

@@ -1,8 +1,9 @@
 /**
  * The admin page (`/ui` on the admin listener, docs/ui.md): the built page from `dist/ui`, the
  * short time series it charts (`GET /admin/timeseries`), and the job routes it calls
- * (`/v1/async`, `/v1/batches`, `/v1/files`, `/v1/schedules`) answered by the public app in
- * process, so the page stays same-origin and needs no public base URL or CORS.
+ * (listing, reading and cancelling async jobs and batches, uploading and downloading files,
+ * schedules and "run now") answered by the public app in process, so the page stays
+ * same-origin and needs no public base URL or CORS.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
@@ -34,8 +35,23 @@ export interface UiOptions {
   assetsDir?: string;
 }
 
-/** The `/v1` prefixes the page uses; nothing else of the public API is reachable here. */
-const JOB_PREFIXES = ["/v1/async", "/v1/batches", "/v1/files", "/v1/schedules"];
+/** The `/v1` routes the page uses; nothing else of the public API (no inference) is reachable here. */
+const JOB_READS = [
+  "/v1/async",
+  "/v1/async/:id",
+  "/v1/batches",
+  "/v1/batches/:id",
+  "/v1/batches/:id/events",
+  "/v1/files/:name",
+  "/v1/schedules",
+];
+const JOB_WRITES = [
+  "/v1/async/:id/cancel",
+  "/v1/batches",
+  "/v1/batches/:id/cancel",
+  "/v1/files",
+  "/v1/schedules/:name/run",
+];
 /** `/admin/timeseries?seconds=`: at most the ring's ten minutes. */
 const MAX_SECONDS = 600;
 /** The built page is a handful of files; more means a wrong `assetsDir`. */
@@ -110,16 +126,14 @@ export function uiRoutes(options: UiOptions = {}): Hono<AppEnv> {
       return c.json({ error: { code: "NOT_FOUND", message: "no job routes here" } }, 404);
     }
     // Writes from the page follow the admin rule: same origin, loopback (or the admin host).
-    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+    if (c.req.method === "POST") {
       const refused = refuseCrossOrigin(c, hosts);
       if (refused !== undefined) return refused;
     }
     return jobsApp.fetch(c.req.raw, c.env);
   };
-  for (const prefix of JOB_PREFIXES) {
-    app.all(prefix, guard, forward);
-    app.all(`${prefix}/*`, guard, forward);
-  }
+  for (const path of JOB_READS) app.get(path, guard, forward);
+  for (const path of JOB_WRITES) app.post(path, guard, forward);
   return app;
 }
 
