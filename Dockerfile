@@ -23,6 +23,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
   && npm rebuild better-sqlite3 msgpackr-extract
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY ui ./ui
 COPY protos ./protos
 RUN npm run build \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund

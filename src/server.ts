@@ -12,6 +12,7 @@ import { type HttpListener, listenHttp } from "./http/listener.js";
 import { JobEngine } from "./jobs/engine.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
+import { TimeSeries } from "./metrics/timeseries.js";
 import { GATEWAY_VERSION } from "./version.js";
 
 /** A running gateway. */
@@ -76,8 +77,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const placement = adminPlacement(server);
   for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
+  const publicApp = createHttpApp(deps, { admin: placement.onPublic });
+  // The admin page's charts (docs/ui.md); its timer never keeps the process alive.
+  const timeseries = new TimeSeries(metrics);
   try {
-    http = await listenHttp(createHttpApp(deps, { admin: placement.onPublic }), {
+    http = await listenHttp(publicApp, {
       host: server.host,
       port: server.port,
       protocol: "http",
@@ -95,7 +99,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       // Admin requests may name a non-loopback admin bind address as their origin.
       const wildcard = ["0.0.0.0", "::"].includes(placement.adminHost);
       const hosts = wildcard ? [] : [placement.adminHost];
-      admin = await listenHttp(createAdminApp(deps, { hosts }), {
+      timeseries.start();
+      admin = await listenHttp(createAdminApp(deps, { hosts, timeseries, jobsApp: publicApp }), {
         host: placement.adminHost,
         port: server.adminPort,
         protocol: "admin",
@@ -137,6 +142,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     stopping ??= (async () => {
       const drainMs = runtime.current().config.server.drainTimeoutMs;
       logger.info({ drainTimeoutMs: drainMs }, "draining");
+      timeseries.stop();
       const started = Date.now();
       await Promise.all([
         http.drainer.drain(drainMs),

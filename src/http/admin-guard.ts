@@ -5,7 +5,7 @@
  * `Content-Type: application/json` (which browsers only send cross-origin after a preflight we
  * never grant), and a request a browser marks as coming from another origin is refused.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./deps.js";
 import { isLoopbackHost } from "./exposure.js";
 
@@ -20,15 +20,8 @@ export function adminWriteGuard(options: AdminGuardOptions = {}): MiddlewareHand
   const hosts = new Set((options.hosts ?? []).map((h) => h.toLowerCase()));
   return async function adminWriteGuard(c, next) {
     if (c.req.method !== "POST") return next();
-    const refusal = crossOrigin(
-      c.req.header("origin"),
-      c.req.header("sec-fetch-site"),
-      c.req.header("host"),
-      hosts,
-    );
-    if (refusal !== undefined) {
-      return c.json({ error: { code: "PERMISSION_DENIED", message: refusal } }, 403);
-    }
+    const refused = refuseCrossOrigin(c, hosts);
+    if (refused !== undefined) return refused;
     const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
     if (type !== "application/json") {
       return c.json(
@@ -43,6 +36,21 @@ export function adminWriteGuard(options: AdminGuardOptions = {}): MiddlewareHand
     }
     return next();
   };
+}
+
+/** The 403 answer to a cross-origin request, or undefined when it may go on. */
+export function refuseCrossOrigin(
+  c: Context<AppEnv>,
+  hosts: ReadonlySet<string>,
+): Response | undefined {
+  const refusal = crossOrigin(
+    c.req.header("origin"),
+    c.req.header("sec-fetch-site"),
+    c.req.header("host"),
+    hosts,
+  );
+  if (refusal === undefined) return undefined;
+  return c.json({ error: { code: "PERMISSION_DENIED", message: refusal } }, 403);
 }
 
 /** Why a request is cross-origin, or undefined when it is not (or no browser sent it). */

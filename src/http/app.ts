@@ -9,6 +9,7 @@ import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
 import { type AdminOpsOptions, adminOpsRoutes, healthRoutes } from "./ops.js";
 import { requestId } from "./request-id.js";
+import { type UiOptions, uiRoutes } from "./ui.js";
 import { unifiedRoutes } from "./unified.js";
 import { v2Routes } from "./v2.js";
 
@@ -47,11 +48,18 @@ export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hon
   return finish(app, deps);
 }
 
-/** The admin listener's app (`server.adminPort`): `/admin/*`, `/healthz`, `/readyz`, `/metrics`. */
-export function createAdminApp(deps: HttpDeps, options: AdminOpsOptions = {}): Hono<AppEnv> {
+/**
+ * The admin listener's app (`server.adminPort`): `/admin/*`, `/healthz`, `/readyz`, `/metrics`,
+ * and the admin page `/ui` (docs/ui.md).
+ */
+export function createAdminApp(
+  deps: HttpDeps,
+  options: AdminOpsOptions & UiOptions = {},
+): Hono<AppEnv> {
   const app = base(deps);
   app.route("/", healthRoutes(deps));
   app.route("/", adminOpsRoutes(deps, options));
+  app.route("/", uiRoutes(options));
   return finish(app, deps);
 }
 
