@@ -1,9 +1,9 @@
 /**
- * Typed gateway errors with the stable codes of SPEC section 3. Every front (unified HTTP, KServe v2
+ * Typed gateway errors with the stable codes of docs/api.md "Errors". Every front (unified HTTP, KServe v2
  * REST, KServe v2 gRPC) turns these into responses in exactly one place each.
  */
 
-/** The stable error codes of SPEC section 3. */
+/** The stable error codes of docs/api.md "Errors". */
 export type ErrorCode =
   | "INVALID_REQUEST"
   | "MODEL_NOT_FOUND"
@@ -16,7 +16,7 @@ export type ErrorCode =
   | "INTERNAL"
   | "JOB_NOT_FOUND";
 
-/** HTTP status for each code (SPEC section 3). */
+/** HTTP status for each code (docs/api.md "Errors"). */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INVALID_REQUEST: 400,
   MODEL_NOT_FOUND: 404,
@@ -64,7 +64,7 @@ export class GatewayError extends Error {
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
-  /** The HTTP status SPEC section 3 gives this error's code. */
+  /** The HTTP status docs/api.md "Errors" gives this error's code. */
   get status(): number {
     return HTTP_STATUS[this.code];
   }

@@ -1,5 +1,5 @@
 /**
- * The response cache (issue 5): a policy at the outside of each target's chain that answers
+ * The response cache (docs/resilience.md "Caching"): a policy at the outside of each target's chain that answers
  * repeated requests from an in-process LRU bounded in bytes and, when configured, a Redis tier
  * shared by every gateway process.
  *

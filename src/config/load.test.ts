@@ -34,7 +34,7 @@ function configOf(result: ConfigResult) {
 }
 
 describe("loadConfigFile", () => {
-  it("reads the SPEC section 2 example with every key", async () => {
+  it("reads the documented full example with every key", async () => {
     const text = await readFile(exampleFull, "utf8");
     const config = configOf(parseConfigText(text, { baseDir: dirname(exampleFull) }));
     expect(config).toEqual({

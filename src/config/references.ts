@@ -15,7 +15,7 @@ import type { DocPath } from "./yaml-document.js";
 export type RemoteBackendConfig = Exclude<BackendConfig, { type: "onnx" }>;
 
 /**
- * The protocol the gateway uses for a remote backend (SPEC section 2): `protocol` when set, else
+ * The protocol the gateway uses for a remote backend (docs/config.md "`backends.<name>`"): `protocol` when set, else
  * for tfserving and torchserve REST if `url` is set, else gRPC; for triton gRPC if `grpc` is set,
  * else REST.
  */

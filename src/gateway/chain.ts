@@ -1,5 +1,5 @@
 /**
- * The fallback chain (SPEC 2 `fallback`): the chosen target first, then each fallback in order,
+ * The fallback chain (docs/resilience.md "Fallback"): the chosen target first, then each fallback in order,
  * while the failure is the backend's (never the client's bad input) and the request's deadline
  * has not passed.
  */
@@ -57,7 +57,7 @@ function chainError(
   const last = errors[errors.length - 1];
   if (last === undefined) return new BackendUnavailableError("no target was tried");
   if (chain.length === 1) return last;
-  // SPEC 3: target and every fallback down (or breaker open) is BACKEND_UNAVAILABLE.
+  // docs/api.md "Errors": target and every fallback down (or breaker open) is BACKEND_UNAVAILABLE.
   if (errors.every((e) => e.code === "BACKEND_UNAVAILABLE" || e.code === "OVERLOADED")) {
     const waits = errors
       .map((e) => e.retryAfterSeconds)

@@ -1,5 +1,5 @@
 /**
- * One replica's part in a rollout shared through Redis (issue 6: "with `redis` configured,
+ * One replica's part in a rollout shared through Redis (docs/traffic.md "Progressive rollout": "with `redis` configured,
  * replicas share it"). Every poll the replica
  * 1. reads the shared state and adopts it when the interval number moved (or creates it from its
  *    own state when there is none: the first replica, or a Redis that came back empty);

@@ -21,7 +21,7 @@ import { GatewayService } from "./service.js";
 import { closeState, TargetRegistry, type TargetState } from "./targets.js";
 import type { ServerInfo } from "./types.js";
 
-/** A config that failed to load, with every error in SPEC's `path: message` form. */
+/** A config that failed to load, with every error in the `path: message` form of docs/config.md "Loading, validation and reload". */
 export class ConfigInvalidError extends Error {
   override name = "ConfigInvalidError";
   constructor(readonly errors: string[]) {

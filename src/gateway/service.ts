@@ -285,7 +285,7 @@ export class GatewayService implements InferenceService {
   }
 
   /**
-   * Copies the request to the model's shadow version in the background (SPEC-silent choice: only
+   * Copies the request to the model's shadow version in the background (docs/traffic.md "Shadow traffic": only
    * requests the primary answered are copied, so the two can be compared). The client never waits.
    */
   private maybeShadow(

@@ -42,7 +42,7 @@ export function errorResponse(c: Context<AppEnv>, error: GatewayError): Response
   return jsonResponse(c, error.status, body, headers);
 }
 
-// Hono's own HTTPExceptions (e.g. from a built-in middleware) map to the nearest SPEC code.
+// Hono's own HTTPExceptions (e.g. from a built-in middleware) map to the nearest documented code.
 function fromHttpException(err: HTTPException): GatewayError {
   if (err.status === 413) return new GatewayError("PAYLOAD_TOO_LARGE", "request body too large");
   if (err.status >= 400 && err.status < 500) return new InvalidRequestError(err.message);

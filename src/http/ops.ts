@@ -1,5 +1,5 @@
 /**
- * Operations routes (SPEC 5): liveness, readiness, Prometheus metrics and config reload, plus the
+ * Operations routes (docs/operations.md): liveness, readiness, Prometheus metrics and config reload, plus the
  * routing admin routes of admin.ts.
  */
 import { Hono } from "hono";

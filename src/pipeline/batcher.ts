@@ -1,5 +1,5 @@
 /**
- * Dynamic batching for one target (issue 5): requests with the same signature (batch-signature.ts)
+ * Dynamic batching for one target (docs/resilience.md "Batching"): requests with the same signature (batch-signature.ts)
  * are concatenated along dimension 0 into one backend call and the answer is split back to them by
  * rows, in order. Like Triton's dynamic batcher, a batch leaves as soon as it holds maxBatchSize
  * rows, else maxDelayMs after its first request arrived, so batching adds at most maxDelayMs.

@@ -1,7 +1,7 @@
 /**
  * The per-target circuit breaker. opossum keeps the rolling window, decides when the error rate
  * opens the circuit, and runs the reset timer that moves it to half-open. This file decides what a
- * call counts as and who may pass, because opossum's own rules differ from issue 4's:
+ * call counts as and who may pass, because opossum's own rules differ from docs/resilience.md "Circuit breaker":
  * - opossum counts a call as fired before it knows the outcome, and an `errorFilter`ed error as a
  *   success (which also closes a half-open circuit). A client's bad input or our own OVERLOADED
  *   must count neither way, so each call runs outside opossum and only a server-side outcome is
@@ -38,7 +38,7 @@ export interface BreakerSnapshot {
   openedAt?: string;
 }
 
-/** Failures that say the target is unwell; only these count toward opening (issue 4). */
+/** Failures that say the target is unwell; only these count toward opening. */
 const SERVER_SIDE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "BACKEND_UNAVAILABLE",
   "BACKEND_TIMEOUT",

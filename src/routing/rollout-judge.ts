@@ -1,5 +1,5 @@
 /**
- * How a rollout judges one interval's numbers: the error-rate and p99 bounds of issue 6, and which
+ * How a rollout judges one interval's numbers: the error-rate and p99 bounds of docs/traffic.md "Progressive rollout", and which
  * stable numbers the canary is compared with. Pure functions, so one replica can judge the merged
  * numbers of all of them (see rollout-sync) exactly as a lone gateway judges its own.
  */

@@ -1,6 +1,6 @@
 /**
  * Progressive rollout of one model from a stable version to a canary, with automatic rollback
- * (issue 6). The controller only decides the split; the caller routes by `weights()` and reports
+ * (docs/traffic.md "Progressive rollout"). The controller only decides the split; the caller routes by `weights()` and reports
  * every finished request with `record()`.
  *
  * Rules:

@@ -12,7 +12,7 @@ import { InvalidRequestError, VersionNotFoundError } from "../errors.js";
 import type { HeaderLookup } from "../gateway/types.js";
 import { type PickOptions, pickVersion, type SplitEntry } from "./split.js";
 
-/** The header that pins a version, like the body field does (SPEC 3). */
+/** The header that pins a version, like the body field does (docs/traffic.md "Versions and labels"). */
 export const VERSION_HEADER = "x-infergate-version";
 
 /** Orders version ids numerically when both are integers, else as strings. */

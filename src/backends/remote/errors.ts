@@ -1,5 +1,5 @@
 /**
- * Backend statuses (HTTP and gRPC, PROTOCOLS.md) to the gateway's typed errors (SPEC 3): the
+ * Backend statuses (HTTP and gRPC) to the gateway's typed errors (docs/backends.md "Errors"): the
  * backend's bad-input answers become INVALID_REQUEST with its message; unavailability (503,
  * UNAVAILABLE, 429, connection refused) BACKEND_UNAVAILABLE; deadlines BACKEND_TIMEOUT; the rest
  * BACKEND_ERROR. Every adapter maps through here, so the same failure reads the same everywhere.

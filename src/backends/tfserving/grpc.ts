@@ -1,5 +1,5 @@
 /**
- * TF Serving over gRPC (PROTOCOLS.md section 4): `PredictionService/Predict` with TensorProtos,
+ * TF Serving over gRPC (tensorflow_serving/apis/prediction_service.proto): `PredictionService/Predict` with TensorProtos,
  * `GetModelMetadata` for the signature (an Any-packed SignatureDefMap) and
  * `ModelService/GetModelStatus` for readiness. Answers are self-describing, so inference needs no
  * metadata.
