@@ -42,6 +42,8 @@ describe("loadConfigFile", () => {
         host: "0.0.0.0",
         port: 8080,
         grpcPort: 8081,
+        adminPort: 8082,
+        adminHost: "127.0.0.1",
         bodyLimitBytes: 8388608,
         drainTimeoutMs: 10000,
         cacheMaxBytes: 67108864,
