@@ -8,12 +8,12 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeService, inferRequest, input } from "../../test/support/grpc-harness.js";
+import { serializeInfer, slowReader } from "../../test/support/grpc-slow-reader.js";
 import { kserveService, type WireModelInferResponse } from "./proto.js";
 import { http2StreamOf } from "./send-guard.js";
 import { createGrpcFront, type GrpcFront } from "./server.js";
 import { DEFAULT_GRPC_LIMITS } from "./server-options.js";
-import { FakeService, inferRequest, input } from "./test-harness.js";
-import { serializeInfer, slowReader } from "./test-slow-reader.js";
 
 /** An FP32 [1, n] input for the "double" model: its answer is as big (4n bytes). */
 const request = (n: number) =>

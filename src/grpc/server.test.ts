@@ -1,7 +1,6 @@
 import type { CallOptions, Metadata, ServiceError } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WireModelInferRequest } from "./proto.js";
 import {
   bytesRaw,
   ERRORS,
@@ -12,7 +11,8 @@ import {
   MAX_MESSAGE_BYTES,
   metadataOf,
   startHarness,
-} from "./test-harness.js";
+} from "../../test/support/grpc-harness.js";
+import type { WireModelInferRequest } from "./proto.js";
 
 let h: Harness;
 beforeAll(async () => {

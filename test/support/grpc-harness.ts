@@ -10,7 +10,7 @@ import {
   type MethodDefinition,
   type ServiceError,
 } from "@grpc/grpc-js";
-import type { ModelMetadata } from "../backends/types.js";
+import type { ModelMetadata } from "../../src/backends/types.js";
 import {
   BackendError,
   BackendTimeoutError,
@@ -24,7 +24,7 @@ import {
   OverloadedError,
   PayloadTooLargeError,
   VersionNotFoundError,
-} from "../errors.js";
+} from "../../src/errors.js";
 import type {
   BreakerInfo,
   HeaderLookup,
@@ -34,16 +34,16 @@ import type {
   RequestContext,
   Route,
   RoutesTable,
-} from "../gateway/types.js";
-import type { NamedTensor, TensorData } from "../tensor/index.js";
+} from "../../src/gateway/types.js";
 import {
   type KserveMethods,
   kserveService,
   type WireInferInputTensor,
   type WireModelInferRequest,
   type WireTensorContents,
-} from "./proto.js";
-import { createGrpcFront } from "./server.js";
+} from "../../src/grpc/proto.js";
+import { createGrpcFront } from "../../src/grpc/server.js";
+import type { NamedTensor, TensorData } from "../../src/tensor/index.js";
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 

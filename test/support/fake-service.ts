@@ -3,7 +3,7 @@
  * so tests can check that tensors travel both ways, plus a model whose versions throw each
  * GatewayError. Not used by the gateway itself.
  */
-import type { ModelMetadata } from "../backends/types.js";
+import type { ModelMetadata } from "../../src/backends/types.js";
 import {
   BackendError,
   BackendTimeoutError,
@@ -13,7 +13,7 @@ import {
   ModelNotFoundError,
   OverloadedError,
   VersionNotFoundError,
-} from "../errors.js";
+} from "../../src/errors.js";
 import type {
   BreakerInfo,
   HeaderLookup,
@@ -25,10 +25,10 @@ import type {
   Route,
   RoutesTable,
   ServerInfo,
-} from "../gateway/types.js";
-import type { SplitEntry } from "../routing/split.js";
-import { TrafficInvalidError } from "../routing/versions.js";
-import type { NamedTensor, TensorSpec } from "../tensor/types.js";
+} from "../../src/gateway/types.js";
+import type { SplitEntry } from "../../src/routing/split.js";
+import { TrafficInvalidError } from "../../src/routing/versions.js";
+import type { NamedTensor, TensorSpec } from "../../src/tensor/types.js";
 
 interface FakeModel {
   versions: Record<string, { backend: string; fallback?: boolean }>;
