@@ -10,13 +10,13 @@ import { loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/registry.js";
+import { RolloutRegistry } from "../routing/rollout/registry.js";
 import {
   DEFAULT_SHADOW_MAX_IN_FLIGHT,
   DEFAULT_SHADOW_MAX_QUEUE,
   ShadowRunner,
 } from "../routing/shadow.js";
 import { ReadinessMonitor, type ReadinessProbe } from "./readiness.js";
-import { RolloutRegistry } from "./rollouts.js";
 import { GatewayService } from "./service.js";
 import { closeState, TargetRegistry, type TargetState } from "./targets.js";
 import type { ServerInfo } from "./types.js";

@@ -9,7 +9,7 @@ import { InternalError, ModelNotFoundError, toGatewayError } from "../errors.js"
 import { noteLiveRequest } from "../jobs/live-activity.js";
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
-import type { RolloutController } from "../routing/rollout.js";
+import type { RolloutController } from "../routing/rollout/controller.js";
 import type { ShadowRunner } from "../routing/shadow.js";
 import type { SplitEntry } from "../routing/split.js";
 import {
@@ -19,8 +19,8 @@ import {
   resolveVersion,
 } from "../routing/versions.js";
 import { MetadataCatalog } from "./catalog.js";
-import { runChain } from "./chain.js";
 import { checkRequest } from "./check-inputs.js";
+import { runWithFallback } from "./fallback.js";
 import { InFlight } from "./in-flight.js";
 import { probeReady } from "./readiness.js";
 import { ResolvedRoute, toTargetRef } from "./route.js";
@@ -248,7 +248,7 @@ export class GatewayService implements InferenceService {
       // the request against its own metadata first, so a primary that cannot even say what it
       // takes is skipped like one that fails the call.
       const answer = await runWithDeadline(call, (c) =>
-        runChain(this.chain(r), c, async (state, index, last) => {
+        runWithFallback(this.chain(r), c, async (state, index, last) => {
           const meta = await this.catalog.forTarget(r, state, index, c.deadline, last);
           checkRequest(meta, request.inputs, request.outputs);
         }),
@@ -322,7 +322,7 @@ export class GatewayService implements InferenceService {
         deadline: Date.now() + this.timeoutMs(route),
         signal,
       };
-      const answer = await runWithDeadline(call, (c) => runChain(this.chain(route), c));
+      const answer = await runWithDeadline(call, (c) => runWithFallback(this.chain(route), c));
       return { outputs: answer.result.outputs };
     } finally {
       release();

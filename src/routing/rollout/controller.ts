@@ -21,11 +21,12 @@
  * - p99 denominators below 1 ms count as 1 ms, so sub-millisecond noise cannot trigger a rollback.
  * - A 0% step sends the canary no traffic, so it is passed after one interval without judgement.
  *
- * Replicas sharing a rollout (rollout-sync) run their controllers `external`: no timer of their
+ * Replicas sharing a rollout (sync.ts) run their controllers `external`: no timer of their
  * own; one replica judges everybody's merged numbers with `endInterval`/`checkBreach`, the others
  * `adopt` the state it publishes.
  */
-import type { RolloutConfig } from "../config/schema.js";
+import type { RolloutConfig } from "../../config/schema.js";
+import type { SplitEntry } from "../split.js";
 import {
   errorBreach,
   healthySummary,
@@ -33,12 +34,11 @@ import {
   nextBaseline,
   type RolloutArms,
   type RolloutBaseline,
-} from "./rollout-judge.js";
-import { ArmStats, type ArmStatsData, type RolloutArmStats } from "./rollout-stats.js";
-import type { SplitEntry } from "./split.js";
+} from "./judge.js";
+import { ArmStats, type ArmStatsData, type RolloutArmStats } from "./stats.js";
 
-export type { RolloutArms, RolloutBaseline } from "./rollout-judge.js";
-export type { RolloutArmStats } from "./rollout-stats.js";
+export type { RolloutArms, RolloutBaseline } from "./judge.js";
+export type { RolloutArmStats } from "./stats.js";
 
 export type RolloutPhase = "progressing" | "done" | "rolledBack";
 

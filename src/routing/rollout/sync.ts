@@ -12,17 +12,17 @@
  * While Redis is unavailable nothing advances: the weights hold where they are (a rollback on the
  * replica's own numbers still happens, and is published once Redis is back).
  */
-import type { RolloutConfig } from "../config/schema.js";
-import type { Logger } from "../logger.js";
+import type { RolloutConfig } from "../../config/schema.js";
+import type { Logger } from "../../logger.js";
 import {
   type RolloutArms,
   RolloutController,
   type RolloutSharedInfo,
   type RolloutSnapshot,
   type RolloutState,
-} from "../routing/rollout.js";
-import { ArmStats } from "../routing/rollout-stats.js";
-import type { ReplicaReport, RolloutStore, SharedRollout } from "./rollout-store.js";
+} from "./controller.js";
+import { ArmStats } from "./stats.js";
+import type { ReplicaReport, RolloutStore, SharedRollout } from "./store.js";
 
 /** Options of a RolloutSync. */
 export interface RolloutSyncOptions {
