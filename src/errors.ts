@@ -47,21 +47,33 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
   JOB_NOT_FOUND: 5, // NOT_FOUND
 };
 
+/**
+ * The `Retry-After` value of an error, formatted once for every front (HTTP header, gRPC trailer):
+ * whole seconds, rounded up so a client never comes back early.
+ */
+export function retryAfterValue(error: GatewayError): string | undefined {
+  const seconds = error.retryAfterSeconds;
+  return seconds === undefined ? undefined : String(Math.max(0, Math.ceil(seconds)));
+}
+
 /** Base class of every error the gateway reports to a client. */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   /** Seconds for a `Retry-After` header, when the client should come back later. */
   readonly retryAfterSeconds: number | undefined;
+  /** One line per problem (e.g. `traffic[0].weight: ...`), sent as `error.details` by the unified front. */
+  readonly details: readonly string[] | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
+    options?: { cause?: unknown; retryAfterSeconds?: number; details?: readonly string[] },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.details = options?.details;
   }
 
   /** The HTTP status docs/api.md "Errors" gives this error's code. */
@@ -72,7 +84,7 @@ export class GatewayError extends Error {
 
 /** Malformed JSON, wrong shape or datatype, unknown input name, ragged arrays. */
 export class InvalidRequestError extends GatewayError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; details?: readonly string[] }) {
     super("INVALID_REQUEST", message, options);
   }
 }

@@ -11,7 +11,7 @@
  * tensors, which (like every answer in the chain) are read-only.
  */
 import { LRUCache } from "lru-cache";
-import { abortError } from "../backends/remote/errors.js";
+import { abortError } from "../abort.js";
 import type { BackendResult } from "../backends/types.js";
 import type { InferFn, Policy, TargetCall } from "../pipeline/types.js";
 import { type CachedAnswer, decodeAnswer, encodeAnswer } from "./codec.js";

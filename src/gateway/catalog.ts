@@ -16,6 +16,7 @@ import {
   type GatewayError,
   toGatewayError,
 } from "../errors.js";
+import { isClientFault } from "../fault.js";
 import { compareVersions } from "../routing/versions.js";
 import { targetKey } from "./route.js";
 
@@ -62,7 +63,7 @@ export class MetadataCatalog {
         return await this.forTarget(version, state, index, due, index === chain.length - 1);
       } catch (err) {
         last = toGatewayError(err);
-        if (last.code === "INVALID_REQUEST") throw last;
+        if (isClientFault(last)) throw last;
       }
     }
     throw last ?? new BackendUnavailableError(`no target for model "${version.model}"`);

@@ -5,6 +5,7 @@
  */
 import type { BackendCall, BackendResult } from "../backends/types.js";
 import { BackendUnavailableError, type GatewayError, toGatewayError } from "../errors.js";
+import { isClientFault } from "../fault.js";
 import type { TargetState } from "./targets.js";
 
 /** What answered: the result, the target state and its place in the list (0 = primary). */
@@ -12,11 +13,6 @@ export interface FallbackAnswer {
   result: BackendResult;
   state: TargetState;
   index: number;
-}
-
-/** Failures after which the next target is worth trying. */
-function isBackendsFault(err: GatewayError): boolean {
-  return err.code !== "INVALID_REQUEST";
 }
 
 /**
@@ -40,7 +36,7 @@ export async function runWithFallback(
       return { result, state, index };
     } catch (err) {
       const error = toGatewayError(err);
-      if (!isBackendsFault(error)) throw error;
+      if (isClientFault(error)) throw error;
       errors.push(error);
     }
   }

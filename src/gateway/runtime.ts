@@ -19,7 +19,7 @@ import {
 import { ReadinessMonitor, type ReadinessProbe } from "./readiness.js";
 import { GatewayService } from "./service.js";
 import { closeState, TargetRegistry, type TargetState } from "./targets.js";
-import type { ServerInfo } from "./types.js";
+import type { ReloadResult, ServerInfo } from "./types.js";
 
 /** A config that failed to load, with every error in the `path: message` form of docs/config.md "Loading, validation and reload". */
 export class ConfigInvalidError extends Error {
@@ -29,8 +29,7 @@ export class ConfigInvalidError extends Error {
   }
 }
 
-/** The result of a reload, as POST /admin/reload reports it. */
-export type ReloadResult = { ok: true } | { ok: false; errors: string[] };
+export type { ReloadResult } from "./types.js";
 
 interface LiveAdapter {
   key: string;

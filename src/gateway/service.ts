@@ -6,6 +6,7 @@
 import type { BackendAdapter, ModelMetadata, TargetRef } from "../backends/types.js";
 import type { GatewayConfig, ModelConfig } from "../config/schema.js";
 import { InternalError, ModelNotFoundError, toGatewayError } from "../errors.js";
+import { isClientFault } from "../fault.js";
 import { noteLiveRequest } from "../jobs/live-activity.js";
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
@@ -269,7 +270,7 @@ export class GatewayService implements InferenceService {
       };
     } catch (err) {
       const code = toGatewayError(err).code;
-      serverFailure = code !== "INVALID_REQUEST";
+      serverFailure = !isClientFault(err);
       this.countRequest(r.model, r.version, r.backend, code);
       throw err;
     } finally {

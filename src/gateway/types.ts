@@ -58,6 +58,9 @@ export interface InferResponse {
   cache: "hit" | "miss" | "off";
 }
 
+/** The result of a config reload, as POST /admin/reload reports it. */
+export type ReloadResult = { ok: true } | { ok: false; errors: string[] };
+
 /** Server identity for KServe v2 server metadata. */
 export interface ServerInfo {
   name: string;

@@ -14,7 +14,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { GrpcServerConfig } from "../config/schema.js";
-import { GRPC_STATUS, toGatewayError } from "../errors.js";
+import { GRPC_STATUS, retryAfterValue, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
@@ -84,9 +84,8 @@ export function createGrpcFront(
       options.onInternalError(err, rpc);
     }
     const metadata = trailers ?? new Metadata();
-    if (gatewayError.retryAfterSeconds !== undefined) {
-      metadata.set("retry-after", String(gatewayError.retryAfterSeconds));
-    }
+    const retryAfter = retryAfterValue(gatewayError);
+    if (retryAfter !== undefined) metadata.set("retry-after", retryAfter);
     const error: ServiceError = Object.assign(new Error(gatewayError.message), {
       code: GRPC_STATUS[gatewayError.code],
       details: gatewayError.message,

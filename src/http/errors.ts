@@ -5,7 +5,7 @@
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { GatewayError, InvalidRequestError, toGatewayError } from "../errors.js";
+import { GatewayError, InvalidRequestError, retryAfterValue, toGatewayError } from "../errors.js";
 import type { AppEnv, HttpLogger } from "./deps.js";
 
 /** True for paths of the KServe v2 front, which has its own error body. */
@@ -33,12 +33,17 @@ function jsonResponse(
 /** The response for a GatewayError in the format of the route family the request hit. */
 export function errorResponse(c: Context<AppEnv>, error: GatewayError): Response {
   const headers = new Headers();
-  if (error.retryAfterSeconds !== undefined) {
-    headers.set("retry-after", String(Math.max(0, Math.ceil(error.retryAfterSeconds))));
-  }
+  const retryAfter = retryAfterValue(error);
+  if (retryAfter !== undefined) headers.set("retry-after", retryAfter);
   const body = isV2Path(c.req.path)
     ? { error: error.message }
-    : { error: { code: error.code, message: error.message } };
+    : {
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.details === undefined ? {} : { details: error.details }),
+        },
+      };
   return jsonResponse(c, error.status, body, headers);
 }
 

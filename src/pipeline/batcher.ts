@@ -14,10 +14,11 @@
  * background work never makes a live request shed, and a batch goes to the limiter in the lane
  * of its most urgent member.
  */
-import { abortError } from "../backends/remote/errors.js";
+import { abortError } from "../abort.js";
 import type { BackendCall, BackendResult, Priority } from "../backends/types.js";
 import { type BatchingConfig, MAX_TIMER_MS } from "../config/schema.js";
-import { BackendTimeoutError, OverloadedError, toGatewayError } from "../errors.js";
+import { BackendTimeoutError, OverloadedError } from "../errors.js";
+import { isClientFault } from "../fault.js";
 import type { NamedTensor } from "../tensor/types.js";
 import { batchShape } from "./batch-signature.js";
 import { concatInputs, splitResult } from "./batch-split.js";
@@ -414,7 +415,7 @@ export class Batcher {
       (err: unknown) => {
         // A backend's bad-input answer may be one member's fault: never fail the others for it.
         // Each member is retried alone once (at most one extra call per member, only then).
-        if (toGatewayError(err).code !== "INVALID_REQUEST") {
+        if (!isClientFault(err)) {
           failAll(err);
           return;
         }

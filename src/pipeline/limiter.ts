@@ -14,7 +14,7 @@
  * gave up are all O(1), and a removed waiter holds no memory, so the limiter's footprint is
  * O(maxInFlight + maxQueue) per lane whatever the offered load.
  */
-import { abortError } from "../backends/remote/errors.js";
+import { abortError } from "../abort.js";
 import type { BackendResult, Priority } from "../backends/types.js";
 import type { ConcurrencyConfig } from "../config/schema.js";
 import { MAX_TIMER_MS } from "../config/schema.js";

@@ -115,8 +115,8 @@ export function decideVersion(
 
 /** A run-time traffic split that breaks the rules the config file follows; `details` are `path: message` lines. */
 export class TrafficInvalidError extends InvalidRequestError {
-  constructor(readonly details: string[]) {
-    super(`invalid traffic split: ${details.join("; ")}`);
+  constructor(details: readonly string[]) {
+    super("invalid traffic split", { details });
   }
 }
 

@@ -4,8 +4,9 @@
  * request's deadline and cancellation, and statuses mapped to typed errors.
  */
 import * as grpc from "@grpc/grpc-js";
+import { abortError } from "../../abort.js";
 import { BackendError } from "../../errors.js";
-import { abortError, errorFromGrpcStatus } from "./errors.js";
+import { errorFromGrpcStatus } from "./errors.js";
 import { DEFAULT_MAX_RESPONSE_BYTES } from "./http-client.js";
 
 /** Largest request message the gateway sends a backend (batches may exceed one request's limit). */
