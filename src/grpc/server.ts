@@ -1,6 +1,6 @@
 /**
  * The KServe v2 gRPC front (docs/grpc.md): `inference.GRPCInferenceService` served with
- * @grpc/grpc-js on top of the InferenceService.
+ * @grpc/grpc-js on top of the InferenceApi (the inference part of the service).
  */
 import {
   type handleUnaryCall,
@@ -16,7 +16,7 @@ import {
 import type { GrpcServerConfig } from "../config/schema.js";
 import { GRPC_STATUS, retryAfterValue, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
-import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
+import type { HeaderLookup, InferenceApi, RequestContext, Route } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
@@ -56,10 +56,7 @@ type Handler<M extends keyof KserveMethods> =
  * Creates the gRPC front. `service` is read once per RPC, so a config reload that swaps the
  * service takes effect on the next call while calls in flight keep theirs.
  */
-export function createGrpcFront(
-  service: () => InferenceService,
-  options: GrpcFrontOptions,
-): GrpcFront {
+export function createGrpcFront(service: () => InferenceApi, options: GrpcFrontOptions): GrpcFront {
   const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
   const guard = sendGuard({
     sendTimeoutMs: limits.sendTimeoutMs,

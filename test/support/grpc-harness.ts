@@ -1,5 +1,5 @@
 /**
- * Test support for the gRPC front's tests: a test double of InferenceService and a real grpc-js
+ * Test support for the gRPC front's tests: a test double of the InferenceApi and a real grpc-js
  * client over loopback built from protos/kserve/grpc_service.proto. Not used by production code.
  */
 import {
@@ -26,14 +26,12 @@ import {
   VersionNotFoundError,
 } from "../../src/errors.js";
 import type {
-  BreakerInfo,
   HeaderLookup,
-  InferenceService,
+  InferenceApi,
   InferRequest,
   InferResponse,
   RequestContext,
   Route,
-  RoutesTable,
 } from "../../src/gateway/types.js";
 import {
   type KserveMethods,
@@ -76,7 +74,7 @@ function doubled(t: NamedTensor): NamedTensor {
 }
 
 /** A test double of the gateway: models "double", "mixed", "fail", "slow". */
-export class FakeService implements InferenceService {
+export class FakeService implements InferenceApi {
   readonly info = { name: "infergate", version: "9.9.9", extensions: ["binary_tensor_data"] };
   readyAnswer = true;
   lastContext: RequestContext | undefined;
@@ -169,29 +167,6 @@ export class FakeService implements InferenceService {
         throw new Error("secret stack detail");
       }
     }
-  }
-
-  /** Breakers GET /admin/breakers reports. */
-  breakerList: BreakerInfo[] = [];
-
-  breakers(): BreakerInfo[] {
-    return this.breakerList;
-  }
-
-  routes(): RoutesTable {
-    const versions = {
-      "1": { backend: "local", model: "m" },
-      "2": { backend: "remote", model: "m" },
-    };
-    return {
-      models: Object.fromEntries(
-        this.models().map((name) => [name, { versions, labels: {}, default: "1", fallback: [] }]),
-      ),
-    };
-  }
-
-  setTraffic(model: string): void {
-    if (!this.models().includes(model)) throw new ModelNotFoundError(model);
   }
 
   /** Snapshot holds not yet released (a front must release every hold it takes). */
