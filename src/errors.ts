@@ -3,6 +3,8 @@
  * REST, KServe v2 gRPC) turns these into responses in exactly one place each.
  */
 
+import { GrpcCode } from "./grpc-status.js";
+
 /** The stable error codes of docs/api.md "Errors". */
 export type ErrorCode =
   | "INVALID_REQUEST"
@@ -35,16 +37,16 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
  * needs no table of its own. RESOURCE_EXHAUSTED for OVERLOADED mirrors Envoy's local rate limit.
  */
 export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
-  INVALID_REQUEST: 3, // INVALID_ARGUMENT
-  MODEL_NOT_FOUND: 5, // NOT_FOUND
-  VERSION_NOT_FOUND: 5, // NOT_FOUND
-  PAYLOAD_TOO_LARGE: 8, // RESOURCE_EXHAUSTED
-  OVERLOADED: 8, // RESOURCE_EXHAUSTED
-  BACKEND_UNAVAILABLE: 14, // UNAVAILABLE
-  BACKEND_TIMEOUT: 4, // DEADLINE_EXCEEDED
-  BACKEND_ERROR: 13, // INTERNAL
-  INTERNAL: 13, // INTERNAL
-  JOB_NOT_FOUND: 5, // NOT_FOUND
+  INVALID_REQUEST: GrpcCode.INVALID_ARGUMENT,
+  MODEL_NOT_FOUND: GrpcCode.NOT_FOUND,
+  VERSION_NOT_FOUND: GrpcCode.NOT_FOUND,
+  PAYLOAD_TOO_LARGE: GrpcCode.RESOURCE_EXHAUSTED,
+  OVERLOADED: GrpcCode.RESOURCE_EXHAUSTED,
+  BACKEND_UNAVAILABLE: GrpcCode.UNAVAILABLE,
+  BACKEND_TIMEOUT: GrpcCode.DEADLINE_EXCEEDED,
+  BACKEND_ERROR: GrpcCode.INTERNAL,
+  INTERNAL: GrpcCode.INTERNAL,
+  JOB_NOT_FOUND: GrpcCode.NOT_FOUND,
 };
 
 /**

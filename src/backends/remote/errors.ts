@@ -11,20 +11,7 @@ import {
   type GatewayError,
   InvalidRequestError,
 } from "../../errors.js";
-
-/** gRPC status codes used below (grpc's status.proto). */
-export const GrpcCode = {
-  CANCELLED: 1,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
+import { GrpcCode } from "../../grpc-status.js";
 
 /** What is known of an error answer's body, for its summary when its text is not passed on. */
 export interface AnswerBody {
