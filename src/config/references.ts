@@ -7,6 +7,7 @@
  * problem in one run. Values of the wrong type are skipped here; the schema reports those.
  */
 
+import { isRecord } from "../is-record.js";
 import { formatLine } from "./format.js";
 import type { BackendConfig } from "./schema.js";
 import type { DocPath } from "./yaml-document.js";
@@ -186,9 +187,4 @@ export function versionId(value: unknown): string | undefined {
   if (typeof value === "string" && value !== "") return value;
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
   return undefined;
-}
-
-/** A plain object (not null, not an array), as YAML mappings become. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

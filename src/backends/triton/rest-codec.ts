@@ -4,6 +4,7 @@
  * asked for as binary; an answer may still be plain JSON, which is read too.
  */
 import { BackendError } from "../../errors.js";
+import { isRecord } from "../../is-record.js";
 import {
   binaryBody,
   type NamedTensor,
@@ -50,10 +51,6 @@ export function buildRestInferRequest(call: BackendCall): RestInferBody {
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   return { body: binaryBody(json, blobs), jsonLength: json.byteLength };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Parses JSON the backend sent; failure is the backend's fault. */
