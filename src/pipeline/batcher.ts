@@ -20,15 +20,11 @@ import { type BatchingConfig, MAX_TIMER_MS } from "../config/schema.js";
 import { BackendTimeoutError, OverloadedError } from "../errors.js";
 import { isClientFault } from "../fault.js";
 import type { NamedTensor } from "../tensor/types.js";
+import { type SetTimer, type TimerHandle, unrefTimer } from "../timer.js";
 import { batchShape } from "./batch-signature.js";
 import { concatInputs, splitResult } from "./batch-split.js";
 import { SHED_RETRY_AFTER_SECONDS } from "./limiter.js";
 import type { InferFn, Policy, TargetCall } from "./types.js";
-
-/** A cancellable timer. */
-export interface TimerHandle {
-  clear(): void;
-}
 
 /** Options of a Batcher. */
 export interface BatcherOptions {
@@ -44,7 +40,7 @@ export interface BatcherOptions {
   /** Monotonic ms clock for the flush time and queue waits; default `performance.now`. */
   now?: () => number;
   /** Starts a timer; default an unref'd setTimeout, so a waiting batch never keeps the process up. */
-  setTimer?: (fn: () => void, ms: number) => TimerHandle;
+  setTimer?: SetTimer;
 }
 
 /** A batch call in flight: aborted only when every member still waiting for it has given up. */
@@ -92,12 +88,6 @@ interface OpenBatch {
 
 const noop = (): void => {};
 
-function defaultTimer(fn: () => void, ms: number): TimerHandle {
-  const timer = setTimeout(fn, ms);
-  timer.unref();
-  return { clear: () => clearTimeout(timer) };
-}
-
 /** Calls `next`, turning a synchronous throw into a rejection. */
 function invoke(next: InferFn, request: TargetCall): Promise<BackendResult> {
   try {
@@ -118,7 +108,7 @@ export class Batcher {
   readonly #onQueueDepth: ((depth: number) => void) | undefined;
   readonly #onQueueWait: ((ms: number) => void) | undefined;
   readonly #now: () => number;
-  readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
+  readonly #setTimer: SetTimer;
   readonly #open = new Set<OpenBatch>();
   #queued = 0;
   /** Waiting requests per lane; each lane is bounded by maxQueue on its own. */
@@ -133,7 +123,7 @@ export class Batcher {
     this.#onQueueDepth = options.onQueueDepth;
     this.#onQueueWait = options.onQueueWait;
     this.#now = options.now ?? (() => performance.now());
-    this.#setTimer = options.setTimer ?? defaultTimer;
+    this.#setTimer = options.setTimer ?? unrefTimer;
     this.policy = (next) => {
       const group = new Map<string, OpenBatch>();
       return (request) => this.#admit(next, group, request);

@@ -26,6 +26,7 @@
  * `adopt` the state it publishes.
  */
 import type { RolloutConfig } from "../../config/schema.js";
+import { type SetTimer, type TimerHandle, unrefTimer } from "../../timer.js";
 import type { SplitEntry } from "../split.js";
 import {
   errorBreach,
@@ -87,10 +88,6 @@ export interface RolloutState {
   baseline?: RolloutBaseline;
 }
 
-export interface TimerHandle {
-  clear(): void;
-}
-
 /**
  * What changed a controller's state: its own judgement ("decided"), a state adopted from
  * elsewhere ("adopted"), or, for a replica sharing the rollout, a rollback on its own numbers that
@@ -107,7 +104,7 @@ export interface RolloutOptions {
   /** Wall-clock ms (for `since`); default `Date.now`. */
   now?: () => number;
   /** Starts a ONE-SHOT timer (the controller re-arms it each interval); default an unref'd setTimeout. */
-  setTimer?: (fn: () => void, ms: number) => TimerHandle;
+  setTimer?: SetTimer;
   /** Resume from this state instead of step 0. */
   initial?: RolloutState;
   /**
@@ -118,19 +115,13 @@ export interface RolloutOptions {
   external?: boolean;
 }
 
-function defaultTimer(fn: () => void, ms: number): TimerHandle {
-  const timer = setTimeout(fn, ms);
-  timer.unref();
-  return { clear: () => clearTimeout(timer) };
-}
-
 /** Drives one model's rollout; see the module comment for the rules. */
 export class RolloutController {
   readonly #model: string;
   readonly #config: RolloutConfig;
   readonly #onChange: RolloutOptions["onChange"];
   readonly #now: () => number;
-  readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
+  readonly #setTimer: SetTimer;
   readonly #external: boolean;
   readonly #arms: RolloutArms = { from: new ArmStats(), to: new ArmStats() };
   #baseline: RolloutBaseline | undefined;
@@ -149,7 +140,7 @@ export class RolloutController {
     this.#config = options.config;
     this.#onChange = options.onChange;
     this.#now = options.now ?? Date.now;
-    this.#setTimer = options.setTimer ?? defaultTimer;
+    this.#setTimer = options.setTimer ?? unrefTimer;
     this.#external = options.external === true;
     this.#since = this.#now();
     this.#synced = !this.#external || options.initial !== undefined;
