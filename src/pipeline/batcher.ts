@@ -15,14 +15,12 @@
  * of its most urgent member.
  */
 import { abortError } from "../abort.js";
-import type { BackendCall, BackendResult, Priority } from "../backends/types.js";
+import type { BackendResult, Priority } from "../backends/types.js";
 import { type BatchingConfig, MAX_TIMER_MS } from "../config/schema.js";
 import { BackendTimeoutError, OverloadedError } from "../errors.js";
-import { isClientFault } from "../fault.js";
-import type { NamedTensor } from "../tensor/types.js";
-import { type SetTimer, type TimerHandle, unrefTimer } from "../timer.js";
+import { type SetTimer, unrefTimer } from "../timer.js";
+import { invoke, type Member, type OpenBatch, sendBatch } from "./batch-send.js";
 import { batchShape } from "./batch-signature.js";
-import { concatInputs, splitResult } from "./batch-split.js";
 import { SHED_RETRY_AFTER_SECONDS } from "./limiter.js";
 import type { InferFn, Policy, TargetCall } from "./types.js";
 
@@ -43,59 +41,7 @@ export interface BatcherOptions {
   setTimer?: SetTimer;
 }
 
-/** A batch call in flight: aborted only when every member still waiting for it has given up. */
-interface Flight {
-  live: number;
-  readonly controller: AbortController;
-}
-
-/** One request in the batcher. */
-interface Member {
-  readonly request: TargetCall;
-  /** Inputs in the batch's name order. */
-  readonly inputs: NamedTensor[];
-  readonly rows: number;
-  readonly arrivedAt: number;
-  state: "queued" | "sent" | "done";
-  /** The batch it waits in, while queued. */
-  batch: OpenBatch | undefined;
-  /** The shared call it rides in, once sent in a batch of several. */
-  flight: Flight | undefined;
-  /** The caller's promise; set right after the member is built. */
-  resolve: (result: BackendResult) => void;
-  reject: (err: unknown) => void;
-  readonly onAbort: () => void;
-}
-
-/** A batch still taking requests. */
-interface OpenBatch {
-  readonly key: string;
-  readonly next: InferFn;
-  /** The open batches of the wrapped function this batch belongs to. */
-  readonly group: Map<string, OpenBatch>;
-  /** Arrival order; members that left stay (marked done) until the batch leaves or compacts. */
-  members: Member[];
-  /** Rows and count of the members still queued. */
-  rows: number;
-  live: number;
-  /** When the batch leaves at the latest, on the `now` clock. */
-  readonly flushAt: number;
-  /** A lower bound of the queued members' deadlines (exact after each expiry pass). */
-  earliestDeadline: number;
-  timer: TimerHandle | undefined;
-  open: boolean;
-}
-
 const noop = (): void => {};
-
-/** Calls `next`, turning a synchronous throw into a rejection. */
-function invoke(next: InferFn, request: TargetCall): Promise<BackendResult> {
-  try {
-    return next(request);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
 
 /** A target's dynamic batcher. Keep one per target; every function its policy wraps batches apart. */
 export class Batcher {
@@ -351,74 +297,7 @@ export class Batcher {
       );
       return;
     }
-    this.#send(batch.next, sent);
-  }
-
-  #send(next: InferFn, sent: Member[]): void {
-    const flight: Flight = { live: sent.length, controller: new AbortController() };
-    let deadline = 0;
-    let priority: Priority = "batch";
-    for (const member of sent) {
-      member.flight = flight;
-      deadline = Math.max(deadline, member.request.call.deadline);
-      priority = higher(priority, member.request.call.priority ?? "live");
-    }
-    const failAll = (err: unknown) => {
-      for (const member of sent) this.#settle(member, undefined, err);
-    };
-    const first = sent[0];
-    if (first === undefined) return;
-    let call: BackendCall;
-    try {
-      call = {
-        inputs: concatInputs(sent.map((m) => m.inputs)),
-        deadline,
-        signal: flight.controller.signal,
-        priority,
-        ...(first.request.call.outputs === undefined
-          ? {}
-          : { outputs: first.request.call.outputs }),
-      };
-    } catch (err) {
-      failAll(err);
-      return;
-    }
-    const backend = first.request.target.backend;
-    invoke(next, { target: first.request.target, call }).then(
-      (result) => {
-        let answers: BackendResult[];
-        try {
-          answers = splitResult(
-            backend,
-            result,
-            sent.map((m) => m.rows),
-          );
-        } catch (err) {
-          failAll(err);
-          return;
-        }
-        sent.forEach((member, i) => {
-          const answer = answers[i];
-          if (answer !== undefined) this.#settle(member, answer, undefined);
-        });
-      },
-      (err: unknown) => {
-        // A backend's bad-input answer may be one member's fault: never fail the others for it.
-        // Each member is retried alone once (at most one extra call per member, only then).
-        if (!isClientFault(err)) {
-          failAll(err);
-          return;
-        }
-        for (const member of sent) {
-          if (member.state === "done") continue;
-          member.request.call.signal.removeEventListener("abort", member.onAbort);
-          invoke(next, member.request).then(
-            (result) => this.#settle(member, result, undefined),
-            (e: unknown) => this.#settle(member, undefined, e),
-          );
-        }
-      },
-    );
+    sendBatch(batch.next, sent, (m, r, e) => this.#settle(m, r, e));
   }
 
   /** Settles a member once and drops its abort listener. */
@@ -430,13 +309,6 @@ export class Batcher {
     if (result !== undefined) member.resolve(result);
     else member.reject(err);
   }
-}
-
-const RANK: Readonly<Record<Priority, number>> = { live: 0, async: 1, batch: 2 };
-
-/** The more urgent of two lanes. */
-function higher(a: Priority, b: Priority): Priority {
-  return RANK[a] <= RANK[b] ? a : b;
 }
 
 function queuedTimeout(): BackendTimeoutError {
