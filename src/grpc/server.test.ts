@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bytesRaw,
   ERRORS,
-  FakeService,
+  GrpcFakeService,
   type Harness,
   inferRequest,
   input,
@@ -35,8 +35,8 @@ describe("health and metadata RPCs", () => {
   it("ServerReady follows the service's readiness, read from the current service on every call", async () => {
     expect((await h.call(h.methods.ServerReady, {})).res).toEqual({ ready: true });
     const previous = h.service;
-    h.service = new FakeService();
-    h.service.readyAnswer = false;
+    h.service = new GrpcFakeService();
+    h.service.readinessState = { ready: false, reasons: [] };
     try {
       expect((await h.call(h.methods.ServerReady, {})).res).toEqual({ ready: false });
     } finally {

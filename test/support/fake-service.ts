@@ -1,19 +1,10 @@
 /**
- * An in-memory InferenceService for the HTTP front's tests: a few small models with real arithmetic
- * so tests can check that tensors travel both ways, plus a model whose versions throw each
- * GatewayError. Not used by the gateway itself.
+ * The one configurable in-memory InferenceService for the fronts' tests (HTTP and gRPC): a table of
+ * models, each with versions, tensors and a `run`, and knobs for readiness. Every call is recorded
+ * in `calls`. Not used by the gateway itself.
  */
 import type { ModelMetadata } from "../../src/backends/types.js";
-import {
-  BackendError,
-  BackendTimeoutError,
-  BackendUnavailableError,
-  InternalError,
-  InvalidRequestError,
-  ModelNotFoundError,
-  OverloadedError,
-  VersionNotFoundError,
-} from "../../src/errors.js";
+import { InvalidRequestError, ModelNotFoundError, VersionNotFoundError } from "../../src/errors.js";
 import type {
   BreakerInfo,
   HeaderLookup,
@@ -29,139 +20,40 @@ import type {
 import type { SplitEntry } from "../../src/routing/split.js";
 import { TrafficInvalidError } from "../../src/routing/versions.js";
 import type { NamedTensor, TensorSpec } from "../../src/tensor/types.js";
+import { HTTP_MODELS } from "./fake-models.js";
 
-interface FakeModel {
-  versions: Record<string, { backend: string; fallback?: boolean }>;
+/** One version of a fake model: where it says it ran, and what it answers besides the tensors. */
+export interface FakeVersion {
+  backend: string;
+  fallback?: boolean;
+  /** The cache field of its answers; default "off" with `Cache-Control: no-cache`, else "miss". */
+  cache?: InferResponse["cache"];
+  /** False: ready() answers false for this version. */
+  ready?: boolean;
+}
+
+/** One fake model. */
+export interface FakeModel {
+  versions: Record<string, FakeVersion>;
   labels?: Record<string, string>;
   default: string;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
-  run: (inputs: Map<string, NamedTensor>, version: string) => NamedTensor[];
+  platform?: string;
+  /** Takes inputs of any name (no "unknown input" check). */
+  anyInputs?: boolean;
+  run: (
+    inputs: Map<string, NamedTensor>,
+    version: string,
+    call: { request: InferRequest; context: RequestContext },
+  ) => NamedTensor[] | Promise<NamedTensor[]>;
 }
 
-function input(inputs: Map<string, NamedTensor>, name: string): NamedTensor {
-  const tensor = inputs.get(name);
-  if (tensor === undefined) throw new InvalidRequestError(`missing input "${name}"`);
-  return tensor;
+/** Options of a FakeService. */
+export interface FakeServiceOptions {
+  models?: Record<string, FakeModel>;
+  info?: ServerInfo;
 }
-
-function float32(tensor: NamedTensor): Float32Array {
-  if (!(tensor.data instanceof Float32Array))
-    throw new InvalidRequestError(`"${tensor.name}" must be FP32`);
-  return tensor.data;
-}
-
-const FAILURES: Record<string, () => Error> = {
-  overloaded: () => new OverloadedError("queue full", 2),
-  unavailable: () => new BackendUnavailableError("every target is down"),
-  timeout: () => new BackendTimeoutError("deadline passed after 300 ms"),
-  backend: () => new BackendError("backend answered 500"),
-  internal: () => new InternalError(new Error("secret internal detail")),
-  crash: () => new TypeError("secret crash detail"),
-  invalid: () => new InvalidRequestError("backend says: wrong shape"),
-};
-
-const MODELS: Record<string, FakeModel> = {
-  iris: {
-    versions: { "1": { backend: "local" }, "2": { backend: "tfs", fallback: true } },
-    labels: { stable: "1", canary: "2" },
-    default: "1",
-    inputs: [{ name: "features", datatype: "FP32", shape: [-1, 4] }],
-    outputs: [
-      { name: "probabilities", datatype: "FP32", shape: [-1, 3] },
-      { name: "rowsum", datatype: "FP32", shape: [-1] },
-    ],
-    run: (inputs) => {
-      const x = input(inputs, "features");
-      const data = float32(x);
-      const rows = x.shape[0] ?? 0;
-      const probabilities = new Float32Array(rows * 3);
-      const rowsum = new Float32Array(rows);
-      for (let r = 0; r < rows; r++) {
-        probabilities.set([0.5, 0.25, 0.25], r * 3);
-        let sum = 0;
-        for (let k = 0; k < 4; k++) sum += data[r * 4 + k] ?? 0;
-        rowsum[r] = sum;
-      }
-      return [
-        { name: "probabilities", datatype: "FP32", shape: [rows, 3], data: probabilities },
-        { name: "rowsum", datatype: "FP32", shape: [rows], data: rowsum },
-      ];
-    },
-  },
-  double: {
-    versions: { "1": { backend: "triton" } },
-    default: "1",
-    inputs: [
-      { name: "a", datatype: "INT64", shape: [-1] },
-      { name: "b", datatype: "INT64", shape: [-1] },
-    ],
-    outputs: [{ name: "sum", datatype: "INT64", shape: [-1] }],
-    run: (inputs) => {
-      const a = input(inputs, "a");
-      const b = input(inputs, "b");
-      if (!(a.data instanceof BigInt64Array) || !(b.data instanceof BigInt64Array)) {
-        throw new InvalidRequestError("a and b must be INT64");
-      }
-      const sum = new BigInt64Array(a.data.length);
-      for (let i = 0; i < sum.length; i++) sum[i] = (a.data[i] ?? 0n) + (b.data[i] ?? 0n);
-      return [{ name: "sum", datatype: "INT64", shape: [...a.shape], data: sum }];
-    },
-  },
-  pixels: {
-    versions: { "1": { backend: "local" } },
-    default: "1",
-    inputs: [{ name: "img", datatype: "UINT8", shape: [-1] }],
-    outputs: [{ name: "total", datatype: "INT32", shape: [1] }],
-    run: (inputs) => {
-      const img = input(inputs, "img");
-      let total = 0;
-      for (const v of img.data as Uint8Array) total += v;
-      return [{ name: "total", datatype: "INT32", shape: [1], data: Int32Array.of(total) }];
-    },
-  },
-  half: {
-    versions: { "1": { backend: "triton" } },
-    default: "1",
-    inputs: [{ name: "x", datatype: "FP16", shape: [-1] }],
-    outputs: [{ name: "y", datatype: "FP16", shape: [-1] }],
-    run: (inputs) => {
-      const x = input(inputs, "x");
-      return [{ name: "y", datatype: "FP16", shape: [...x.shape], data: x.data }];
-    },
-  },
-  echo: {
-    versions: { "1": { backend: "torch" } },
-    default: "1",
-    inputs: [{ name: "text", datatype: "BYTES", shape: [-1] }],
-    outputs: [{ name: "text", datatype: "BYTES", shape: [-1] }],
-    run: (inputs) => {
-      const text = input(inputs, "text");
-      return [{ name: "text", datatype: "BYTES", shape: [...text.shape], data: text.data }];
-    },
-  },
-  // An input named "data": an inputs object {"data": ...} must not be taken for an explicit tensor.
-  named: {
-    versions: { "1": { backend: "local" } },
-    default: "1",
-    inputs: [{ name: "data", datatype: "FP32", shape: [-1] }],
-    outputs: [{ name: "out", datatype: "FP32", shape: [-1] }],
-    run: (inputs) => {
-      const x = input(inputs, "data");
-      return [{ name: "out", datatype: "FP32", shape: [...x.shape], data: float32(x) }];
-    },
-  },
-  fail: {
-    versions: Object.fromEntries(Object.keys(FAILURES).map((v) => [v, { backend: "tfs" }])),
-    default: "overloaded",
-    inputs: [{ name: "x", datatype: "FP32", shape: [-1] }],
-    outputs: [{ name: "y", datatype: "FP32", shape: [-1] }],
-    run: (_inputs, version) => {
-      const failure = FAILURES[version];
-      throw failure === undefined ? new TypeError(`no failure "${version}"`) : failure();
-    },
-  },
-};
 
 /** One recorded infer call. */
 export interface InferCall {
@@ -172,18 +64,33 @@ export interface InferCall {
 
 /** The test double; inspect `calls`, set `readinessState` and `notReady`. */
 export class FakeService implements InferenceService {
-  readonly info: ServerInfo = {
-    name: "infergate",
-    version: "0.1.0",
-    extensions: ["binary_tensor_data"],
-  };
+  readonly info: ServerInfo;
   readonly calls: InferCall[] = [];
+  private readonly table: Record<string, FakeModel>;
+
+  constructor(options: FakeServiceOptions = {}) {
+    this.table = options.models ?? HTTP_MODELS;
+    this.info = options.info ?? {
+      name: "infergate",
+      version: "0.1.0",
+      extensions: ["binary_tensor_data"],
+    };
+  }
+
+  /** The last infer call's context and request. */
+  get lastContext(): RequestContext | undefined {
+    return this.calls.at(-1)?.context;
+  }
+
+  get lastRequest(): InferRequest | undefined {
+    return this.calls.at(-1)?.request;
+  }
   readinessState = { ready: true, reasons: [] as string[] };
   /** Models whose ready() answers false. */
   readonly notReady = new Set<string>();
 
   private model(name: string): FakeModel {
-    const model = Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
+    const model = Object.hasOwn(this.table, name) ? this.table[name] : undefined;
     if (model === undefined) throw new ModelNotFoundError(name);
     return model;
   }
@@ -202,14 +109,15 @@ export class FakeService implements InferenceService {
     return {
       name: route.model,
       versions: Object.keys(config.versions),
-      platform: "fake",
+      platform: config.platform ?? "fake",
       inputs: config.inputs,
       outputs: config.outputs,
     };
   }
 
   async ready(route: Route): Promise<boolean> {
-    return !this.notReady.has(route.model);
+    const version = this.table[route.model]?.versions[route.version];
+    return !this.notReady.has(route.model) && version?.ready !== false;
   }
 
   async infer(
@@ -220,11 +128,12 @@ export class FakeService implements InferenceService {
     this.calls.push({ route, request, context });
     const config = this.model(route.model);
     for (const tensor of request.inputs) {
-      if (!config.inputs.some((s) => s.name === tensor.name)) {
+      if (config.anyInputs !== true && !config.inputs.some((s) => s.name === tensor.name)) {
         throw new InvalidRequestError(`unknown input "${tensor.name}"`);
       }
     }
-    const all = config.run(new Map(request.inputs.map((t) => [t.name, t])), route.version);
+    const inputs = new Map(request.inputs.map((t) => [t.name, t]));
+    const all = await config.run(inputs, route.version, { request, context });
     const wanted = request.outputs;
     const outputs = wanted === undefined ? all : all.filter((t) => wanted.includes(t.name));
     const target = config.versions[route.version];
@@ -235,12 +144,12 @@ export class FakeService implements InferenceService {
       outputs,
       backend: target?.backend ?? "none",
       fallback: target?.fallback ?? false,
-      cache: context.header("cache-control") === "no-cache" ? "off" : "miss",
+      cache: target?.cache ?? (context.header("cache-control") === "no-cache" ? "off" : "miss"),
     };
   }
 
   models(): string[] {
-    return Object.keys(MODELS);
+    return Object.keys(this.table);
   }
 
   /** Breakers GET /admin/breakers reports. */
