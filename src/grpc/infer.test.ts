@@ -8,8 +8,8 @@ import {
   input,
   startHarness,
 } from "../../test/support/grpc-harness.js";
+import type { WireModelInferRequest, WireTensorContents } from "../protocols/kserve/proto.js";
 import type { Datatype } from "../tensor/index.js";
-import type { WireModelInferRequest, WireTensorContents } from "./proto.js";
 
 let h: Harness;
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GrpcFakeService, inferRequest, input } from "../../test/support/grpc-harness.js";
 import { serializeInfer, slowReader } from "../../test/support/grpc-slow-reader.js";
-import { kserveService, type WireModelInferResponse } from "./proto.js";
+import { kserveService, type WireModelInferResponse } from "../protocols/kserve/proto.js";
 import { http2StreamOf } from "./send-guard.js";
 import { createGrpcFront, type GrpcFront } from "./server.js";
 import { DEFAULT_GRPC_LIMITS } from "./server-options.js";

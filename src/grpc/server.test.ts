@@ -12,7 +12,7 @@ import {
   metadataOf,
   startHarness,
 } from "../../test/support/grpc-harness.js";
-import type { WireModelInferRequest } from "./proto.js";
+import type { WireModelInferRequest } from "../protocols/kserve/proto.js";
 
 let h: Harness;
 beforeAll(async () => {

@@ -17,9 +17,13 @@ import type { GrpcServerConfig } from "../config/schema.js";
 import { GRPC_STATUS, retryAfterValue, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceApi, RequestContext, Route } from "../gateway/types.js";
+import {
+  type KserveMethods,
+  kserveService,
+  type WireModelInferRequest,
+} from "../protocols/kserve/proto.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
-import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
 import { passSerialized, sendGuard } from "./send-guard.js";
 import { DEFAULT_GRPC_LIMITS, grpcServerOptions } from "./server-options.js";
 

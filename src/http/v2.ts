@@ -4,6 +4,7 @@
  */
 
 import { type Context, Hono } from "hono";
+import { INFERENCE_HEADER } from "../protocols/kserve/binary-header.js";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { errorHandler, v2ErrorBody } from "./errors.js";
@@ -16,7 +17,7 @@ import {
   yieldAfter,
   yieldAfterInputs,
 } from "./request.js";
-import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";
+import { decodeV2Request, encodeV2Response, splitV2Body } from "./v2-codec.js";
 
 /** Routes of the KServe v2 REST protocol. */
 export function v2Routes(deps: Pick<HttpDeps, "service" | "limits" | "logger">): Hono<AppEnv> {

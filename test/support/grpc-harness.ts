@@ -25,14 +25,14 @@ import {
   VersionNotFoundError,
 } from "../../src/errors.js";
 import type { RequestContext } from "../../src/gateway/types.js";
+import { createGrpcFront } from "../../src/grpc/server.js";
 import {
   type KserveMethods,
   kserveService,
   type WireInferInputTensor,
   type WireModelInferRequest,
   type WireTensorContents,
-} from "../../src/grpc/proto.js";
-import { createGrpcFront } from "../../src/grpc/server.js";
+} from "../../src/protocols/kserve/proto.js";
 import type { NamedTensor, TensorData } from "../../src/tensor/index.js";
 import { type FakeModel, FakeService } from "./fake-service.js";
 

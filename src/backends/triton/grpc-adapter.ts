@@ -12,7 +12,7 @@ import {
   type WireModelInferResponse,
   type WireModelMetadataResponse,
   type WireModelRef,
-} from "../../grpc/proto.js";
+} from "../../protocols/kserve/proto.js";
 import { MAX_UNDECLARED_OUTPUTS } from "../answer-check.js";
 import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
 import { guardAnswerEntries } from "../remote/grpc-guard.js";

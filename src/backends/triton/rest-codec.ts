@@ -16,7 +16,7 @@ import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
 /** Header giving the byte length of the JSON part of a body with binary tensors. */
-export { INFERENCE_HEADER } from "../../http/v2-codec.js";
+export { INFERENCE_HEADER } from "../../protocols/kserve/binary-header.js";
 
 /** `/v2/models/{m}[/versions/{v}]`, with both parts URL-encoded. */
 export function modelPath(target: TargetRef): string {
