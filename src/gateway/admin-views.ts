@@ -18,7 +18,7 @@ export interface SnapshotView {
   readonly states: ReadonlyMap<string, TargetState>;
   splitOf(model: string, modelConfig: ModelConfig): SplitInForce | undefined;
   readonly rolloutFor?: ((model: string) => RolloutController | undefined) | undefined;
-  readonly readyOf?: ((key: string) => boolean | undefined) | undefined;
+  readonly readyOf?: ((fingerprint: string) => boolean | undefined) | undefined;
 }
 
 /** Every model's routes. */
@@ -42,7 +42,7 @@ export function modelRoutes(
     const out: RouteTarget = { backend: target.backend, model: target.model };
     if (target.version !== undefined) out.version = target.version;
     if (state?.breaker !== undefined) out.breaker = state.breaker.state;
-    const ready = state === undefined ? undefined : view.readyOf?.(state.key);
+    const ready = state === undefined ? undefined : view.readyOf?.(state.fingerprint);
     if (ready !== undefined) out.ready = ready;
     return out;
   };

@@ -29,7 +29,7 @@ export async function probeReady(
   }
 }
 
-/** One target to watch: its TargetState key, the adapter serving it and the target. */
+/** One target to watch: its TargetState fingerprint (as `key`), the adapter serving it and the target. */
 export interface ReadinessProbe {
   key: string;
   adapter: BackendAdapter;

@@ -22,8 +22,8 @@ export interface SplitInForce {
 export interface ResolverOptions {
   /** A model's progressive rollout, if it has one. */
   rolloutFor?: ((model: string) => RolloutController | undefined) | undefined;
-  /** The last readiness answer for a target state's key; undefined when unknown. */
-  readyOf?: ((key: string) => boolean | undefined) | undefined;
+  /** The last readiness answer for a target state's fingerprint; undefined when unknown. */
+  readyOf?: ((fingerprint: string) => boolean | undefined) | undefined;
 }
 
 /** Resolves routes of one snapshot; run-time splits live here, so a reload drops them. */
@@ -90,7 +90,9 @@ export class Resolver {
       eligible = (version) => {
         const state = versions.get(version)?.state;
         if (state === undefined) return true;
-        return state.breaker?.state !== "open" && this.options.readyOf?.(state.key) !== false;
+        return (
+          state.breaker?.state !== "open" && this.options.readyOf?.(state.fingerprint) !== false
+        );
       };
       this.eligibility.set(model, eligible);
     }

@@ -35,8 +35,8 @@ export function toTargetRef(modelName: string, target: TargetConfig): TargetRef 
   return ref;
 }
 
-/** A stable key for one target, used to cache its metadata. */
-export function targetKey(target: TargetRef): string {
+/** The target id: a stable name of one backend target, for its metadata and cache namespace. */
+export function targetId(target: TargetRef): string {
   return JSON.stringify([
     target.backend,
     target.model,

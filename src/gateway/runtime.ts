@@ -229,7 +229,8 @@ function splitProbes(
     if (state.slot.kind !== "version") continue;
     if (Object.keys(config.models[state.model]?.versions ?? {}).length < 2) continue;
     const adapter = adapters.get(state.target.backend);
-    if (adapter !== undefined) probes.push({ key: state.key, adapter, target: state.target });
+    if (adapter !== undefined)
+      probes.push({ key: state.fingerprint, adapter, target: state.target });
   }
   return probes;
 }

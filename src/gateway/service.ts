@@ -55,10 +55,10 @@ export interface ServiceOptions {
    */
   rolloutFor?: (model: string) => RolloutController | undefined;
   /**
-   * The last readiness answer for a target state's key (false: its backend says the version is
+   * The last readiness answer for a target state's fingerprint (false: its backend says the version is
    * not ready, so the split gives it nothing); undefined when unknown.
    */
-  readyOf?: (key: string) => boolean | undefined;
+  readyOf?: (fingerprint: string) => boolean | undefined;
   /** Runs shadow copies (models with `shadow`); shared across snapshots. */
   shadow?: ShadowRunner;
 }

@@ -22,7 +22,7 @@ export { type Slot, slotId, slotLabel } from "./slot.js";
 /** One target's live state and its policy chain down to the adapter. */
 export interface TargetState {
   /** The state fingerprint: equal fingerprints across reloads keep the same state. */
-  readonly key: string;
+  readonly fingerprint: string;
   readonly model: string;
   readonly slot: Slot;
   readonly target: TargetRef;
@@ -67,19 +67,22 @@ export class TargetRegistry {
         };
         const settings = POLICIES.map((p) => p.settings(env));
         // The backend config is part of the fingerprint: the chain ends in that backend's adapter.
-        const key = JSON.stringify([
+        const fingerprint = JSON.stringify([
           model,
           slot,
           target,
           config.backends[target.backend] ?? null,
           settings.map((s) => s ?? null),
         ]);
-        next.set(slotId(model, slot), this.states.get(key) ?? create(env, key, settings));
+        next.set(
+          slotId(model, slot),
+          this.states.get(fingerprint) ?? create(env, fingerprint, settings),
+        );
       }
     }
     const kept = new Set(next.values());
     const retired = [...this.states.values()].filter((s) => !kept.has(s));
-    this.states = new Map([...next.values()].map((s) => [s.key, s]));
+    this.states = new Map([...next.values()].map((s) => [s.fingerprint, s]));
     return { states: next, retired };
   }
 }
@@ -97,7 +100,7 @@ function slotsOf(model: string, modelConfig: ModelConfig): Array<[Slot, TargetRe
   ];
 }
 
-function create(env: SlotEnv, key: string, settings: readonly unknown[]): TargetState {
+function create(env: SlotEnv, fingerprint: string, settings: readonly unknown[]): TargetState {
   const built: BuiltPolicy[] = [];
   POLICIES.forEach((spec, i) => {
     if (settings[i] !== undefined) built.push(spec.create(settings[i], env));
@@ -111,7 +114,7 @@ function create(env: SlotEnv, key: string, settings: readonly unknown[]): Target
     return adapter.infer(request.target, request.call);
   });
   return {
-    key,
+    fingerprint,
     model: env.model,
     slot: env.slot,
     target,

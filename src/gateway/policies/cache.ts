@@ -1,5 +1,5 @@
 /** The response cache's entry in the chain (docs/resilience.md "Caching"). */
-import { targetKey } from "../route.js";
+import { targetId } from "../route.js";
 import { definePolicy } from "./spec.js";
 
 export const cachePolicy = definePolicy({
@@ -17,7 +17,7 @@ export const cachePolicy = definePolicy({
   },
   create: (settings, { model, slot, target, cache }) => {
     if (cache === undefined) throw new Error("cache policy created without a cache");
-    const namespace = JSON.stringify([model, slot, targetKey(target), settings.backend]);
+    const namespace = JSON.stringify([model, slot, targetId(target), settings.backend]);
     return {
       policy: cache.instance.policy({ namespace, ttlSeconds: settings.ttlSeconds }),
       cached: true,
