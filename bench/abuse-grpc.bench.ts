@@ -18,11 +18,11 @@
  */
 import { performance } from "node:perf_hooks";
 import { it } from "vitest";
-import { inferRequest, input } from "../src/grpc/test-harness.js";
-import { holdAnswers, serializeInfer } from "../src/grpc/test-slow-reader.js";
 import { inspectorArgs, memoryAfterGc, withEnv } from "../test/abuse/grpc-memory.js";
 import { MODELS_DIR } from "../test/e2e/harness.js";
 import { kserveClient } from "../test/e2e/kserve-client.js";
+import { inferRequest, input } from "../test/support/grpc-harness.js";
+import { holdAnswers, serializeInfer } from "../test/support/grpc-slow-reader.js";
 import { deferCleanup } from "./cleanup.js";
 import { RssSampler, startGateway } from "./gateway.js";
 import { recordMemory } from "./memory.js";

@@ -5,7 +5,7 @@
  */
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Pool } from "undici";
-import { kserveService, type WireModelInferRequest } from "../src/grpc/proto.js";
+import { kserveService, type WireModelInferRequest } from "../src/protocols/kserve/proto.js";
 
 /** A client of one origin, closed with `close`. */
 export interface BenchClient {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * infergate's command line: `serve` (the default) and `validate`, as SPEC section 1 describes, and
+ * infergate's command line: `serve` (the default) and `validate`, as docs/operations.md "Starting" describes, and
  * `explain`, which prints how a request would be routed.
  */
 import { parseArgs } from "node:util";

@@ -1,9 +1,11 @@
 /**
- * Typed gateway errors with the stable codes of SPEC section 3. Every front (unified HTTP, KServe v2
+ * Typed gateway errors with the stable codes of docs/api.md "Errors". Every front (unified HTTP, KServe v2
  * REST, KServe v2 gRPC) turns these into responses in exactly one place each.
  */
 
-/** The stable error codes of SPEC section 3. */
+import { GrpcCode } from "./grpc-status.js";
+
+/** The stable error codes of docs/api.md "Errors". */
 export type ErrorCode =
   | "INVALID_REQUEST"
   | "MODEL_NOT_FOUND"
@@ -16,7 +18,7 @@ export type ErrorCode =
   | "INTERNAL"
   | "JOB_NOT_FOUND";
 
-/** HTTP status for each code (SPEC section 3). */
+/** HTTP status for each code (docs/api.md "Errors"). */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INVALID_REQUEST: 400,
   MODEL_NOT_FOUND: 404,
@@ -35,36 +37,48 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
  * needs no table of its own. RESOURCE_EXHAUSTED for OVERLOADED mirrors Envoy's local rate limit.
  */
 export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
-  INVALID_REQUEST: 3, // INVALID_ARGUMENT
-  MODEL_NOT_FOUND: 5, // NOT_FOUND
-  VERSION_NOT_FOUND: 5, // NOT_FOUND
-  PAYLOAD_TOO_LARGE: 8, // RESOURCE_EXHAUSTED
-  OVERLOADED: 8, // RESOURCE_EXHAUSTED
-  BACKEND_UNAVAILABLE: 14, // UNAVAILABLE
-  BACKEND_TIMEOUT: 4, // DEADLINE_EXCEEDED
-  BACKEND_ERROR: 13, // INTERNAL
-  INTERNAL: 13, // INTERNAL
-  JOB_NOT_FOUND: 5, // NOT_FOUND
+  INVALID_REQUEST: GrpcCode.INVALID_ARGUMENT,
+  MODEL_NOT_FOUND: GrpcCode.NOT_FOUND,
+  VERSION_NOT_FOUND: GrpcCode.NOT_FOUND,
+  PAYLOAD_TOO_LARGE: GrpcCode.RESOURCE_EXHAUSTED,
+  OVERLOADED: GrpcCode.RESOURCE_EXHAUSTED,
+  BACKEND_UNAVAILABLE: GrpcCode.UNAVAILABLE,
+  BACKEND_TIMEOUT: GrpcCode.DEADLINE_EXCEEDED,
+  BACKEND_ERROR: GrpcCode.INTERNAL,
+  INTERNAL: GrpcCode.INTERNAL,
+  JOB_NOT_FOUND: GrpcCode.NOT_FOUND,
 };
+
+/**
+ * The `Retry-After` value of an error, formatted once for every front (HTTP header, gRPC trailer):
+ * whole seconds, rounded up so a client never comes back early.
+ */
+export function retryAfterValue(error: GatewayError): string | undefined {
+  const seconds = error.retryAfterSeconds;
+  return seconds === undefined ? undefined : String(Math.max(0, Math.ceil(seconds)));
+}
 
 /** Base class of every error the gateway reports to a client. */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   /** Seconds for a `Retry-After` header, when the client should come back later. */
   readonly retryAfterSeconds: number | undefined;
+  /** One line per problem (e.g. `traffic[0].weight: ...`), sent as `error.details` by the unified front. */
+  readonly details: readonly string[] | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
+    options?: { cause?: unknown; retryAfterSeconds?: number; details?: readonly string[] },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.details = options?.details;
   }
 
-  /** The HTTP status SPEC section 3 gives this error's code. */
+  /** The HTTP status docs/api.md "Errors" gives this error's code. */
   get status(): number {
     return HTTP_STATUS[this.code];
   }
@@ -72,7 +86,7 @@ export class GatewayError extends Error {
 
 /** Malformed JSON, wrong shape or datatype, unknown input name, ragged arrays. */
 export class InvalidRequestError extends GatewayError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; details?: readonly string[] }) {
     super("INVALID_REQUEST", message, options);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Starts a whole gateway: the runtime (config + backends), the HTTP listener and, when
- * `server.grpcPort` is set, the gRPC listener. `stop()` drains as SPEC 5 describes.
+ * `server.grpcPort` is set, the gRPC listener. `stop()` drains as docs/operations.md "Drain and shutdown" describes.
  */
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";

@@ -4,7 +4,7 @@
  */
 import type { NamedTensor, TensorSpec } from "../tensor/types.js";
 
-/** The backend types of SPEC section 2. */
+/** The backend types of docs/config.md "`backends.<name>`". */
 export type BackendType = "tfserving" | "torchserve" | "triton" | "onnx";
 
 /** What a backend reports of a model (KServe v2 model metadata, canonical datatypes). */
@@ -16,7 +16,7 @@ export interface ModelMetadata {
   outputs: TensorSpec[];
 }
 
-/** A resolved target: one model version on one backend (SPEC 2 target, defaults applied). */
+/** A resolved target: one model version on one backend (a model's target in docs/config.md, defaults applied). */
 export interface TargetRef {
   /** The backend's name in the config. */
   backend: string;

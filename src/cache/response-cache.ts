@@ -1,5 +1,5 @@
 /**
- * The response cache (issue 5): a policy at the outside of each target's chain that answers
+ * The response cache (docs/resilience.md "Caching"): a policy at the outside of each target's chain that answers
  * repeated requests from an in-process LRU bounded in bytes and, when configured, a Redis tier
  * shared by every gateway process.
  *
@@ -11,7 +11,7 @@
  * tensors, which (like every answer in the chain) are read-only.
  */
 import { LRUCache } from "lru-cache";
-import { abortError } from "../backends/remote/errors.js";
+import { abortError } from "../abort.js";
 import type { BackendResult } from "../backends/types.js";
 import type { InferFn, Policy, TargetCall } from "../pipeline/types.js";
 import { type CachedAnswer, decodeAnswer, encodeAnswer } from "./codec.js";

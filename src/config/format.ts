@@ -1,6 +1,6 @@
 /**
  * Turns zod issues into the `path.to.key: what is wrong` lines that `infergate validate` prints
- * (SPEC section 1). Zod's own messages ("Invalid input: expected number, received string") are
+ * (docs/config.md "Loading, validation and reload"). Zod's own messages ("Invalid input: expected number, received string") are
  * written for developers; these read like a config linter.
  */
 import type { core, z } from "zod";
@@ -15,7 +15,7 @@ const MAX_UNION_DEPTH = 8;
 const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;
 
 /**
- * Formats a path the way the SPEC prints it: dots for object keys, `[i]` for array indices
+ * Formats a path the way docs/config.md prints it: dots for object keys, `[i]` for array indices
  * (`models.fraud.traffic[1].version`). Keys that would read ambiguously with dots (`a.b`, spaces,
  * the empty key) are quoted in brackets. The empty path is the document itself: `(root)`.
  */

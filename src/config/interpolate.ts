@@ -1,5 +1,5 @@
 /**
- * `${ENV_VAR}` substitution in config values (SPEC section 2). `$${X}` is an escape for a literal
+ * `${ENV_VAR}` substitution in config values (docs/config.md "Loading, validation and reload"). `$${X}` is an escape for a literal
  * `${X}`. Only values are substituted, never keys.
  */
 import { type Document, isScalar, Scalar } from "yaml";

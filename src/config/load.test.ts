@@ -34,7 +34,7 @@ function configOf(result: ConfigResult) {
 }
 
 describe("loadConfigFile", () => {
-  it("reads the SPEC section 2 example with every key", async () => {
+  it("reads the documented full example with every key", async () => {
     const text = await readFile(exampleFull, "utf8");
     const config = configOf(parseConfigText(text, { baseDir: dirname(exampleFull) }));
     expect(config).toEqual({
@@ -42,6 +42,8 @@ describe("loadConfigFile", () => {
         host: "0.0.0.0",
         port: 8080,
         grpcPort: 8081,
+        adminPort: 8082,
+        adminHost: "127.0.0.1",
         bodyLimitBytes: 8388608,
         drainTimeoutMs: 10000,
         cacheMaxBytes: 67108864,

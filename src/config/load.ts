@@ -1,7 +1,7 @@
 /**
  * Loading a routing config: YAML -> `${ENV}` interpolation -> zod schema -> cross-references.
  * Every error in the file is collected and reported in one result, as `path: what is wrong` lines
- * (SPEC section 1, `infergate validate`). Nothing here throws for a bad file.
+ * (docs/config.md "Loading, validation and reload", `infergate validate`). Nothing here throws for a bad file.
  */
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";

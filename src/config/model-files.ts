@@ -15,8 +15,9 @@ import {
   type ModelFile,
   VERSION_DIR,
 } from "../backends/onnx/repository.js";
+import { isRecord } from "../is-record.js";
 import { formatLine, formatPath } from "./format.js";
-import { isRecord, versionId } from "./references.js";
+import { versionId } from "./references.js";
 import type { DocPath } from "./yaml-document.js";
 
 /** What an onnx backend's repository holds, or undefined when it could not be read (reported). */

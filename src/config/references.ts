@@ -7,6 +7,7 @@
  * problem in one run. Values of the wrong type are skipped here; the schema reports those.
  */
 
+import { isRecord } from "../is-record.js";
 import { formatLine } from "./format.js";
 import type { BackendConfig } from "./schema.js";
 import type { DocPath } from "./yaml-document.js";
@@ -15,7 +16,7 @@ import type { DocPath } from "./yaml-document.js";
 export type RemoteBackendConfig = Exclude<BackendConfig, { type: "onnx" }>;
 
 /**
- * The protocol the gateway uses for a remote backend (SPEC section 2): `protocol` when set, else
+ * The protocol the gateway uses for a remote backend (docs/config.md "`backends.<name>`"): `protocol` when set, else
  * for tfserving and torchserve REST if `url` is set, else gRPC; for triton gRPC if `grpc` is set,
  * else REST.
  */
@@ -186,9 +187,4 @@ export function versionId(value: unknown): string | undefined {
   if (typeof value === "string" && value !== "") return value;
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
   return undefined;
-}
-
-/** A plain object (not null, not an array), as YAML mappings become. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

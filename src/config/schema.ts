@@ -1,5 +1,5 @@
 /**
- * The routing config of SPEC section 2 as a zod schema; the TypeScript types are inferred from it.
+ * The routing config of docs/config.md as a zod schema; the TypeScript types are inferred from it.
  * Every object is strict (unknown keys are errors). Cross-references (traffic and labels naming
  * existing versions, targets naming existing backends) are checked in `references.ts`.
  */
@@ -58,7 +58,7 @@ const batchingKeys = {
   maxQueue: positiveInt,
 };
 
-/** Built-in values of each policy key (SPEC section 2's example values). */
+/** Built-in values of each policy key (the example values of docs/config.md "`defaults`"). */
 export const POLICY_DEFAULTS = {
   retry: { attempts: 2, backoffMs: 25, budgetPercent: 20, minRetriesPerSecond: 10 },
   concurrency: { maxInFlight: 256, maxQueue: 1024 },

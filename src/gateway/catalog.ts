@@ -16,8 +16,9 @@ import {
   type GatewayError,
   toGatewayError,
 } from "../errors.js";
+import { isClientFault } from "../fault.js";
 import { compareVersions } from "../routing/versions.js";
-import { targetKey } from "./route.js";
+import { targetId } from "./route.js";
 
 /** How long a failed metadata fetch is remembered, so a down backend is not asked per request. */
 export const METADATA_RETRY_MS = 1000;
@@ -62,7 +63,7 @@ export class MetadataCatalog {
         return await this.forTarget(version, state, index, due, index === chain.length - 1);
       } catch (err) {
         last = toGatewayError(err);
-        if (last.code === "INVALID_REQUEST") throw last;
+        if (isClientFault(last)) throw last;
       }
     }
     throw last ?? new BackendUnavailableError(`no target for model "${version.model}"`);
@@ -108,7 +109,7 @@ export class MetadataCatalog {
    * (BACKEND_TIMEOUT); the fetch itself goes on for later callers.
    */
   target(target: TargetRef, due: number): Promise<ModelMetadata> {
-    const key = targetKey(target);
+    const key = targetId(target);
     const failed = this.failures.get(key);
     if (failed !== undefined) {
       if (failed.until > this.now()) return Promise.reject(failed.error);

@@ -1,5 +1,5 @@
 /**
- * Which split versions are ready (issue 6: "versions that are not ready (breaker open, backend not
+ * Which split versions are ready (docs/traffic.md "Splits and sticky users": "versions that are not ready (breaker open, backend not
  * ready) get no split traffic"). A weighted split is decided per request and cannot wait for a
  * backend's readiness call, so the targets of models with more than one version are probed in
  * the background and the split reads the last answer. Unknown (not probed yet) counts as ready:
@@ -29,7 +29,7 @@ export async function probeReady(
   }
 }
 
-/** One target to watch: its TargetState key, the adapter serving it and the target. */
+/** One target to watch: its TargetState fingerprint (as `key`), the adapter serving it and the target. */
 export interface ReadinessProbe {
   key: string;
   adapter: BackendAdapter;

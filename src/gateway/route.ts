@@ -5,19 +5,23 @@
 import type { TargetRef } from "../backends/types.js";
 import type { ModelConfig, TargetConfig } from "../config/schema.js";
 import type { Route } from "./types.js";
+import type { VersionRecord } from "./version-record.js";
 
 /** The concrete Route the gateway service hands out; `owner` is the snapshot's service. */
 export class ResolvedRoute<Owner = unknown> implements Route {
   readonly backend: string;
+  readonly target: TargetRef;
 
   constructor(
     readonly owner: Owner,
     readonly model: string,
     readonly version: string,
     readonly modelConfig: ModelConfig,
-    readonly target: TargetRef,
+    /** The version's record of the owner's snapshot: its state and fallback list. */
+    readonly record: VersionRecord,
   ) {
-    this.backend = target.backend;
+    this.target = record.state.target;
+    this.backend = this.target.backend;
   }
 }
 
@@ -31,8 +35,8 @@ export function toTargetRef(modelName: string, target: TargetConfig): TargetRef 
   return ref;
 }
 
-/** A stable key for one target, used to cache its metadata. */
-export function targetKey(target: TargetRef): string {
+/** The target id: a stable name of one backend target, for its metadata and cache namespace. */
+export function targetId(target: TargetRef): string {
   return JSON.stringify([
     target.backend,
     target.model,

@@ -10,18 +10,18 @@ import { loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/registry.js";
+import { RolloutRegistry } from "../routing/rollout/registry.js";
 import {
   DEFAULT_SHADOW_MAX_IN_FLIGHT,
   DEFAULT_SHADOW_MAX_QUEUE,
   ShadowRunner,
 } from "../routing/shadow.js";
 import { ReadinessMonitor, type ReadinessProbe } from "./readiness.js";
-import { RolloutRegistry } from "./rollouts.js";
 import { GatewayService } from "./service.js";
 import { closeState, TargetRegistry, type TargetState } from "./targets.js";
-import type { ServerInfo } from "./types.js";
+import type { ReloadResult, ServerInfo } from "./types.js";
 
-/** A config that failed to load, with every error in SPEC's `path: message` form. */
+/** A config that failed to load, with every error in the `path: message` form of docs/config.md "Loading, validation and reload". */
 export class ConfigInvalidError extends Error {
   override name = "ConfigInvalidError";
   constructor(readonly errors: string[]) {
@@ -29,8 +29,7 @@ export class ConfigInvalidError extends Error {
   }
 }
 
-/** The result of a reload, as POST /admin/reload reports it. */
-export type ReloadResult = { ok: true } | { ok: false; errors: string[] };
+export type { ReloadResult } from "./types.js";
 
 interface LiveAdapter {
   key: string;
@@ -230,7 +229,8 @@ function splitProbes(
     if (state.slot.kind !== "version") continue;
     if (Object.keys(config.models[state.model]?.versions ?? {}).length < 2) continue;
     const adapter = adapters.get(state.target.backend);
-    if (adapter !== undefined) probes.push({ key: state.key, adapter, target: state.target });
+    if (adapter !== undefined)
+      probes.push({ key: state.fingerprint, adapter, target: state.target });
   }
   return probes;
 }

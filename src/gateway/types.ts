@@ -58,6 +58,9 @@ export interface InferResponse {
   cache: "hit" | "miss" | "off";
 }
 
+/** The result of a config reload, as POST /admin/reload reports it. */
+export type ReloadResult = { ok: true } | { ok: false; errors: string[] };
+
 /** Server identity for KServe v2 server metadata. */
 export interface ServerInfo {
   name: string;
@@ -112,8 +115,8 @@ export interface RoutesTable {
   models: Record<string, ModelRoutes>;
 }
 
-/** The gateway as the fronts see it. */
-export interface InferenceService {
+/** What the inference fronts (unified, v2 REST, gRPC) call: resolve, describe and run requests. */
+export interface InferenceApi {
   readonly info: ServerInfo;
   /**
    * Resolves a model and an optional version or label (else the `x-infergate-version` header, else
@@ -137,6 +140,12 @@ export interface InferenceService {
   hold(): () => void;
   /** The configured model names. */
   models(): string[];
+  /** Ready once config is loaded and every model has at least one reachable target. */
+  readiness(): Promise<{ ready: boolean; reasons: string[] }>;
+}
+
+/** What the admin routes call on top of {@link InferenceApi}: breakers and the routing table. */
+export interface AdminApi {
   /** Every target's circuit breaker (targets without a breaker are left out). */
   breakers(): BreakerInfo[];
   /** The effective routing table (GET /admin/routes). */
@@ -147,6 +156,7 @@ export interface InferenceService {
    * `path: message` details).
    */
   setTraffic(model: string, entries: readonly SplitEntry[]): void;
-  /** Ready once config is loaded and every model has at least one reachable target. */
-  readiness(): Promise<{ ready: boolean; reasons: string[] }>;
 }
+
+/** The gateway as the fronts see it: the inference part and the admin part. */
+export interface InferenceService extends InferenceApi, AdminApi {}

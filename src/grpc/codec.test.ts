@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { InternalError, InvalidRequestError } from "../errors.js";
 import type { InferResponse } from "../gateway/types.js";
+import type { WireInferInputTensor, WireModelInferRequest } from "../protocols/kserve/proto.js";
 import type { NamedTensor } from "../tensor/index.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
-import type { WireInferInputTensor, WireModelInferRequest } from "./proto.js";
 
 function request(partial: Partial<WireModelInferRequest>): WireModelInferRequest {
   return {

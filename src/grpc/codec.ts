@@ -4,6 +4,16 @@
  */
 import { InternalError, InvalidRequestError } from "../errors.js";
 import type { InferRequest, InferResponse } from "../gateway/types.js";
+import { CONTENTS_FIELDS, lengthPrefixed, TYPED_FIELD } from "../protocols/kserve/contents.js";
+import type {
+  WireInferInputTensor,
+  WireInferOutputTensor,
+  WireInferParameter,
+  WireInt64,
+  WireModelInferRequest,
+  WireModelInferResponse,
+  WireTensorContents,
+} from "../protocols/kserve/proto.js";
 import {
   checkOutputBytes,
   type Datatype,
@@ -18,16 +28,6 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from "../tensor/index.js";
-import { CONTENTS_FIELDS, lengthPrefixed, TYPED_FIELD } from "./contents.js";
-import type {
-  WireInferInputTensor,
-  WireInferOutputTensor,
-  WireInferParameter,
-  WireInt64,
-  WireModelInferRequest,
-  WireModelInferResponse,
-  WireTensorContents,
-} from "./proto.js";
 
 /** A decoded request and whether it carried `raw_input_contents` (the answer then goes raw too). */
 export interface DecodedInferRequest {

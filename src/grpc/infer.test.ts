@@ -1,9 +1,15 @@
 import type { CallOptions, Metadata } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  bytesRaw,
+  type Harness,
+  inferRequest,
+  input,
+  startHarness,
+} from "../../test/support/grpc-harness.js";
+import type { WireModelInferRequest, WireTensorContents } from "../protocols/kserve/proto.js";
 import type { Datatype } from "../tensor/index.js";
-import type { WireModelInferRequest, WireTensorContents } from "./proto.js";
-import { bytesRaw, type Harness, inferRequest, input, startHarness } from "./test-harness.js";
 
 let h: Harness;
 beforeAll(async () => {

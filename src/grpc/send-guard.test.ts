@@ -8,12 +8,12 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kserveService, type WireModelInferResponse } from "./proto.js";
+import { GrpcFakeService, inferRequest, input } from "../../test/support/grpc-harness.js";
+import { serializeInfer, slowReader } from "../../test/support/grpc-slow-reader.js";
+import { kserveService, type WireModelInferResponse } from "../protocols/kserve/proto.js";
 import { http2StreamOf } from "./send-guard.js";
 import { createGrpcFront, type GrpcFront } from "./server.js";
 import { DEFAULT_GRPC_LIMITS } from "./server-options.js";
-import { FakeService, inferRequest, input } from "./test-harness.js";
-import { serializeInfer, slowReader } from "./test-slow-reader.js";
 
 /** An FP32 [1, n] input for the "double" model: its answer is as big (4n bytes). */
 const request = (n: number) =>
@@ -28,9 +28,11 @@ const ANSWER_ELEMENTS = 64 * 1024; // 256 KiB answers
 const BUDGET = 1100 * 1024; // two calls (256 KiB request + 256 KiB answer) fit, a third does not
 
 /** Counts model runs, to tell a call refused before the model ran from one refused after. */
-class CountingService extends FakeService {
+class CountingService extends GrpcFakeService {
   runs = 0;
-  override infer(...args: Parameters<FakeService["infer"]>): ReturnType<FakeService["infer"]> {
+  override infer(
+    ...args: Parameters<GrpcFakeService["infer"]>
+  ): ReturnType<GrpcFakeService["infer"]> {
     this.runs++;
     return super.infer(...args);
   }

@@ -1,18 +1,18 @@
 import type { CallOptions, Metadata, ServiceError } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WireModelInferRequest } from "./proto.js";
 import {
   bytesRaw,
   ERRORS,
-  FakeService,
+  GrpcFakeService,
   type Harness,
   inferRequest,
   input,
   MAX_MESSAGE_BYTES,
   metadataOf,
   startHarness,
-} from "./test-harness.js";
+} from "../../test/support/grpc-harness.js";
+import type { WireModelInferRequest } from "../protocols/kserve/proto.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -35,8 +35,8 @@ describe("health and metadata RPCs", () => {
   it("ServerReady follows the service's readiness, read from the current service on every call", async () => {
     expect((await h.call(h.methods.ServerReady, {})).res).toEqual({ ready: true });
     const previous = h.service;
-    h.service = new FakeService();
-    h.service.readyAnswer = false;
+    h.service = new GrpcFakeService();
+    h.service.readinessState = { ready: false, reasons: [] };
     try {
       expect((await h.call(h.methods.ServerReady, {})).res).toEqual({ ready: false });
     } finally {

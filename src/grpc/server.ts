@@ -1,6 +1,6 @@
 /**
  * The KServe v2 gRPC front (docs/grpc.md): `inference.GRPCInferenceService` served with
- * @grpc/grpc-js on top of the InferenceService.
+ * @grpc/grpc-js on top of the InferenceApi (the inference part of the service).
  */
 import {
   type handleUnaryCall,
@@ -14,12 +14,16 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { GrpcServerConfig } from "../config/schema.js";
-import { GRPC_STATUS, toGatewayError } from "../errors.js";
+import { GRPC_STATUS, retryAfterValue, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
-import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
+import type { HeaderLookup, InferenceApi, RequestContext, Route } from "../gateway/types.js";
+import {
+  type KserveMethods,
+  kserveService,
+  type WireModelInferRequest,
+} from "../protocols/kserve/proto.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
-import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
 import { passSerialized, sendGuard } from "./send-guard.js";
 import { DEFAULT_GRPC_LIMITS, grpcServerOptions } from "./server-options.js";
 
@@ -56,10 +60,7 @@ type Handler<M extends keyof KserveMethods> =
  * Creates the gRPC front. `service` is read once per RPC, so a config reload that swaps the
  * service takes effect on the next call while calls in flight keep theirs.
  */
-export function createGrpcFront(
-  service: () => InferenceService,
-  options: GrpcFrontOptions,
-): GrpcFront {
+export function createGrpcFront(service: () => InferenceApi, options: GrpcFrontOptions): GrpcFront {
   const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
   const guard = sendGuard({
     sendTimeoutMs: limits.sendTimeoutMs,
@@ -84,9 +85,8 @@ export function createGrpcFront(
       options.onInternalError(err, rpc);
     }
     const metadata = trailers ?? new Metadata();
-    if (gatewayError.retryAfterSeconds !== undefined) {
-      metadata.set("retry-after", String(gatewayError.retryAfterSeconds));
-    }
+    const retryAfter = retryAfterValue(gatewayError);
+    if (retryAfter !== undefined) metadata.set("retry-after", retryAfter);
     const error: ServiceError = Object.assign(new Error(gatewayError.message), {
       code: GRPC_STATUS[gatewayError.code],
       details: gatewayError.message,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { testApp } from "../../test/support/http-app.js";
 import { createAdminApp } from "./app.js";
-import { testApp } from "./test-app.js";
 
 const SPLIT = JSON.stringify({
   traffic: [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { postJson, testApp } from "./test-app.js";
+import { postJson, testApp } from "../../test/support/http-app.js";
 
 describe("routing admin routes", () => {
   it("serves the routing table at GET /admin/routes", async () => {

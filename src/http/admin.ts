@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { ModelNotFoundError } from "../errors.js";
 import type { ModelRoutes } from "../gateway/types.js";
-import { parseTrafficBody, TrafficInvalidError } from "../routing/versions.js";
+import { parseTrafficBody } from "../routing/versions.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { readJsonBody } from "./request.js";
 
@@ -21,15 +21,8 @@ export function adminRoutes(deps: Pick<HttpDeps, "service" | "logger">): Hono<Ap
     // An unknown model is a 404 whatever the body says.
     if (!service.models().includes(model)) throw new ModelNotFoundError(model);
     const before = describeSplit(service.routes().models[model]);
-    try {
-      service.setTraffic(model, parseTrafficBody(await readJsonBody(c)));
-    } catch (err) {
-      if (!(err instanceof TrafficInvalidError)) throw err;
-      return c.json(
-        { error: { code: err.code, message: "invalid traffic split", details: err.details } },
-        400,
-      );
-    }
+    // A bad split throws TrafficInvalidError, whose details the error encoder sends.
+    service.setTraffic(model, parseTrafficBody(await readJsonBody(c)));
     const after = service.routes().models[model];
     deps.logger?.info?.({ model, before, after: describeSplit(after) }, "admin: traffic split set");
     return c.json(after, 200);

@@ -5,8 +5,9 @@
 import { Hono } from "hono";
 import { asyncRoutes } from "../jobs/routes.js";
 import { payloadLimit } from "./body-limit.js";
-import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
+import type { AppEnv, HttpDeps } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
+import { stderrLogger } from "./logger.js";
 import { type AdminOpsOptions, adminOpsRoutes, healthRoutes } from "./ops.js";
 import { requestId } from "./request-id.js";
 import { type UiOptions, uiRoutes } from "./ui.js";
@@ -14,21 +15,6 @@ import { unifiedRoutes } from "./unified.js";
 import { v2Routes } from "./v2.js";
 
 export type { AppEnv, HttpDeps, HttpLogger, ReloadResult } from "./deps.js";
-
-// Without an injected logger, bugs still leave a trace on stderr, one JSON line each.
-const stderrLogger: HttpLogger = {
-  error: (obj, msg) => console.error(JSON.stringify({ level: "error", msg, ...describe(obj) })),
-  warn: (obj, msg) => console.error(JSON.stringify({ level: "warn", msg, ...describe(obj) })),
-  info: (obj, msg) => console.error(JSON.stringify({ level: "info", msg, ...describe(obj) })),
-};
-
-function describe(obj: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(obj)) {
-    out[key] = value instanceof Error ? { message: value.message, stack: value.stack } : value;
-  }
-  return out;
-}
 
 /** Options of {@link createHttpApp}. */
 export interface HttpAppOptions {

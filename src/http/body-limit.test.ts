@@ -2,7 +2,7 @@ import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { afterEach, describe, expect, it } from "vitest";
-import { postJson, testApp } from "./test-app.js";
+import { postJson, testApp } from "../../test/support/http-app.js";
 
 const PREDICT = JSON.stringify({ model: "iris", inputs: [[1, 2, 3, 4]] });
 

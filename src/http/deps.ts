@@ -3,7 +3,7 @@
  * share. Kept apart from app.ts so route modules can import the types without a cycle.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { InferenceService } from "../gateway/types.js";
+import type { InferenceService, ReloadResult } from "../gateway/types.js";
 import type { JobEngine } from "../jobs/engine.js";
 import type { Metrics } from "../metrics/registry.js";
 import type { BodyBudget } from "./body-budget.js";
@@ -17,8 +17,7 @@ export interface HttpLogger {
   info?(obj: object, msg?: string): void;
 }
 
-/** Result of a config reload. */
-export type ReloadResult = { ok: true } | { ok: false; errors: string[] };
+export type { ReloadResult } from "../gateway/types.js";
 
 /** Dependencies of {@link createHttpApp}. */
 export interface HttpDeps {

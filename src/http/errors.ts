@@ -1,11 +1,13 @@
 /**
- * The one place where a thrown value becomes an HTTP response. The unified API and the ops routes
- * answer `{"error":{"code","message"}}`; the KServe v2 routes answer `{"error":"msg"}` with the same
- * status. Anything that is not a GatewayError is a bug: logged, answered as a bare INTERNAL.
+ * Where a thrown value becomes an HTTP response. Each front owns its error body: the unified API
+ * and the ops routes answer `{"error":{"code","message","details"?}}` (unifiedErrorBody); the
+ * KServe v2 routes `{"error":"msg"}` with the same status (v2ErrorBody), each set as its sub-app's
+ * `onError`. Only what fails before a front's routes run (app middleware, unknown paths) is given
+ * a body by path. Anything that is not a GatewayError is a bug: logged, answered as a bare INTERNAL.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { GatewayError, InvalidRequestError, toGatewayError } from "../errors.js";
+import { GatewayError, InvalidRequestError, retryAfterValue, toGatewayError } from "../errors.js";
 import type { AppEnv, HttpLogger } from "./deps.js";
 
 /** True for paths of the KServe v2 front, which has its own error body. */
@@ -30,19 +32,39 @@ function jsonResponse(
   return new Response(JSON.stringify(body), { status, headers });
 }
 
-/** The response for a GatewayError in the format of the route family the request hit. */
-export function errorResponse(c: Context<AppEnv>, error: GatewayError): Response {
-  const headers = new Headers();
-  if (error.retryAfterSeconds !== undefined) {
-    headers.set("retry-after", String(Math.max(0, Math.ceil(error.retryAfterSeconds))));
-  }
-  const body = isV2Path(c.req.path)
-    ? { error: error.message }
-    : { error: { code: error.code, message: error.message } };
-  return jsonResponse(c, error.status, body, headers);
+/** A front's error body for a GatewayError. */
+export type ErrorBody = (error: GatewayError) => unknown;
+
+/** The unified API's and ops routes' error body (docs/api.md "Errors"). */
+export const unifiedErrorBody: ErrorBody = (error) => ({
+  error: {
+    code: error.code,
+    message: error.message,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  },
+});
+
+/** The KServe v2 REST front's error body: the message alone, as KServe clients expect. */
+export const v2ErrorBody: ErrorBody = (error) => ({ error: error.message });
+
+/** The body for an error raised before any front's routes ran: by the path's route family. */
+function bodyForPath(path: string): ErrorBody {
+  return isV2Path(path) ? v2ErrorBody : unifiedErrorBody;
 }
 
-// Hono's own HTTPExceptions (e.g. from a built-in middleware) map to the nearest SPEC code.
+/** The response for a GatewayError: its status, Retry-After and the front's body. */
+export function errorResponse(
+  c: Context<AppEnv>,
+  error: GatewayError,
+  body: ErrorBody = bodyForPath(c.req.path),
+): Response {
+  const headers = new Headers();
+  const retryAfter = retryAfterValue(error);
+  if (retryAfter !== undefined) headers.set("retry-after", retryAfter);
+  return jsonResponse(c, error.status, body(error), headers);
+}
+
+// Hono's own HTTPExceptions (e.g. from a built-in middleware) map to the nearest documented code.
 function fromHttpException(err: HTTPException): GatewayError {
   if (err.status === 413) return new GatewayError("PAYLOAD_TOO_LARGE", "request body too large");
   if (err.status >= 400 && err.status < 500) return new InvalidRequestError(err.message);
@@ -52,6 +74,8 @@ function fromHttpException(err: HTTPException): GatewayError {
 /** Options of {@link errorHandler}. */
 export interface ErrorHandlerOptions {
   logger: HttpLogger;
+  /** The front's error body; without it, chosen by path (errors before any front's routes). */
+  body?: ErrorBody;
 }
 
 /** `app.onError` handler: typed errors keep their code; everything else is INTERNAL and logged. */
@@ -69,7 +93,7 @@ export function errorHandler(options: ErrorHandlerOptions): ErrorHandler<AppEnv>
         "request failed with an internal error",
       );
     }
-    return errorResponse(c, error);
+    return errorResponse(c, error, options.body);
   };
 }
 

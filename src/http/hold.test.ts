@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { postJson, testApp } from "./test-app.js";
+import { postJson, testApp } from "../../test/support/http-app.js";
 
 /** Every request that takes the service must give its snapshot hold back, whatever the outcome. */
 describe("snapshot holds", () => {

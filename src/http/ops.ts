@@ -1,8 +1,9 @@
 /**
- * Operations routes (SPEC 5): liveness, readiness, Prometheus metrics and config reload, plus the
+ * Operations routes (docs/operations.md): liveness, readiness, Prometheus metrics and config reload, plus the
  * routing admin routes of admin.ts.
  */
 import { Hono } from "hono";
+import { InvalidRequestError } from "../errors.js";
 import { adminRoutes } from "./admin.js";
 import { adminWriteGuard } from "./admin-guard.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
@@ -58,15 +59,9 @@ export function adminOpsRoutes(
       "admin: config reload",
     );
     if (result.ok) return c.json({ status: "reloaded" }, 200);
-    return c.json(
-      {
-        error: {
-          code: "INVALID_REQUEST",
-          message: `config rejected; the running config keeps serving (${result.errors.length} errors)`,
-          details: result.errors,
-        },
-      },
-      400,
+    throw new InvalidRequestError(
+      `config rejected; the running config keeps serving (${result.errors.length} errors)`,
+      { details: result.errors },
     );
   });
 

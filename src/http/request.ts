@@ -118,10 +118,8 @@ export async function readJsonBody(
   return json;
 }
 
-/** True for a JSON object (not an array, not null). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+/** True for a JSON object (not an array, not null); the name the HTTP codecs use for isRecord. */
+export { isRecord as isPlainObject } from "../is-record.js";
 
 /**
  * The service's view of this request: request id, header lookup, client abort signal and the

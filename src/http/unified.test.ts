@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { postJson, testApp } from "./test-app.js";
+import { postJson, testApp } from "../../test/support/http-app.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

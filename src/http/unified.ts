@@ -2,10 +2,13 @@
  * The unified predict API (docs/api.md): `POST /v1/predict`, `/v1/models/:model/predict`,
  * `/v1/models/:model/versions/:version/predict`.
  */
+
 import { type Context, Hono } from "hono";
 import type { InferRequest } from "../gateway/types.js";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
+import { errorHandler, unifiedErrorBody } from "./errors.js";
+import { stderrLogger } from "./logger.js";
 import {
   predictionBody,
   predictionHeaders,
@@ -16,8 +19,9 @@ import {
 import { decodeUnifiedInputs, encodeUnifiedResponse, parsePredictBody } from "./unified-codec.js";
 
 /** Routes of the unified API; errors propagate to the app's error handler. */
-export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEnv> {
+export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits" | "logger">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.onError(errorHandler({ logger: deps.logger ?? stderrLogger, body: unifiedErrorBody }));
 
   async function predict(c: Context<AppEnv>): Promise<Response> {
     const service = deps.service();

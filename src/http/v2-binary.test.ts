@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { postJson, testApp } from "./test-app.js";
+import { postJson, testApp } from "../../test/support/http-app.js";
 
 function f32le(values: number[]): Uint8Array {
   const view = new DataView(new ArrayBuffer(values.length * 4));

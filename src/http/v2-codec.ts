@@ -22,10 +22,7 @@ import {
 } from "../tensor/index.js";
 import { isPlainObject, parseJson } from "./request.js";
 
-/** Header giving the byte length of the JSON part of a body with binary tensors. */
 const encoder = new TextEncoder();
-
-export const INFERENCE_HEADER = "inference-header-content-length";
 
 /** A v2 body split into its JSON value and the binary blobs after it. */
 export interface V2Body {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { postJson, testApp } from "./test-app.js";
+import { postJson, testApp } from "../../test/support/http-app.js";
 
 interface V2Output {
   name: string;
@@ -235,7 +235,7 @@ describe("KServe v2 REST: JSON infer", () => {
     expect(await v2Error(res)).toMatch(/malformed JSON/);
   });
 
-  it("maps service errors to the SPEC status with a v2 body and Retry-After", async () => {
+  it("maps service errors to the documented status with a v2 body and Retry-After", async () => {
     const { app, logged } = testApp();
     const body = { inputs: [{ name: "x", shape: [1], datatype: "FP32", data: [1] }] };
     const overloaded = await postJson(app, "/v2/models/fail/versions/overloaded/infer", body);

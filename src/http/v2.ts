@@ -2,9 +2,13 @@
  * KServe v2 REST front (docs/api.md) with the gateway's model names and versions. Errors
  * are answered as `{"error":"msg"}` by the app's error handler (it recognises `/v2` paths).
  */
+
 import { type Context, Hono } from "hono";
+import { INFERENCE_HEADER } from "../protocols/kserve/binary-header.js";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
+import { errorHandler, v2ErrorBody } from "./errors.js";
+import { stderrLogger } from "./logger.js";
 import {
   predictionBody,
   predictionHeaders,
@@ -13,11 +17,12 @@ import {
   yieldAfter,
   yieldAfterInputs,
 } from "./request.js";
-import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";
+import { decodeV2Request, encodeV2Response, splitV2Body } from "./v2-codec.js";
 
 /** Routes of the KServe v2 REST protocol. */
-export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEnv> {
+export function v2Routes(deps: Pick<HttpDeps, "service" | "limits" | "logger">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.onError(errorHandler({ logger: deps.logger ?? stderrLogger, body: v2ErrorBody }));
 
   app.get("/v2/health/live", (c) => c.json({ live: true }, 200));
 

@@ -1,5 +1,5 @@
 /**
- * The gateway's Prometheus registry and metric definitions (SPEC section 5). Every metric is
+ * The gateway's Prometheus registry and metric definitions (docs/observability.md "Metrics"). Every metric is
  * prefixed `infergate_` and uses base units.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -18,7 +18,7 @@ export function createMetrics() {
   }
   const requests = new Counter({
     name: "infergate_requests_total",
-    help: "Inference requests answered, by model, version, backend and result code (OK or a SPEC error code).",
+    help: "Inference requests answered, by model, version, backend and result code (OK or a documented error code).",
     labelNames: ["model", "version", "backend", "code"] as const,
     registers: [registry],
   });

@@ -1,5 +1,5 @@
 /**
- * Dynamic batching for one target (issue 5): requests with the same signature (batch-signature.ts)
+ * Dynamic batching for one target (docs/resilience.md "Batching"): requests with the same signature (batch-signature.ts)
  * are concatenated along dimension 0 into one backend call and the answer is split back to them by
  * rows, in order. Like Triton's dynamic batcher, a batch leaves as soon as it holds maxBatchSize
  * rows, else maxDelayMs after its first request arrived, so batching adds at most maxDelayMs.
@@ -14,20 +14,15 @@
  * background work never makes a live request shed, and a batch goes to the limiter in the lane
  * of its most urgent member.
  */
-import { abortError } from "../backends/remote/errors.js";
-import type { BackendCall, BackendResult, Priority } from "../backends/types.js";
+import { abortError } from "../abort.js";
+import type { BackendResult, Priority } from "../backends/types.js";
 import { type BatchingConfig, MAX_TIMER_MS } from "../config/schema.js";
-import { BackendTimeoutError, OverloadedError, toGatewayError } from "../errors.js";
-import type { NamedTensor } from "../tensor/types.js";
+import { BackendTimeoutError, OverloadedError } from "../errors.js";
+import { type SetTimer, unrefTimer } from "../timer.js";
+import { invoke, type Member, type OpenBatch, sendBatch } from "./batch-send.js";
 import { batchShape } from "./batch-signature.js";
-import { concatInputs, splitResult } from "./batch-split.js";
 import { SHED_RETRY_AFTER_SECONDS } from "./limiter.js";
 import type { InferFn, Policy, TargetCall } from "./types.js";
-
-/** A cancellable timer. */
-export interface TimerHandle {
-  clear(): void;
-}
 
 /** Options of a Batcher. */
 export interface BatcherOptions {
@@ -43,68 +38,10 @@ export interface BatcherOptions {
   /** Monotonic ms clock for the flush time and queue waits; default `performance.now`. */
   now?: () => number;
   /** Starts a timer; default an unref'd setTimeout, so a waiting batch never keeps the process up. */
-  setTimer?: (fn: () => void, ms: number) => TimerHandle;
-}
-
-/** A batch call in flight: aborted only when every member still waiting for it has given up. */
-interface Flight {
-  live: number;
-  readonly controller: AbortController;
-}
-
-/** One request in the batcher. */
-interface Member {
-  readonly request: TargetCall;
-  /** Inputs in the batch's name order. */
-  readonly inputs: NamedTensor[];
-  readonly rows: number;
-  readonly arrivedAt: number;
-  state: "queued" | "sent" | "done";
-  /** The batch it waits in, while queued. */
-  batch: OpenBatch | undefined;
-  /** The shared call it rides in, once sent in a batch of several. */
-  flight: Flight | undefined;
-  /** The caller's promise; set right after the member is built. */
-  resolve: (result: BackendResult) => void;
-  reject: (err: unknown) => void;
-  readonly onAbort: () => void;
-}
-
-/** A batch still taking requests. */
-interface OpenBatch {
-  readonly key: string;
-  readonly next: InferFn;
-  /** The open batches of the wrapped function this batch belongs to. */
-  readonly group: Map<string, OpenBatch>;
-  /** Arrival order; members that left stay (marked done) until the batch leaves or compacts. */
-  members: Member[];
-  /** Rows and count of the members still queued. */
-  rows: number;
-  live: number;
-  /** When the batch leaves at the latest, on the `now` clock. */
-  readonly flushAt: number;
-  /** A lower bound of the queued members' deadlines (exact after each expiry pass). */
-  earliestDeadline: number;
-  timer: TimerHandle | undefined;
-  open: boolean;
+  setTimer?: SetTimer;
 }
 
 const noop = (): void => {};
-
-function defaultTimer(fn: () => void, ms: number): TimerHandle {
-  const timer = setTimeout(fn, ms);
-  timer.unref();
-  return { clear: () => clearTimeout(timer) };
-}
-
-/** Calls `next`, turning a synchronous throw into a rejection. */
-function invoke(next: InferFn, request: TargetCall): Promise<BackendResult> {
-  try {
-    return next(request);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
 
 /** A target's dynamic batcher. Keep one per target; every function its policy wraps batches apart. */
 export class Batcher {
@@ -117,7 +54,7 @@ export class Batcher {
   readonly #onQueueDepth: ((depth: number) => void) | undefined;
   readonly #onQueueWait: ((ms: number) => void) | undefined;
   readonly #now: () => number;
-  readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
+  readonly #setTimer: SetTimer;
   readonly #open = new Set<OpenBatch>();
   #queued = 0;
   /** Waiting requests per lane; each lane is bounded by maxQueue on its own. */
@@ -132,7 +69,7 @@ export class Batcher {
     this.#onQueueDepth = options.onQueueDepth;
     this.#onQueueWait = options.onQueueWait;
     this.#now = options.now ?? (() => performance.now());
-    this.#setTimer = options.setTimer ?? defaultTimer;
+    this.#setTimer = options.setTimer ?? unrefTimer;
     this.policy = (next) => {
       const group = new Map<string, OpenBatch>();
       return (request) => this.#admit(next, group, request);
@@ -360,74 +297,7 @@ export class Batcher {
       );
       return;
     }
-    this.#send(batch.next, sent);
-  }
-
-  #send(next: InferFn, sent: Member[]): void {
-    const flight: Flight = { live: sent.length, controller: new AbortController() };
-    let deadline = 0;
-    let priority: Priority = "batch";
-    for (const member of sent) {
-      member.flight = flight;
-      deadline = Math.max(deadline, member.request.call.deadline);
-      priority = higher(priority, member.request.call.priority ?? "live");
-    }
-    const failAll = (err: unknown) => {
-      for (const member of sent) this.#settle(member, undefined, err);
-    };
-    const first = sent[0];
-    if (first === undefined) return;
-    let call: BackendCall;
-    try {
-      call = {
-        inputs: concatInputs(sent.map((m) => m.inputs)),
-        deadline,
-        signal: flight.controller.signal,
-        priority,
-        ...(first.request.call.outputs === undefined
-          ? {}
-          : { outputs: first.request.call.outputs }),
-      };
-    } catch (err) {
-      failAll(err);
-      return;
-    }
-    const backend = first.request.target.backend;
-    invoke(next, { target: first.request.target, call }).then(
-      (result) => {
-        let answers: BackendResult[];
-        try {
-          answers = splitResult(
-            backend,
-            result,
-            sent.map((m) => m.rows),
-          );
-        } catch (err) {
-          failAll(err);
-          return;
-        }
-        sent.forEach((member, i) => {
-          const answer = answers[i];
-          if (answer !== undefined) this.#settle(member, answer, undefined);
-        });
-      },
-      (err: unknown) => {
-        // A backend's bad-input answer may be one member's fault: never fail the others for it.
-        // Each member is retried alone once (at most one extra call per member, only then).
-        if (toGatewayError(err).code !== "INVALID_REQUEST") {
-          failAll(err);
-          return;
-        }
-        for (const member of sent) {
-          if (member.state === "done") continue;
-          member.request.call.signal.removeEventListener("abort", member.onAbort);
-          invoke(next, member.request).then(
-            (result) => this.#settle(member, result, undefined),
-            (e: unknown) => this.#settle(member, undefined, e),
-          );
-        }
-      },
-    );
+    sendBatch(batch.next, sent, (m, r, e) => this.#settle(m, r, e));
   }
 
   /** Settles a member once and drops its abort listener. */
@@ -439,13 +309,6 @@ export class Batcher {
     if (result !== undefined) member.resolve(result);
     else member.reject(err);
   }
-}
-
-const RANK: Readonly<Record<Priority, number>> = { live: 0, async: 1, batch: 2 };
-
-/** The more urgent of two lanes. */
-function higher(a: Priority, b: Priority): Priority {
-  return RANK[a] <= RANK[b] ? a : b;
 }
 
 function queuedTimeout(): BackendTimeoutError {

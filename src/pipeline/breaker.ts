@@ -1,7 +1,7 @@
 /**
  * The per-target circuit breaker. opossum keeps the rolling window, decides when the error rate
  * opens the circuit, and runs the reset timer that moves it to half-open. This file decides what a
- * call counts as and who may pass, because opossum's own rules differ from issue 4's:
+ * call counts as and who may pass, because opossum's own rules differ from docs/resilience.md "Circuit breaker":
  * - opossum counts a call as fired before it knows the outcome, and an `errorFilter`ed error as a
  *   success (which also closes a half-open circuit). A client's bad input or our own OVERLOADED
  *   must count neither way, so each call runs outside opossum and only a server-side outcome is
@@ -12,9 +12,10 @@
  */
 
 import CircuitBreaker from "opossum";
-import { settleByAbort } from "../backends/remote/errors.js";
+import { settleByAbort } from "../abort.js";
 import type { BreakerConfig } from "../config/schema.js";
-import { BackendUnavailableError, type ErrorCode, GatewayError } from "../errors.js";
+import { BackendUnavailableError } from "../errors.js";
+import { countsAgainstTarget } from "../fault.js";
 import type { InferFn, Policy, TargetCall } from "./types.js";
 
 /** Where a circuit is: calls pass, fail fast, or one probe may pass. */
@@ -37,14 +38,6 @@ export interface BreakerSnapshot {
   /** When the circuit last opened (ISO 8601), while it is open or half-open. */
   openedAt?: string;
 }
-
-/** Failures that say the target is unwell; only these count toward opening (issue 4). */
-const SERVER_SIDE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "BACKEND_UNAVAILABLE",
-  "BACKEND_TIMEOUT",
-  "BACKEND_ERROR",
-  "INTERNAL",
-]);
 
 /** opossum rotates one bucket per `rollingWindowMs / buckets`; keep that interval >= 1 ms. */
 const MAX_BUCKETS = 10;
@@ -156,7 +149,8 @@ export class TargetBreaker {
       await this.record(probe, { ok: true });
       return result;
     } catch (error) {
-      if (counts(error, request.call.signal)) await this.record(probe, { ok: false, error });
+      if (countsAgainstTarget(error, request.call.signal))
+        await this.record(probe, { ok: false, error });
       throw error;
     } finally {
       if (probe) this.probing = false;
@@ -192,13 +186,4 @@ export class TargetBreaker {
     const ms = this.openedAt + this.resetTimeoutMs - Date.now();
     return Math.max(1, Math.ceil(ms / 1000));
   }
-}
-
-/**
- * Whether a failed call counts against the target: only server-side codes do. A call cut short by
- * the client going away says nothing about the target; one cut by the deadline is a timeout.
- */
-function counts(error: unknown, signal: AbortSignal): boolean {
-  if (signal.aborted && !(signal.reason instanceof GatewayError)) return false;
-  return SERVER_SIDE.has(error instanceof GatewayError ? error.code : "INTERNAL");
 }

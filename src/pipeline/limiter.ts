@@ -1,7 +1,7 @@
 /**
  * Load shedding for one target: at most `maxInFlight` calls run at once, up to `maxQueue` more wait
  * in FIFO order, and anything beyond that is refused at once with OVERLOADED rather than piling up
- * (SPEC 3: "queue full or shedding load; carries Retry-After"). Refusing early keeps latency and
+ * (docs/api.md "Errors": "queue full or shedding load; carries Retry-After"). Refusing early keeps latency and
  * memory bounded under overload instead of letting every request time out late.
  *
  * Priority lanes (docs/async.md "Priority"): live calls, async jobs and batch records wait in
@@ -14,7 +14,7 @@
  * gave up are all O(1), and a removed waiter holds no memory, so the limiter's footprint is
  * O(maxInFlight + maxQueue) per lane whatever the offered load.
  */
-import { abortError } from "../backends/remote/errors.js";
+import { abortError } from "../abort.js";
 import type { BackendResult, Priority } from "../backends/types.js";
 import type { ConcurrencyConfig } from "../config/schema.js";
 import { MAX_TIMER_MS } from "../config/schema.js";

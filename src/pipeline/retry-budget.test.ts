@@ -200,7 +200,7 @@ async function simulate(
   return calls;
 }
 
-describe("retry budget under a half-failing backend (issue 4 done-criterion)", () => {
+describe("retry budget under a half-failing backend (at most the budget's share of extra load)", () => {
   it("keeps the backend call rate within (1 + budgetPercent/100) × R + floor", async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -1,7 +1,9 @@
 /**
  * Policies are composable wrappers `(next: InferFn) => InferFn`, like undici interceptors
- * (`dispatch => dispatch`): cache, batcher, breaker, retry, timeout and fallback each wrap the call
- * to one backend target.
+ * (`dispatch => dispatch`): cache, batching, concurrency, retry, breaker, backend metrics and the
+ * answer check each wrap the call to one backend target, in the order of
+ * src/gateway/policies/index.ts. The deadline and the fallback list are request-level steps of
+ * GatewayService.infer around that chain, not policies.
  */
 import type { BackendCall, BackendResult, TargetRef } from "../backends/types.js";
 

@@ -1,5 +1,5 @@
 /**
- * Weighted traffic splits of unversioned requests (SPEC 2 `traffic`). Without a sticky key a
+ * Weighted traffic splits of unversioned requests (docs/traffic.md "Splits and sticky users"). Without a sticky key a
  * version is drawn at random by weight. With one, weighted rendezvous hashing: each version scores
  * `-weight / ln(u)` with `u` uniform in (0, 1) from a stable hash of key and version, and the
  * highest score wins. The hash depends on nothing but its inputs, so every replica and every

@@ -145,13 +145,13 @@ describe("defaultVersion", () => {
 });
 
 describe("checkTraffic", () => {
-  const fails = (raw: unknown): string[] => {
+  const fails = (raw: unknown): readonly string[] => {
     try {
       checkTraffic("fraud", fraud, raw);
     } catch (err) {
       expect(err).toBeInstanceOf(TrafficInvalidError);
       expect(err).toMatchObject({ code: "INVALID_REQUEST" });
-      return (err as TrafficInvalidError).details;
+      return (err as TrafficInvalidError).details ?? [];
     }
     throw new Error("expected the split to be rejected");
   };

@@ -12,7 +12,7 @@ import { InvalidRequestError, VersionNotFoundError } from "../errors.js";
 import type { HeaderLookup } from "../gateway/types.js";
 import { type PickOptions, pickVersion, type SplitEntry } from "./split.js";
 
-/** The header that pins a version, like the body field does (SPEC 3). */
+/** The header that pins a version, like the body field does (docs/traffic.md "Versions and labels"). */
 export const VERSION_HEADER = "x-infergate-version";
 
 /** Orders version ids numerically when both are integers, else as strings. */
@@ -115,8 +115,8 @@ export function decideVersion(
 
 /** A run-time traffic split that breaks the rules the config file follows; `details` are `path: message` lines. */
 export class TrafficInvalidError extends InvalidRequestError {
-  constructor(readonly details: string[]) {
-    super(`invalid traffic split: ${details.join("; ")}`);
+  constructor(details: readonly string[]) {
+    super("invalid traffic split", { details });
   }
 }
 

@@ -12,10 +12,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProcess, startGateway } from "../../bench/gateway.js";
-import { inferRequest, input } from "../../src/grpc/test-harness.js";
-import { type HeldAnswers, holdAnswers, serializeInfer } from "../../src/grpc/test-slow-reader.js";
 import { MODELS_DIR } from "../e2e/harness.js";
 import { kserveClient } from "../e2e/kserve-client.js";
+import { inferRequest, input } from "../support/grpc-harness.js";
+import { type HeldAnswers, holdAnswers, serializeInfer } from "../support/grpc-slow-reader.js";
 import { inspectorArgs, memoryAfterGc, withEnv } from "./grpc-memory.js";
 
 const MiB = 1024 * 1024;

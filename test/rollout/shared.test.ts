@@ -10,10 +10,10 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RolloutConfig } from "../../src/config/schema.js";
 import { configSchema, type GatewayConfig } from "../../src/config/schema.js";
-import { RolloutStore } from "../../src/gateway/rollout-store.js";
-import { RolloutRegistry } from "../../src/gateway/rollouts.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics } from "../../src/metrics/registry.js";
+import { RolloutRegistry } from "../../src/routing/rollout/registry.js";
+import { RolloutStore } from "../../src/routing/rollout/store.js";
 import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis.js";
 
 const POLL_MS = 25;

@@ -3,14 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SLOW_WIDTH, writeSlowRepository } from "../../../test/support/slow-onnx-model.js";
 import type { GatewayError } from "../../errors.js";
 import type { NamedTensor } from "../../tensor/types.js";
 import type { BackendCall, TargetRef } from "../types.js";
 import { OnnxAdapter } from "./adapter.js";
-import { SLOW_WIDTH, writeSlowRepository } from "./test-slow-model.js";
 
 /**
- * What worker threads are for. The `slow` model (test-slow-model.ts) keeps a run going for a long
+ * What worker threads are for. The `slow` model (test/support/slow-onnx-model.ts) keeps a run going for a long
  * stretch; none of these tests measures time: they check what finishes first, or what the pool
  * is doing when a call returns. Each one fails with the sessions on the event loop, where a run
  * blocks everything until it ends (the first test shows that ordering).

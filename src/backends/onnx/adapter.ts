@@ -49,7 +49,7 @@ type Engine = { kind: "loop"; models: LoadedModels } | { kind: "workers"; pool: 
 /** Model name -> version -> tensors, versions in ascending numeric order. */
 type SpecsByModel = ReadonlyMap<string, ReadonlyMap<string, VersionSpecs>>;
 
-/** The ONNX backend adapter (SPEC section 6, `type: onnx`). */
+/** The ONNX backend adapter (docs/backends.md "ONNX in process"). */
 export class OnnxAdapter implements BackendAdapter {
   readonly type = "onnx" as const;
   private closed = false;

@@ -1,4 +1,4 @@
-/** The in-process ONNX backend (SPEC section 6, `type: onnx`). */
+/** The in-process ONNX backend (docs/backends.md "ONNX in process"). */
 export { OnnxAdapter, type OnnxAdapterConfig } from "./adapter.js";
 export { ONNX_PLATFORM } from "./metadata.js";
 export type { PoolStats } from "./worker-pool.js";

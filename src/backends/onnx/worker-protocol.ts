@@ -14,6 +14,7 @@ import {
   InvalidRequestError,
   toGatewayError,
 } from "../../errors.js";
+import { isRecord } from "../../is-record.js";
 import { isDatatype } from "../../tensor/datatype.js";
 import type { NamedTensor, TensorSpec } from "../../tensor/types.js";
 import type { ModelFile } from "./repository.js";
@@ -69,10 +70,6 @@ export function fromWireError(wire: WireError): GatewayError {
     default:
       return new BackendError(wire.message);
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
 }
 
 function asWireError(value: unknown): WireError | undefined {

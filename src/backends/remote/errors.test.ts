@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { abortError } from "../../abort.js";
 import { BackendTimeoutError } from "../../errors.js";
-import { abortError, errorFromGrpcStatus, errorFromHttpStatus, quotable } from "./errors.js";
+import { errorFromGrpcStatus, errorFromHttpStatus, quotable } from "./errors.js";
 
 describe("backend status mapping", () => {
   it.each([

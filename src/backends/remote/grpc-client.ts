@@ -4,8 +4,10 @@
  * request's deadline and cancellation, and statuses mapped to typed errors.
  */
 import * as grpc from "@grpc/grpc-js";
+import { abortError } from "../../abort.js";
 import { BackendError } from "../../errors.js";
-import { abortError, errorFromGrpcStatus } from "./errors.js";
+import { errorFromGrpcStatus } from "./errors.js";
+import { guardAnswerEntries } from "./grpc-guard.js";
 import { DEFAULT_MAX_RESPONSE_BYTES } from "./http-client.js";
 
 /** Largest request message the gateway sends a backend (batches may exceed one request's limit). */
@@ -26,6 +28,23 @@ export function channelOptions(maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES): g
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 2_000,
   };
+}
+
+/**
+ * A client of `definition` at `address` whose answers to `method` are bounded before decoding:
+ * at most `maxEntries` entries in each of the repeated or map `fields` (guardAnswerEntries), and
+ * `maxResponseBytes` in all.
+ */
+export function guardedClient(
+  definition: grpc.ServiceDefinition,
+  serviceName: string,
+  address: string,
+  answer: { method: string; fields: readonly number[]; maxEntries: number },
+  maxResponseBytes?: number,
+): grpc.Client {
+  const guarded = guardAnswerEntries(definition, answer.method, answer.fields, answer.maxEntries);
+  const Client = grpc.makeGenericClientConstructor(guarded, serviceName);
+  return new Client(address, grpc.credentials.createInsecure(), channelOptions(maxResponseBytes));
 }
 
 /** grpc-js's details when an answer passes max_receive_message_length. */

@@ -4,9 +4,9 @@
  * their wire format on top; this knows nothing of any backend's format.
  */
 import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
+import { abortError } from "../../abort.js";
 import { MAX_TIMER_MS } from "../../config/schema.js";
 import { BackendError, BackendUnavailableError, GatewayError } from "../../errors.js";
-import { abortError } from "./errors.js";
 
 /** The response cap when none is given: 4 × the default `server.bodyLimitBytes`. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 8 * 1024 * 1024;

@@ -1,5 +1,5 @@
 /**
- * TensorFlow DataType names (PROTOCOLS.md section 4) <-> KServe datatypes. Every KServe datatype
+ * TensorFlow DataType names (tensorflow/core/framework/types.proto) <-> KServe datatypes. Every KServe datatype
  * has a TensorFlow counterpart; TensorFlow types without one (complex, quantized, resource,
  * variant) make a model unusable through the gateway.
  */

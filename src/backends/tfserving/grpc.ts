@@ -1,5 +1,5 @@
 /**
- * TF Serving over gRPC (PROTOCOLS.md section 4): `PredictionService/Predict` with TensorProtos,
+ * TF Serving over gRPC (tensorflow_serving/apis/prediction_service.proto): `PredictionService/Predict` with TensorProtos,
  * `GetModelMetadata` for the signature (an Any-packed SignatureDefMap) and
  * `ModelService/GetModelStatus` for readiness. Answers are self-describing, so inference needs no
  * metadata.
@@ -8,8 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { BackendError } from "../../errors.js";
 import { MAX_UNDECLARED_OUTPUTS } from "../answer-check.js";
 import { errorFromGrpcStatus } from "../remote/errors.js";
-import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
-import { guardAnswerEntries } from "../remote/grpc-guard.js";
+import { closeClient, guardedClient, unaryCall } from "../remote/grpc-client.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -57,17 +56,12 @@ export class TfServingGrpcAdapter implements BackendAdapter {
   ) {
     // One client (one channel) carries both services: each method keeps its own path. The
     // entries of PredictResponse's outputs map (field 1) are bounded before decoding.
-    const definition = guardAnswerEntries(
+    this.client = guardedClient(
       tfServingMethods() as unknown as grpc.ServiceDefinition,
-      "Predict",
-      [1],
-      MAX_UNDECLARED_OUTPUTS,
-    );
-    const Client = grpc.makeGenericClientConstructor(definition, "TfServing");
-    this.client = new Client(
+      "TfServing",
       address,
-      grpc.credentials.createInsecure(),
-      channelOptions(maxResponseBytes),
+      { method: "Predict", fields: [1], maxEntries: MAX_UNDECLARED_OUTPUTS },
+      maxResponseBytes,
     );
   }
 

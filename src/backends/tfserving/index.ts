@@ -1,5 +1,5 @@
 /**
- * The TF Serving backend (SPEC section 6): REST (`/v1/models/...:predict`, columnar format) or
+ * The TF Serving backend (docs/backends.md): REST (`/v1/models/...:predict`, columnar format) or
  * gRPC (`PredictionService/Predict`), chosen by the backend's `protocol` (default: REST when a
  * `url` is configured).
  */

@@ -122,7 +122,7 @@ function mapLeaves(value: unknown, fn: (leaf: unknown) => unknown): unknown {
   return root;
 }
 
-const SPECIAL_FLOATS: Readonly<Record<string, number>> = {
+const NON_FINITE_FLOATS: Readonly<Record<string, number>> = {
   NaN: Number.NaN,
   Infinity: Number.POSITIVE_INFINITY,
   "-Infinity": Number.NEGATIVE_INFINITY,
@@ -130,7 +130,7 @@ const SPECIAL_FLOATS: Readonly<Record<string, number>> = {
 
 function floatLeaf(leaf: unknown): unknown {
   if (typeof leaf !== "string") return leaf;
-  return SPECIAL_FLOATS[leaf] ?? (/^-?\d+$/.test(leaf) ? Number(leaf) : leaf);
+  return NON_FINITE_FLOATS[leaf] ?? (/^-?\d+$/.test(leaf) ? Number(leaf) : leaf);
 }
 
 function bytesLeaf(leaf: unknown, sink: Uint8Array[]): unknown {

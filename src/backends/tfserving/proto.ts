@@ -4,7 +4,7 @@
  */
 import type { MethodDefinition } from "@grpc/grpc-js";
 import type { PackageDefinition } from "@grpc/proto-loader";
-import { loadProtoPackage, serviceDefinition } from "../../grpc/load-proto.js";
+import { loadProtoPackage, serviceDefinition } from "../../protocols/load-proto.js";
 
 const FILES = [
   "tensorflow_serving/apis/prediction_service.proto",

@@ -1,12 +1,14 @@
 /**
- * TF Serving over its REST API (PROTOCOLS.md section 3): columnar `:predict` calls, the model
+ * TF Serving over its REST API (TF Serving's REST API docs): columnar `:predict` calls, the model
  * status API for readiness and the metadata API for the signature. REST has no output filter and
  * its answers carry no datatypes, so the adapter reads the signature (cached per target) to type
  * the outputs, names a single-output signature's bare answer, and keeps the requested outputs.
  */
+
+import { settleByAbort } from "../../abort.js";
 import { BackendError, InvalidRequestError } from "../../errors.js";
 import type { TensorSpec } from "../../tensor/types.js";
-import { answerBody, errorFromHttpStatus, settleByAbort } from "../remote/errors.js";
+import { answerBody, errorFromHttpStatus } from "../remote/errors.js";
 import { HttpClient, type HttpClientOptions, type HttpResponse } from "../remote/http-client.js";
 import { checkJsonStructure } from "../remote/json-guard.js";
 import type {

@@ -5,6 +5,7 @@
  * aliases: the names PredictRequest uses, not the graph's tensor names.
  */
 import { BackendError } from "../../errors.js";
+import { isRecord } from "../../is-record.js";
 import type { TensorSpec } from "../../tensor/types.js";
 import type { ModelMetadata } from "../types.js";
 import { datatypeOfDt } from "./dtypes.js";
@@ -19,10 +20,6 @@ export const DEFAULT_SIGNATURE = "serving_default";
 export interface SignatureSpecs {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** `{"dim":[{"size":"-1"}],"unknown_rank":false}` -> `[-1]`. An unknown rank reads as `[-1]`. */

@@ -1,5 +1,5 @@
 /**
- * The TorchServe backend (SPEC 6): predictions through the JSON convention over REST or gRPC,
+ * The TorchServe backend (docs/backends.md): predictions through the JSON convention over REST or gRPC,
  * tensors described by the target's declared inputs/outputs (TorchServe publishes none), health
  * from `/ping` / `Ping`. The management API is never called.
  */

@@ -1,6 +1,6 @@
 /**
  * TorchServe's error answers as typed errors. REST errors carry `{"code","type","message"}`
- * (PROTOCOLS.md 5); gRPC details end with a line naming the Java exception class, which is noise
+ * (TorchServe's inference API); gRPC details end with a line naming the Java exception class, which is noise
  * for a client. TorchServe answers a failed token check with 400 (`InvalidKeyException`), which
  * is the gateway's misconfiguration, not the client's bad input: it becomes BACKEND_ERROR.
  */

@@ -1,4 +1,4 @@
-/** The TorchServe backend (SPEC 6): the adapter for one configured `type: torchserve` backend. */
+/** The TorchServe backend (docs/backends.md): the adapter for one configured `type: torchserve` backend. */
 
 import { effectiveProtocol } from "../../config/references.js";
 import type { SingleAddressConfig } from "../../config/schema.js";

@@ -3,7 +3,7 @@
  * grpc-js client constructor with the decoded message shapes spelled out.
  */
 import * as grpc from "@grpc/grpc-js";
-import { loadProtoPackage, serviceDefinition } from "../../grpc/load-proto.js";
+import { loadProtoPackage, serviceDefinition } from "../../protocols/load-proto.js";
 
 /** The fully qualified service name. */
 export const TORCHSERVE_SERVICE_NAME = "org.pytorch.serve.grpc.inference.InferenceAPIsService";

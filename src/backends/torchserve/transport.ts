@@ -5,7 +5,7 @@ export interface PredictionCall {
   model: string;
   /** undefined = the model's default version. */
   version: string | undefined;
-  /** The request body (SPEC 6 JSON convention). */
+  /** The request body (docs/backends.md "TorchServe's handler convention"). */
   body: string;
   /** Absolute deadline, ms since the epoch. */
   deadline: number;

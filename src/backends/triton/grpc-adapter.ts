@@ -2,7 +2,7 @@
  * Triton (or any KServe v2 server) over gRPC `inference.GRPCInferenceService`: `ModelInfer` with
  * raw contents, `ModelMetadata`, `ModelReady`, `ServerLive`. One client (one channel) per backend.
  */
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { GatewayError } from "../../errors.js";
 import {
   KSERVE_SERVICE_NAME,
@@ -12,10 +12,9 @@ import {
   type WireModelInferResponse,
   type WireModelMetadataResponse,
   type WireModelRef,
-} from "../../grpc/proto.js";
+} from "../../protocols/kserve/proto.js";
 import { MAX_UNDECLARED_OUTPUTS } from "../answer-check.js";
-import { channelOptions, closeClient, unaryCall } from "../remote/grpc-client.js";
-import { guardAnswerEntries } from "../remote/grpc-guard.js";
+import { closeClient, guardedClient, unaryCall } from "../remote/grpc-client.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -37,17 +36,12 @@ export class TritonGrpcAdapter implements BackendAdapter {
     maxResponseBytes?: number,
   ) {
     // ModelInferResponse: outputs (5) and raw_output_contents (6), bounded before decoding.
-    const definition = guardAnswerEntries(
+    this.client = guardedClient(
       kserveService().definition,
-      "ModelInfer",
-      [5, 6],
-      MAX_UNDECLARED_OUTPUTS,
-    );
-    const Client = grpc.makeGenericClientConstructor(definition, KSERVE_SERVICE_NAME);
-    this.client = new Client(
+      KSERVE_SERVICE_NAME,
       address,
-      grpc.credentials.createInsecure(),
-      channelOptions(maxResponseBytes),
+      { method: "ModelInfer", fields: [5, 6], maxEntries: MAX_UNDECLARED_OUTPUTS },
+      maxResponseBytes,
     );
   }
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { WireInferOutputTensor, WireModelInferResponse } from "../../grpc/proto.js";
+import type {
+  WireInferOutputTensor,
+  WireModelInferResponse,
+} from "../../protocols/kserve/proto.js";
 import type { NamedTensor } from "../../tensor/index.js";
 import { buildGrpcInferRequest, readGrpcInferResponse } from "./grpc-codec.js";
 import { metadataFrom } from "./wire.js";

@@ -4,13 +4,13 @@
  * answers are read from `raw_output_contents`, or from typed `contents` when a server answers so.
  */
 import { BackendError } from "../../errors.js";
-import { lengthPrefixed, TYPED_FIELD } from "../../grpc/contents.js";
+import { lengthPrefixed, TYPED_FIELD } from "../../protocols/kserve/contents.js";
 import type {
   WireInferOutputTensor,
   WireModelInferRequest,
   WireModelInferResponse,
   WireTensorContents,
-} from "../../grpc/proto.js";
+} from "../../protocols/kserve/proto.js";
 import {
   type Datatype,
   type NamedTensor,

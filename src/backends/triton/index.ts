@@ -1,4 +1,4 @@
-/** The Triton backend (SPEC section 6, `type: triton`): KServe v2 over gRPC or REST. */
+/** The Triton backend (docs/backends.md, `type: triton`): KServe v2 over gRPC or REST. */
 import { effectiveProtocol } from "../../config/references.js";
 import type { SingleAddressConfig } from "../../config/schema.js";
 import type { BackendAdapter } from "../types.js";

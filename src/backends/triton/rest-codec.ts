@@ -4,6 +4,7 @@
  * asked for as binary; an answer may still be plain JSON, which is read too.
  */
 import { BackendError } from "../../errors.js";
+import { isRecord } from "../../is-record.js";
 import {
   binaryBody,
   type NamedTensor,
@@ -15,7 +16,7 @@ import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
 /** Header giving the byte length of the JSON part of a body with binary tensors. */
-export { INFERENCE_HEADER } from "../../http/v2-codec.js";
+export { INFERENCE_HEADER } from "../../protocols/kserve/binary-header.js";
 
 /** `/v2/models/{m}[/versions/{v}]`, with both parts URL-encoded. */
 export function modelPath(target: TargetRef): string {
@@ -50,10 +51,6 @@ export function buildRestInferRequest(call: BackendCall): RestInferBody {
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   return { body: binaryBody(json, blobs), jsonLength: json.byteLength };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Parses JSON the backend sent; failure is the backend's fault. */

@@ -2,7 +2,7 @@ import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { KSERVE_PROTO_PATH, kserveService } from "./proto.js";
 
-/** Field name -> [number, type, repeated] as PROTOCOLS.md section 2 (Triton's copy) lists them. */
+/** Field name -> [number, type, repeated] as Triton's copy of the KServe v2 proto declares them. */
 const EXPECTED: Record<string, Record<string, [number, string, boolean]>> = {
   ServerLiveResponse: { live: [1, "bool", false] },
   ServerReadyResponse: { ready: [1, "bool", false] },

@@ -1,6 +1,6 @@
 /**
  * Progressive rollout of one model from a stable version to a canary, with automatic rollback
- * (issue 6). The controller only decides the split; the caller routes by `weights()` and reports
+ * (docs/traffic.md "Progressive rollout"). The controller only decides the split; the caller routes by `weights()` and reports
  * every finished request with `record()`.
  *
  * Rules:
@@ -21,11 +21,13 @@
  * - p99 denominators below 1 ms count as 1 ms, so sub-millisecond noise cannot trigger a rollback.
  * - A 0% step sends the canary no traffic, so it is passed after one interval without judgement.
  *
- * Replicas sharing a rollout (rollout-sync) run their controllers `external`: no timer of their
+ * Replicas sharing a rollout (sync.ts) run their controllers `external`: no timer of their
  * own; one replica judges everybody's merged numbers with `endInterval`/`checkBreach`, the others
  * `adopt` the state it publishes.
  */
-import type { RolloutConfig } from "../config/schema.js";
+import type { RolloutConfig } from "../../config/schema.js";
+import { type SetTimer, type TimerHandle, unrefTimer } from "../../timer.js";
+import type { SplitEntry } from "../split.js";
 import {
   errorBreach,
   healthySummary,
@@ -33,96 +35,28 @@ import {
   nextBaseline,
   type RolloutArms,
   type RolloutBaseline,
-} from "./rollout-judge.js";
-import { ArmStats, type ArmStatsData, type RolloutArmStats } from "./rollout-stats.js";
-import type { SplitEntry } from "./split.js";
+} from "./judge.js";
+import { ArmStats, type ArmStatsData } from "./stats.js";
+import type {
+  RolloutChangeOrigin,
+  RolloutOptions,
+  RolloutPhase,
+  RolloutSharedInfo,
+  RolloutSnapshot,
+  RolloutState,
+} from "./types.js";
 
-export type { RolloutArms, RolloutBaseline } from "./rollout-judge.js";
-export type { RolloutArmStats } from "./rollout-stats.js";
+export type { RolloutArms, RolloutBaseline } from "./judge.js";
+export type { RolloutArmStats } from "./stats.js";
 
-export type RolloutPhase = "progressing" | "done" | "rolledBack";
-
-/** How a replica takes part in a rollout shared through Redis (shown in `/admin/routes`). */
-export interface RolloutSharedInfo {
-  /** "connected" while Redis answers; while "unavailable" the weights hold where they are. */
-  redis: "connected" | "unavailable";
-  /** True on the replica that judges the intervals. */
-  leader: boolean;
-  /** The Redis key holding the shared state (delete it to start the same rollout over). */
-  key: string;
-  /** The shared interval number. */
-  interval: number;
-  /** Replicas that reported numbers for the current interval (this one included). */
-  replicas: number;
-}
-
-/** The rollout's state, for logs, metrics and `/admin/routes`. */
-export interface RolloutSnapshot {
-  model: string;
-  from: string;
-  to: string;
-  phase: RolloutPhase;
-  /** Index into `config.steps` (the last reached step once terminal). */
-  step: number;
-  /** The canary's share, 0-100. */
-  weight: number;
-  /** ISO time of the last step or phase change (or of the start). */
-  since: string;
-  /** Why the last interval ended as it did (including waits for traffic). */
-  lastDecision?: string;
-  /** The current interval's stats; once terminal, those of the interval that decided it. */
-  stats?: { from: RolloutArmStats; to: RolloutArmStats };
-  /** Present when replicas share the rollout through Redis. */
-  shared?: RolloutSharedInfo;
-}
-
-/** What replicas exchange and a controller can resume from: everything but the live stats. */
-export interface RolloutState {
-  phase: RolloutPhase;
-  /** Index into `config.steps`; the weight follows from it (0 once rolled back). */
-  step: number;
-  /** Wall-clock ms of the last step or phase change. */
-  since: number;
-  lastDecision?: string;
-  baseline?: RolloutBaseline;
-}
-
-export interface TimerHandle {
-  clear(): void;
-}
-
-/**
- * What changed a controller's state: its own judgement ("decided"), a state adopted from
- * elsewhere ("adopted"), or, for a replica sharing the rollout, a rollback on its own numbers that
- * is not yet shared ("local": counted once it is published).
- */
-export type RolloutChangeOrigin = "decided" | "adopted" | "local";
-
-export interface RolloutOptions {
-  model: string;
-  /** The model's `rollout` block, defaults applied. */
-  config: RolloutConfig;
-  /** Called after every step or phase change (not after waits); must not throw. */
-  onChange?: (snapshot: RolloutSnapshot, origin: RolloutChangeOrigin) => void;
-  /** Wall-clock ms (for `since`); default `Date.now`. */
-  now?: () => number;
-  /** Starts a ONE-SHOT timer (the controller re-arms it each interval); default an unref'd setTimeout. */
-  setTimer?: (fn: () => void, ms: number) => TimerHandle;
-  /** Resume from this state instead of step 0. */
-  initial?: RolloutState;
-  /**
-   * No interval timer: the owner ends intervals with `endInterval` (replicas sharing a rollout).
-   * Without `initial`, such a controller sends the canary nothing until it first adopts a state:
-   * a replica that has not heard the fleet's step yet must not guess it.
-   */
-  external?: boolean;
-}
-
-function defaultTimer(fn: () => void, ms: number): TimerHandle {
-  const timer = setTimeout(fn, ms);
-  timer.unref();
-  return { clear: () => clearTimeout(timer) };
-}
+export type {
+  RolloutChangeOrigin,
+  RolloutOptions,
+  RolloutPhase,
+  RolloutSharedInfo,
+  RolloutSnapshot,
+  RolloutState,
+} from "./types.js";
 
 /** Drives one model's rollout; see the module comment for the rules. */
 export class RolloutController {
@@ -130,7 +64,7 @@ export class RolloutController {
   readonly #config: RolloutConfig;
   readonly #onChange: RolloutOptions["onChange"];
   readonly #now: () => number;
-  readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
+  readonly #setTimer: SetTimer;
   readonly #external: boolean;
   readonly #arms: RolloutArms = { from: new ArmStats(), to: new ArmStats() };
   #baseline: RolloutBaseline | undefined;
@@ -149,7 +83,7 @@ export class RolloutController {
     this.#config = options.config;
     this.#onChange = options.onChange;
     this.#now = options.now ?? Date.now;
-    this.#setTimer = options.setTimer ?? defaultTimer;
+    this.#setTimer = options.setTimer ?? unrefTimer;
     this.#external = options.external === true;
     this.#since = this.#now();
     this.#synced = !this.#external || options.initial !== undefined;

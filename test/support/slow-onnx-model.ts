@@ -3,8 +3,8 @@
  * scripts/make-models.mjs writes the shipped ones (ModelProto encoded with protobufjs from
  * scripts/onnx.proto). `slow` is x [-1, 256] FP32 -> y = x·W·W·…·W (256 MatMuls by the same
  * 256×256 W, all 1/256, so y = x's row means), about 33 MFLOP per row: thousands of rows keep a
- * worker busy for a long stretch without a large input. Not part of the build (tsconfig.build.json
- * excludes test-*.ts).
+ * worker busy for a long stretch without a large input. Lives in test/ because it needs protobufjs,
+ * a devDependency.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,8 +15,8 @@ export const SLOW_WIDTH = 256;
 const DEPTH = 256;
 const FLOAT = 1;
 
-const SCRIPTS = join(import.meta.dirname, "..", "..", "..", "scripts");
-const MODELS = join(import.meta.dirname, "..", "..", "..", "models");
+const SCRIPTS = join(import.meta.dirname, "..", "..", "scripts");
+const MODELS = join(import.meta.dirname, "..", "..", "models");
 
 function slowModel(): Uint8Array {
   const ModelProto = protobuf.loadSync(join(SCRIPTS, "onnx.proto")).lookupType("onnx.ModelProto");

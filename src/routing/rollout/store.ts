@@ -10,11 +10,11 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import type { RolloutConfig } from "../config/schema.js";
-import type { Logger } from "../logger.js";
-import { connectRedis } from "../redis/connect.js";
-import type { RolloutState } from "../routing/rollout.js";
-import type { ArmStatsData } from "../routing/rollout-stats.js";
+import type { RolloutConfig } from "../../config/schema.js";
+import type { Logger } from "../../logger.js";
+import { connectRedis } from "../../redis/connect.js";
+import type { RolloutState } from "./controller.js";
+import type { ArmStatsData } from "./stats.js";
 
 /** The shared record of one rollout. */
 export interface SharedRollout {

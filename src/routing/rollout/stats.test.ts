@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ArmStats, LATENCY_BUCKETS, LatencyHistogram } from "./rollout-stats.js";
+import { ArmStats, LATENCY_BUCKETS, LatencyHistogram } from "./stats.js";
 
 describe("LatencyHistogram", () => {
   it("is empty until something is added", () => {

@@ -3,9 +3,9 @@
  * adjustable body limit and reload result.
  */
 import type { Hono } from "hono";
-import { createMetrics, type Metrics } from "../metrics/registry.js";
-import { createHttpApp } from "./app.js";
-import type { AppEnv, ReloadResult } from "./deps.js";
+import { createHttpApp } from "../../src/http/app.js";
+import type { AppEnv, ReloadResult } from "../../src/http/deps.js";
+import { createMetrics, type Metrics } from "../../src/metrics/registry.js";
 import { FakeService } from "./fake-service.js";
 
 /** What a test gets to drive and inspect. */

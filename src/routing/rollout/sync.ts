@@ -1,5 +1,5 @@
 /**
- * One replica's part in a rollout shared through Redis (issue 6: "with `redis` configured,
+ * One replica's part in a rollout shared through Redis (docs/traffic.md "Progressive rollout": "with `redis` configured,
  * replicas share it"). Every poll the replica
  * 1. reads the shared state and adopts it when the interval number moved (or creates it from its
  *    own state when there is none: the first replica, or a Redis that came back empty);
@@ -12,17 +12,17 @@
  * While Redis is unavailable nothing advances: the weights hold where they are (a rollback on the
  * replica's own numbers still happens, and is published once Redis is back).
  */
-import type { RolloutConfig } from "../config/schema.js";
-import type { Logger } from "../logger.js";
+import type { RolloutConfig } from "../../config/schema.js";
+import type { Logger } from "../../logger.js";
 import {
   type RolloutArms,
   RolloutController,
   type RolloutSharedInfo,
   type RolloutSnapshot,
   type RolloutState,
-} from "../routing/rollout.js";
-import { ArmStats } from "../routing/rollout-stats.js";
-import type { ReplicaReport, RolloutStore, SharedRollout } from "./rollout-store.js";
+} from "./controller.js";
+import { ArmStats } from "./stats.js";
+import type { ReplicaReport, RolloutStore, SharedRollout } from "./store.js";
 
 /** Options of a RolloutSync. */
 export interface RolloutSyncOptions {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { rolloutSchema } from "../config/schema.js";
-import { RolloutController, type RolloutSnapshot, type RolloutState } from "./rollout.js";
-import { ArmStats } from "./rollout-stats.js";
+import { rolloutSchema } from "../../config/schema.js";
+import { RolloutController, type RolloutSnapshot, type RolloutState } from "./controller.js";
+import { ArmStats } from "./stats.js";
 
 const INTERVAL_MS = 60_000;
 const START = Date.parse("2025-01-01T00:00:00.000Z");

@@ -1,5 +1,5 @@
 /**
- * Test support for the gRPC front's tests: a test double of InferenceService and a real grpc-js
+ * Test support for the gRPC front's tests: the shared FakeService with the gRPC models, and a real grpc-js
  * client over loopback built from protos/kserve/grpc_service.proto. Not used by production code.
  */
 import {
@@ -10,7 +10,6 @@ import {
   type MethodDefinition,
   type ServiceError,
 } from "@grpc/grpc-js";
-import type { ModelMetadata } from "../backends/types.js";
 import {
   BackendError,
   BackendTimeoutError,
@@ -24,26 +23,18 @@ import {
   OverloadedError,
   PayloadTooLargeError,
   VersionNotFoundError,
-} from "../errors.js";
-import type {
-  BreakerInfo,
-  HeaderLookup,
-  InferenceService,
-  InferRequest,
-  InferResponse,
-  RequestContext,
-  Route,
-  RoutesTable,
-} from "../gateway/types.js";
-import type { NamedTensor, TensorData } from "../tensor/index.js";
+} from "../../src/errors.js";
+import type { RequestContext } from "../../src/gateway/types.js";
+import { createGrpcFront } from "../../src/grpc/server.js";
 import {
   type KserveMethods,
   kserveService,
   type WireInferInputTensor,
   type WireModelInferRequest,
   type WireTensorContents,
-} from "./proto.js";
-import { createGrpcFront } from "./server.js";
+} from "../../src/protocols/kserve/proto.js";
+import type { NamedTensor, TensorData } from "../../src/tensor/index.js";
+import { type FakeModel, FakeService } from "./fake-service.js";
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 
@@ -75,146 +66,85 @@ function doubled(t: NamedTensor): NamedTensor {
   return { name: t.name, datatype: t.datatype, shape: t.shape, data };
 }
 
-/** A test double of the gateway: models "double", "mixed", "fail", "slow". */
-export class FakeService implements InferenceService {
-  readonly info = { name: "infergate", version: "9.9.9", extensions: ["binary_tensor_data"] };
-  readyAnswer = true;
-  lastContext: RequestContext | undefined;
-  lastRequest: InferRequest | undefined;
+const GRPC_VERSIONS = {
+  "1": { backend: "local", cache: "miss" },
+  "2": { backend: "remote", fallback: true, cache: "hit", ready: false },
+} as const;
+
+/** What every gRPC test model says of its tensors. */
+const GRPC_MODEL = {
+  versions: GRPC_VERSIONS,
+  default: "1",
+  platform: "onnxruntime_onnx",
+  inputs: [{ name: "x", datatype: "FP32", shape: [-1, 4] }],
+  outputs: [{ name: "y", datatype: "INT64", shape: [-1] }],
+  anyInputs: true,
+} satisfies Omit<FakeModel, "run">;
+
+/** A test double of the gateway for the gRPC front: models "double", "mixed", "fail", "slow". */
+export class GrpcFakeService extends FakeService {
   /** Resolves with the context of the first call to "slow", and once its signal aborted. */
   readonly slowEntered: Promise<RequestContext>;
   readonly slowAborted: Promise<void>;
-  private enterSlow: (context: RequestContext) => void = () => {};
-  private abortSlow: () => void = () => {};
 
   constructor() {
-    this.slowEntered = new Promise((resolve) => {
-      this.enterSlow = resolve;
+    let enterSlow: (context: RequestContext) => void = () => {};
+    let abortSlow: () => void = () => {};
+    const slowEntered = new Promise<RequestContext>((resolve) => {
+      enterSlow = resolve;
     });
-    this.slowAborted = new Promise((resolve) => {
-      this.abortSlow = resolve;
+    const slowAborted = new Promise<void>((resolve) => {
+      abortSlow = resolve;
     });
-  }
-
-  models(): string[] {
-    return ["double", "mixed", "fail", "slow"];
-  }
-
-  resolve(model: string, version: string | undefined, header: HeaderLookup): Route {
-    if (!this.models().includes(model)) throw new ModelNotFoundError(model);
-    const v = version ?? header("x-infergate-version") ?? "1";
-    if (v !== "1" && v !== "2") throw new VersionNotFoundError(model, v);
-    return { model, version: v, backend: v === "1" ? "local" : "remote" };
-  }
-
-  async metadata(route: Route): Promise<ModelMetadata> {
-    return {
-      name: route.model,
-      versions: ["1", "2"],
-      platform: "onnxruntime_onnx",
-      inputs: [{ name: "x", datatype: "FP32", shape: [-1, 4] }],
-      outputs: [{ name: "y", datatype: "INT64", shape: [-1] }],
-    };
-  }
-
-  async ready(route: Route): Promise<boolean> {
-    return route.version === "1";
-  }
-
-  async infer(
-    route: Route,
-    request: InferRequest,
-    context: RequestContext,
-  ): Promise<InferResponse> {
-    this.lastContext = context;
-    this.lastRequest = request;
-    const base = {
-      id: request.id,
-      model: route.model,
-      version: route.version,
-      backend: route.backend,
-    };
-    const flags = {
-      fallback: route.version === "2",
-      cache: route.version === "2" ? "hit" : "miss",
-    } as const;
-    switch (route.model) {
-      case "double": {
-        const wanted = request.outputs;
-        const inputs = request.inputs.filter(
-          (t) => wanted === undefined || wanted.includes(t.name),
-        );
-        return { ...base, ...flags, outputs: inputs.map(doubled) };
-      }
-      case "mixed":
-        return {
-          ...base,
-          ...flags,
-          outputs: [
+    super({
+      info: { name: "infergate", version: "9.9.9", extensions: ["binary_tensor_data"] },
+      models: {
+        double: {
+          ...GRPC_MODEL,
+          run: (_inputs, _version, { request }) => {
+            const wanted = request.outputs;
+            return request.inputs
+              .filter((t) => wanted === undefined || wanted.includes(t.name))
+              .map(doubled);
+          },
+        },
+        mixed: {
+          ...GRPC_MODEL,
+          run: () => [
             { name: "f32", datatype: "FP32", shape: [1], data: Float32Array.of(1.5) },
             { name: "f16", datatype: "FP16", shape: [1], data: Uint16Array.of(0x3c00) },
           ],
-        };
-      case "slow":
-        return new Promise((_resolve, reject) => {
-          context.signal?.addEventListener("abort", () => {
-            this.abortSlow();
-            reject(new BackendTimeoutError("client went away"));
-          });
-          this.enterSlow(context);
-        });
-      default: {
-        const code = request.parameters?.error;
-        if (typeof code === "string" && code in ERRORS) throw ERRORS[code as ErrorCode]();
-        throw new Error("secret stack detail");
-      }
-    }
-  }
-
-  /** Breakers GET /admin/breakers reports. */
-  breakerList: BreakerInfo[] = [];
-
-  breakers(): BreakerInfo[] {
-    return this.breakerList;
-  }
-
-  routes(): RoutesTable {
-    const versions = {
-      "1": { backend: "local", model: "m" },
-      "2": { backend: "remote", model: "m" },
-    };
-    return {
-      models: Object.fromEntries(
-        this.models().map((name) => [name, { versions, labels: {}, default: "1", fallback: [] }]),
-      ),
-    };
-  }
-
-  setTraffic(model: string): void {
-    if (!this.models().includes(model)) throw new ModelNotFoundError(model);
-  }
-
-  /** Snapshot holds not yet released (a front must release every hold it takes). */
-  held = 0;
-
-  hold(): () => void {
-    this.held++;
-    let released = false;
-    return () => {
-      if (!released) this.held--;
-      released = true;
-    };
-  }
-
-  async readiness(): Promise<{ ready: boolean; reasons: string[] }> {
-    return { ready: this.readyAnswer, reasons: [] };
+        },
+        fail: {
+          ...GRPC_MODEL,
+          run: (_inputs, _version, { request }) => {
+            const code = request.parameters?.error;
+            if (typeof code === "string" && code in ERRORS) throw ERRORS[code as ErrorCode]();
+            throw new Error("secret stack detail");
+          },
+        },
+        slow: {
+          ...GRPC_MODEL,
+          run: (_inputs, _version, { context }) =>
+            new Promise((_resolve, reject) => {
+              context.signal?.addEventListener("abort", () => {
+                abortSlow();
+                reject(new BackendTimeoutError("client went away"));
+              });
+              enterSlow(context);
+            }),
+        },
+      },
+    });
+    this.slowEntered = slowEntered;
+    this.slowAborted = slowAborted;
   }
 }
 
 /** A running front on 127.0.0.1 with a client connected to it. */
 export interface Harness {
   /** The service the front reads on each RPC; assign to swap it (like a config reload). */
-  service: FakeService;
+  service: GrpcFakeService;
   client: Client;
   methods: KserveMethods;
   /** One unary call; resolves with the answer and the response's initial metadata. */
@@ -233,10 +163,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts the front with a FakeService and connects a client allowing 4x bigger messages. */
+/** Starts the front with a GrpcFakeService and connects a client allowing 4x bigger messages. */
 export async function startHarness(): Promise<Harness> {
   const { methods } = kserveService();
-  const h = { service: new FakeService() };
+  const h = { service: new GrpcFakeService() };
   const front = createGrpcFront(() => h.service, { maxMessageBytes: MAX_MESSAGE_BYTES });
   const port = await front.listen("127.0.0.1", 0);
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), {

@@ -1,10 +1,10 @@
 /**
- * How a rollout judges one interval's numbers: the error-rate and p99 bounds of issue 6, and which
+ * How a rollout judges one interval's numbers: the error-rate and p99 bounds of docs/traffic.md "Progressive rollout", and which
  * stable numbers the canary is compared with. Pure functions, so one replica can judge the merged
- * numbers of all of them (see rollout-sync) exactly as a lone gateway judges its own.
+ * numbers of all of them (see sync.ts) exactly as a lone gateway judges its own.
  */
-import type { RolloutConfig } from "../config/schema.js";
-import type { ArmStats } from "./rollout-stats.js";
+import type { RolloutConfig } from "../../config/schema.js";
+import type { ArmStats } from "./stats.js";
 
 /** The stable version's numbers from the last interval that had enough of its traffic. */
 export interface RolloutBaseline {

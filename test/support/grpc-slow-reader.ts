@@ -4,8 +4,8 @@
  * way a slow or hostile client holds a server's answer buffers. Not used by production code.
  */
 import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from "node:http2";
-import type { WireModelInferRequest } from "./proto.js";
-import { kserveService } from "./proto.js";
+import type { WireModelInferRequest } from "../../src/protocols/kserve/proto.js";
+import { kserveService } from "../../src/protocols/kserve/proto.js";
 
 /** How one never-read call ended. */
 export interface SlowCallEnd {

@@ -2,20 +2,16 @@
  * The progressive rollouts of the configured models. A controller lives as long as its model's
  * `rollout` block (and the `redis` settings) are unchanged: a reload that leaves the rollout alone
  * keeps its step, weights and statistics; a changed or removed block starts over or ends it. With
- * `redis` configured, replicas share each rollout through it (rollout-sync).
+ * `redis` configured, replicas share each rollout through it (sync.ts).
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { GatewayConfig } from "../config/schema.js";
-import type { Logger } from "../logger.js";
-import type { Metrics } from "../metrics/registry.js";
-import {
-  type RolloutChangeOrigin,
-  RolloutController,
-  type RolloutSnapshot,
-} from "../routing/rollout.js";
-import { RolloutStore } from "./rollout-store.js";
-import { RolloutSync } from "./rollout-sync.js";
+import type { GatewayConfig } from "../../config/schema.js";
+import type { Logger } from "../../logger.js";
+import type { Metrics } from "../../metrics/registry.js";
+import { type RolloutChangeOrigin, RolloutController, type RolloutSnapshot } from "./controller.js";
+import { RolloutStore } from "./store.js";
+import { RolloutSync } from "./sync.js";
 
 interface Live {
   key: string;
