@@ -15,6 +15,8 @@ import {
   JobNotFoundError,
 } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
+import { BatchManager } from "./batch/manager.js";
+import { Scheduler } from "./batch/schedules.js";
 import type { JobsConfig } from "./config.js";
 import type { DeliveryOutcome, DeliveryPolicy } from "./delivery.js";
 import type { JobMetrics } from "./metrics.js";
@@ -94,10 +96,24 @@ export class JobEngine {
   /** How many jobs run at once: the CPU live traffic leaves (throttle.ts). */
   readonly #throttle: LoadThrottle;
   #probe: Redis | undefined;
+  /** Batch inference jobs (docs/batch.md). */
+  readonly batches: BatchManager;
+  /** The configured batch schedules. */
+  readonly schedules: Scheduler;
 
   private constructor(options: JobEngineOptions) {
     this.#options = options;
     const { logger, metrics } = options;
+    this.batches = new BatchManager({
+      config: options.config,
+      service: options.service,
+      logger,
+      metrics: metrics.batch,
+    });
+    metrics.setCountSource("batch", async () => this.batches.counts());
+    this.schedules = new Scheduler(options.config.jobs.schedules, this.batches, (err, name) =>
+      logger.error({ err, schedule: name }, "scheduled batch failed to start"),
+    );
     const config = options.config.jobs;
     this.#throttle = new LoadThrottle({
       max: config.concurrency,
@@ -200,6 +216,9 @@ export class JobEngine {
     this.#throttle.stop();
     this.#probe?.disconnect();
     this.#options.metrics.setCountSource("async", undefined);
+    this.#options.metrics.setCountSource("batch", undefined);
+    this.schedules.stop();
+    await this.batches.close();
     const store = this.#store ?? (await this.#opening?.catch(() => undefined));
     await store?.close(graceMs);
   }

@@ -1,0 +1,152 @@
+/**
+ * Batches end to end on a gateway in process with the MLP: a JSONL batch over the API whose
+ * output matches onnxruntime-node run directly, in input order, with the bad records in the
+ * errors file by line; file upload/download confined to the data dir; Postgres refused without
+ * jobs.postgres.allowedHosts; cancel.
+ */
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BAD_LINES, referenceLogits, writeMlpJsonl } from "../jobs/batch-data.js";
+import { MODELS_DIR, startTestGateway, type TestGateway } from "./harness.js";
+
+const RECORDS = 5000;
+let gw: TestGateway;
+let dataDir: string;
+let inputName: string;
+
+interface BatchView {
+  id: string;
+  status: string;
+  counts: { total: number | null; done: number; failed: number };
+  errors: { path: string };
+  error?: { code: string; message: string };
+}
+
+async function post(
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: BatchView & { error?: { code: string } } }> {
+  const res = await fetch(`${gw.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as BatchView };
+}
+
+async function waitDone(id: string, ms = 60_000): Promise<BatchView> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const batch = (await (await fetch(`${gw.url}/v1/batches/${id}`)).json()) as BatchView;
+    if (["succeeded", "failed", "cancelled"].includes(batch.status)) return batch;
+    if (Date.now() > until) throw new Error(`batch still ${batch.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  const root = mkdtempSync(join(tmpdir(), "infergate-batch-"));
+  dataDir = join(root, "files");
+  ({ input: inputName } = await referenceLogits([1]));
+  gw = await startTestGateway(`server: { host: 127.0.0.1, port: 0 }
+backends:
+  local: { type: onnx, modelDir: ${MODELS_DIR} }
+models:
+  mlp:
+    versions: { "1": { backend: local, model: mlp, version: "1" } }
+jobs:
+  dir: ${join(root, "jobs")}
+  dataDir: ${dataDir}
+  batch: { chunkRecords: 1024 }
+`);
+  mkdirSync(dataDir, { recursive: true });
+  await writeMlpJsonl(join(dataDir, "in.jsonl"), RECORDS, inputName);
+}, 30_000);
+
+afterAll(async () => {
+  await gw?.stop();
+});
+
+describe("batches API", () => {
+  it("scores a JSONL file in input order, matching onnxruntime, with bad records by line", async () => {
+    const created = await post("/v1/batches", {
+      model: "mlp",
+      input: { path: "in.jsonl" },
+      output: { path: "out/scored.jsonl" },
+    });
+    expect(created.status).toBe(202);
+    const done = await waitDone(created.body.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.counts).toEqual({ total: RECORDS, done: RECORDS, failed: 3 });
+
+    const lines = readFileSync(join(dataDir, "out/scored.jsonl"), "utf8").trim().split("\n");
+    expect(lines).toHaveLength(RECORDS - 3);
+    const good = Array.from({ length: RECORDS }, (_, i) => i + 1).filter((l) => !BAD_LINES.has(l));
+    const { logits } = await referenceLogits(good);
+    lines.forEach((text, i) => {
+      const record = JSON.parse(text) as { id: string; outputs: Record<string, number[][]> };
+      expect(record.id).toBe(`r${good[i]}`);
+      const row = Object.values(record.outputs)[0]?.[0] ?? [];
+      const want = logits[i] as Float32Array;
+      expect(row).toHaveLength(want.length);
+      for (let k = 0; k < want.length; k++) expect(row[k]).toBeCloseTo(want[k] as number, 4);
+    });
+
+    const errors = readFileSync(join(dataDir, done.errors.path), "utf8").trim().split("\n");
+    const parsed = errors.map(
+      (t) => JSON.parse(t) as { id: string; line: number; error: { code: string } },
+    );
+    expect(parsed.map((e) => e.line)).toEqual([...BAD_LINES.keys()]);
+    expect(parsed.map((e) => e.id)).toEqual(["7", "bad-shape", "bad-name"]);
+    expect(parsed.every((e) => e.error.code === "INVALID_REQUEST")).toBe(true);
+
+    const download = await fetch(`${gw.url}/v1/files/out/scored.jsonl`);
+    expect(download.status).toBe(200);
+    expect((await download.text()).trim().split("\n")).toHaveLength(RECORDS - 3);
+  }, 90_000);
+
+  it("refuses paths outside the data dir and Postgres without allowed hosts", async () => {
+    const outside = await post("/v1/batches", {
+      model: "mlp",
+      input: { path: "../etc/passwd" },
+      output: { path: "o.jsonl" },
+    });
+    expect(outside.status).toBe(400);
+    const pg = await post("/v1/batches", {
+      model: "mlp",
+      input: { postgres: { url: "postgres://db.internal/x", query: "select 1" } },
+      output: { path: "o.jsonl" },
+    });
+    expect(pg.status).toBe(400);
+    expect(JSON.stringify(pg.body)).toContain("jobs.postgres.allowedHosts");
+    const upload = await fetch(`${gw.url}/v1/files?name=../x.jsonl`, {
+      method: "POST",
+      body: "{}",
+    });
+    expect(upload.status).toBe(400);
+    const missing = await post("/v1/batches", {
+      model: "nope",
+      input: { path: "in.jsonl" },
+      output: { path: "o.jsonl" },
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  it("uploads a file, runs a batch on it and fails it past maxErrors", async () => {
+    const body = `{"inputs":{"${inputName}":[[1]]}}\n{"inputs":{"${inputName}":[[2]]}}\n`;
+    const up = await fetch(`${gw.url}/v1/files?name=up/bad.jsonl`, { method: "POST", body });
+    expect(up.status).toBe(201);
+    const created = await post("/v1/batches", {
+      model: "mlp",
+      input: { path: "up/bad.jsonl" },
+      output: { path: "up/out.jsonl" },
+      maxErrors: 1,
+    });
+    const done = await waitDone(created.body.id);
+    expect(done.status).toBe("failed");
+    expect(done.counts.failed).toBe(2);
+    expect(done.error?.message).toContain("maxErrors");
+  });
+});
