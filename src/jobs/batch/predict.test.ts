@@ -47,7 +47,7 @@ function context(service: InferenceService, pauses: boolean[] = []): PredictCont
     inputs,
     limits: DEFAULT_LIMITS,
     rowsPerCall: 4,
-    slots: new TargetSlots(2),
+    slots: new TargetSlots(2, () => false),
     outageTimeoutMs: 60_000,
     requestId: "t",
     signal: new AbortController().signal,

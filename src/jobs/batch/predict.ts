@@ -21,6 +21,9 @@ import { type BadRecord, isBadRecord, type OutputRecord, type SourceRecord } fro
 import { isOutage, retryOutage } from "./outage.js";
 import type { TargetSlots } from "./slots.js";
 
+/** Rows per call while live traffic flows. */
+const LIVE_ROWS_PER_CALL = 32;
+
 /** What predicting a chunk needs. */
 export interface PredictContext {
   readonly service: InferenceService;
@@ -136,7 +139,9 @@ export async function predictChunk(
 ): Promise<Outcome[]> {
   const decoded = records.map((r) => decode(r, ctx));
   const good = decoded.filter((d): d is Decoded => !("error" in d));
-  const calls = groups(good, ctx.rowsPerCall);
+  // Smaller calls while live traffic flows: a live request waits at most one short call.
+  const rows = ctx.slots.live ? Math.min(ctx.rowsPerCall, LIVE_ROWS_PER_CALL) : ctx.rowsPerCall;
+  const calls = groups(good, rows);
   const answered = new Map<number, Outcome>();
   await Promise.all(
     calls.map(async (group) => {
