@@ -23,6 +23,7 @@ describe("jobs config", () => {
         rowsPerCall: 256,
         inFlightPerTarget: 2,
         concurrency: 2,
+        shardRecords: 50_000,
         outageTimeoutMs: 600_000,
       },
       postgres: { allowedHosts: [] },

@@ -16,7 +16,9 @@ import {
 } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import { BatchManager } from "./batch/manager.js";
+import { RedisBatches } from "./batch/redis-batches.js";
 import { Scheduler } from "./batch/schedules.js";
+import type { Batches } from "./batch/types.js";
 import type { JobsConfig } from "./config.js";
 import type { DeliveryOutcome, DeliveryPolicy } from "./delivery.js";
 import type { JobMetrics } from "./metrics.js";
@@ -97,19 +99,31 @@ export class JobEngine {
   readonly #throttle: LoadThrottle;
   #probe: Redis | undefined;
   /** Batch inference jobs (docs/batch.md). */
-  readonly batches: BatchManager;
+  readonly batches: Batches;
   /** The configured batch schedules. */
   readonly schedules: Scheduler;
 
   private constructor(options: JobEngineOptions) {
     this.#options = options;
     const { logger, metrics } = options;
-    this.batches = new BatchManager({
+    const batchRedis = options.config.jobs.redis ?? options.config.redis;
+    const batchOptions = {
       config: options.config,
       service: options.service,
       logger,
       metrics: metrics.batch,
-    });
+    };
+    this.batches =
+      batchRedis === undefined
+        ? new BatchManager(batchOptions)
+        : new RedisBatches({
+            ...batchOptions,
+            url: batchRedis.url,
+            keyPrefix:
+              options.config.jobs.redis?.keyPrefix ??
+              options.config.redis?.keyPrefix ??
+              "infergate:",
+          });
     metrics.setCountSource("batch", async () => this.batches.counts());
     this.schedules = new Scheduler(options.config.jobs.schedules, this.batches, (err, name) =>
       logger.error({ err, schedule: name }, "scheduled batch failed to start"),

@@ -26,6 +26,8 @@ export const batchSettingsSchema = z.strictObject({
   inFlightPerTarget: positiveInt.max(256).default(2),
   /** Batches running at once in this process; others wait queued. */
   concurrency: positiveInt.max(64).default(2),
+  /** With Redis, a file batch is split into shards of this many records, run by any replica. */
+  shardRecords: positiveInt.max(100_000_000).default(50_000),
   /** A backend outage pauses a batch (retrying with backoff) for up to this long, then fails it. */
   outageTimeoutMs: positiveInt.max(24 * 3600 * 1000).default(600_000),
 });

@@ -16,7 +16,7 @@ import type { BatchMetrics } from "./metrics.js";
 import { runBatch } from "./run.js";
 import { TargetSlots } from "./slots.js";
 import { type BatchPage, SqliteBatchStore } from "./store.js";
-import { type BatchRecord, type BatchSpec, isFinal } from "./types.js";
+import { type Batches, type BatchRecord, type BatchSpec, isFinal } from "./types.js";
 import { batchView } from "./view.js";
 
 /** The logger the manager writes to. */
@@ -34,20 +34,13 @@ export interface BatchManagerOptions {
   readonly metrics?: BatchMetrics;
 }
 
-/** A change listener (server-sent events). */
-export type BatchListener = (batch: BatchRecord) => void;
-
-/** Listeners per batch are bounded: each is one open events stream. */
-const MAX_LISTENERS = 1000;
-
 /** Batches of this process. */
-export class BatchManager {
+export class BatchManager implements Batches {
   readonly #options: BatchManagerOptions;
   #store: SqliteBatchStore | undefined;
   readonly #slots: TargetSlots;
   readonly #running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   readonly #queue: string[] = [];
-  readonly #listeners = new Set<BatchListener>();
   #closed = false;
 
   constructor(options: BatchManagerOptions) {
@@ -133,13 +126,6 @@ export class BatchManager {
     return cancelling;
   }
 
-  /** Listens to every batch change until the returned function is called. */
-  listen(listener: BatchListener): () => void {
-    if (this.#listeners.size >= MAX_LISTENERS) throw new Error("too many batch listeners");
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   /** Counts by status (metrics). */
   counts(): Partial<Record<string, number>> {
     return this.#store?.counts() ?? {};
@@ -155,7 +141,6 @@ export class BatchManager {
 
   #save(batch: BatchRecord): BatchRecord {
     this.#open().put(batch);
-    for (const listener of this.#listeners) listener(batch);
     return batch;
   }
 

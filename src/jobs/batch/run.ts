@@ -34,6 +34,8 @@ export interface RunOptions {
   readonly limits: DecodeLimits;
   /** Resume from here. */
   readonly checkpoints?: OutputCheckpoints;
+  /** Only these input records (a shard): `count` records after the first `start`. */
+  readonly range?: { readonly start: number; readonly count: number };
   /** Aborted with a {@link StopReason}. */
   readonly signal: AbortSignal;
   /** Stores progress durably; awaited before the next chunk is written. */
@@ -66,6 +68,7 @@ async function readChunk(
   size: number,
 ): Promise<SourceRecord[]> {
   const chunk: SourceRecord[] = [];
+  if (size <= 0) return chunk;
   while (chunk.length < size) {
     const next = await iterator.next();
     if (next.done) break;
@@ -89,7 +92,15 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
   try {
     const route = service.resolve(spec.model, spec.version, () => undefined);
     const metadata = await service.metadata(route);
-    counts.total = await countRecords(spec.input, spec.format ?? "jsonl", options.inputDir);
+    const { range } = options;
+    counts.total =
+      range?.count ?? (await countRecords(spec.input, spec.format ?? "jsonl", options.inputDir));
+    let remaining = range === undefined ? Number.POSITIVE_INFINITY : range.count - start;
+    const nextChunk = async () => {
+      const chunk = await readChunk(iterator, Math.min(settings.chunkRecords, remaining));
+      remaining -= chunk.length;
+      return chunk;
+    };
     const mapping = {
       inputs: metadata.inputs,
       ...(spec.columns ? { columns: spec.columns } : {}),
@@ -97,7 +108,7 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
     };
     const source = await openBatchSource(spec.input, spec.format, options.inputDir, {
       ...mapping,
-      start,
+      start: (range?.start ?? 0) + start,
     });
     let out: Awaited<ReturnType<typeof openBatchOutput>>;
     try {
@@ -126,14 +137,11 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
     const iterator = source[Symbol.asyncIterator]();
     let ended: RunResult | undefined;
     try {
-      let chunk = await readChunk(iterator, settings.chunkRecords);
+      let chunk = await nextChunk();
       while (chunk.length > 0 && !signal.aborted) {
         const predicting = predictChunk(chunk, context);
         // Read the next chunk while this one is predicted.
-        const [outcomes, next] = await Promise.all([
-          predicting,
-          readChunk(iterator, settings.chunkRecords),
-        ]);
+        const [outcomes, next] = await Promise.all([predicting, nextChunk()]);
         await writeOutcomes(outcomes, out, counts);
         const checkpoints = { output: await out.sink.flush(), errors: await out.errors.flush() };
         await options.onCheckpoint({ counts: { ...counts }, checkpoints, version: route.version });

@@ -8,8 +8,7 @@ import { JobNotFoundError } from "../../errors.js";
 import type { BatchLocation } from "../io/open.js";
 import { expandPathPlaceholders } from "../io/placeholders.js";
 import type { ScheduleConfig } from "./config.js";
-import type { BatchManager } from "./manager.js";
-import type { BatchRecord, BatchSpec } from "./types.js";
+import type { Batches, BatchRecord, BatchSpec } from "./types.js";
 
 /** A schedule as `GET /v1/schedules` shows it. */
 export interface ScheduleView {
@@ -49,39 +48,37 @@ interface Entry {
 /** Runs the configured schedules on one batch manager. */
 export class Scheduler {
   readonly #entries = new Map<string, Entry>();
-  readonly #batches: BatchManager;
+  readonly #batches: Batches;
   readonly #onError: (err: unknown, name: string) => void;
 
   constructor(
     schedules: readonly ScheduleConfig[],
-    batches: BatchManager,
+    batches: Batches,
     onError: (err: unknown, name: string) => void,
   ) {
     this.#batches = batches;
     this.#onError = onError;
     for (const config of schedules) {
       const cron = new Cron(config.cron, { timezone: config.timezone, protect: true }, () => {
-        try {
-          this.#start(config.name, new Date());
-        } catch (err) {
-          this.#onError(err, config.name);
-        }
+        this.#start(config.name, new Date()).catch((err: unknown) =>
+          this.#onError(err, config.name),
+        );
       });
       this.#entries.set(config.name, { config, cron });
     }
   }
 
-  #start(name: string, at: Date): BatchRecord {
+  async #start(name: string, at: Date): Promise<BatchRecord> {
     const entry = this.#entries.get(name);
     if (entry === undefined) throw new JobNotFoundError(`schedule ${name}`);
-    const batch = this.#batches.create(scheduledSpec(entry.config, at), "");
+    const batch = await this.#batches.create(scheduledSpec(entry.config, at), "");
     entry.lastRunAt = at;
     entry.lastBatchId = batch.id;
     return batch;
   }
 
   /** Starts the schedule's batch now. */
-  runNow(name: string): BatchRecord {
+  runNow(name: string): Promise<BatchRecord> {
     return this.#start(name, new Date());
   }
 

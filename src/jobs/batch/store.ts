@@ -7,13 +7,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import type { BatchRecord, BatchStatus } from "./types.js";
+import type { BatchPage, BatchRecord, BatchStatus } from "./types.js";
 
-/** A page of batches, newest first. */
-export interface BatchPage {
-  readonly data: BatchRecord[];
-  readonly next: string | null;
-}
+export type { BatchPage };
 
 interface Row {
   seq: number;

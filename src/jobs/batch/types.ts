@@ -61,6 +61,31 @@ export interface BatchRecord {
   startedAt?: number;
   finishedAt?: number;
   error?: RecordError;
+  /** How many shards the batch runs as (Redis only). */
+  shards?: number;
   /** Records per second over the current run, for the ETA. */
   recordsPerSecond?: number;
+}
+
+/** A page of batches, newest first. */
+export interface BatchPage {
+  readonly data: BatchRecord[];
+  readonly next: string | null;
+}
+
+/** What the API and the scheduler need of a batch runner (in process, or shards on Redis). */
+export interface Batches {
+  /** The jobs config in force. */
+  readonly config: import("../config.js").JobsConfig;
+  /** The data directory batch paths are relative to. */
+  readonly dataDir: string;
+  create(spec: BatchSpec, tenant: string): BatchRecord | Promise<BatchRecord>;
+  /** JOB_NOT_FOUND when unknown or another tenant's. */
+  get(id: string, tenant: string): BatchRecord | Promise<BatchRecord>;
+  list(tenant: string, limit: number, after?: string): BatchPage | Promise<BatchPage>;
+  cancel(id: string, tenant: string): BatchRecord | Promise<BatchRecord>;
+  /** Counts by status (metrics). */
+  counts(): Partial<Record<string, number>> | Promise<Partial<Record<string, number>>>;
+  /** Stops running work at its last checkpoint. */
+  close(): Promise<void>;
 }
