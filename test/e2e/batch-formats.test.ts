@@ -169,7 +169,9 @@ describe("batch formats", () => {
       const { rows } = await db.query("SELECT * FROM iris_scores");
       expect(rows).toHaveLength(ROWS.length);
       const byId = new Map(rows.map((row: Record<string, unknown>) => [row.id, row]));
-      ROWS.forEach((_, r) => expectIris(byId.get(`f${r + 1}`) as Record<string, unknown>, r));
+      for (let r = 0; r < ROWS.length; r++) {
+        expectIris(byId.get(`f${r + 1}`) as Record<string, unknown>, r);
+      }
     }, 60_000);
   });
 });
