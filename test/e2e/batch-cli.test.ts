@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BAD_LINES, writeMlpJsonl } from "../jobs/batch-data.js";
+import { writeMlpJsonl } from "../jobs/batch-data.js";
+import { expectExactlyOnce } from "../jobs/batch-helpers.js";
 import { MODELS_DIR } from "./harness.js";
 
 const CLI = resolve(import.meta.dirname, "../../dist/cli.js");
@@ -99,16 +100,7 @@ describe("infergate batch", () => {
     expect(second.code).toBe(0);
     expect(second.stderr).toContain(`done: ${RECORDS} records, 3 failed`);
     expect(existsSync(checkpoint)).toBe(false);
-    const ids = readFileSync(join(dir, "out.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => (JSON.parse(l) as { id: string }).id);
-    const good = Array.from({ length: RECORDS }, (_, i) => i + 1).filter((l) => !BAD_LINES.has(l));
-    expect(ids).toEqual(good.map((l) => `r${l}`));
-    const errors = readFileSync(join(dir, "out.jsonl.errors.jsonl"), "utf8").trim().split("\n");
-    expect(errors.map((e) => (JSON.parse(e) as { line: number }).line)).toEqual([
-      ...BAD_LINES.keys(),
-    ]);
+    expectExactlyOnce(dir, "out.jsonl", RECORDS);
   }, 60_000);
 
   it("exits 1 when more than --max-errors records fail", async () => {

@@ -11,6 +11,7 @@ import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import * as ort from "onnxruntime-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BatchView, postBatch, waitForBatch } from "../jobs/batch-helpers.js";
 import { skipWithoutPostgres, startPostgres, type TestPostgres } from "../support/postgres.js";
 import { MODELS_DIR, startTestGateway, type TestGateway } from "./harness.js";
 
@@ -25,27 +26,10 @@ let gw: TestGateway;
 let dataDir: string;
 let expected: { probabilities: number[][]; label: number[] };
 
-interface BatchView {
-  id: string;
-  status: string;
-  counts: { total: number | null; done: number; failed: number };
-}
-
 async function runBatch(body: unknown): Promise<BatchView> {
-  const res = await fetch(`${gw.url}/v1/batches`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  const res = await postBatch(gw.url, body);
   expect(res.status).toBe(202);
-  const { id } = (await res.json()) as BatchView;
-  const until = Date.now() + 30_000;
-  for (;;) {
-    const batch = (await (await fetch(`${gw.url}/v1/batches/${id}`)).json()) as BatchView;
-    if (["succeeded", "failed", "cancelled"].includes(batch.status)) return batch;
-    if (Date.now() > until) throw new Error(`batch still ${batch.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitForBatch(gw.url, res.body.id);
 }
 
 async function irisDirect(

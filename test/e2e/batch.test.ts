@@ -9,58 +9,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BAD_LINES, referenceLogits, writeMlpJsonl } from "../jobs/batch-data.js";
-import { MODELS_DIR, startTestGateway, type TestGateway } from "./harness.js";
+import { goodLines, mlpConfig, postBatch, waitForBatch } from "../jobs/batch-helpers.js";
+import { startTestGateway, type TestGateway } from "./harness.js";
 
 const RECORDS = 5000;
 let gw: TestGateway;
 let dataDir: string;
 let inputName: string;
 
-interface BatchView {
-  id: string;
-  status: string;
-  counts: { total: number | null; done: number; failed: number };
-  errors: { path: string };
-  error?: { code: string; message: string };
-}
-
-async function post(
-  path: string,
-  body: unknown,
-): Promise<{ status: number; body: BatchView & { error?: { code: string } } }> {
-  const res = await fetch(`${gw.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as BatchView };
-}
-
-async function waitDone(id: string, ms = 60_000): Promise<BatchView> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const batch = (await (await fetch(`${gw.url}/v1/batches/${id}`)).json()) as BatchView;
-    if (["succeeded", "failed", "cancelled"].includes(batch.status)) return batch;
-    if (Date.now() > until) throw new Error(`batch still ${batch.status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitDone = (id: string) => waitForBatch(gw.url, id);
 
 beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), "infergate-batch-"));
   dataDir = join(root, "files");
   ({ input: inputName } = await referenceLogits([1]));
-  gw = await startTestGateway(`server: { host: 127.0.0.1, port: 0 }
-backends:
-  local: { type: onnx, modelDir: ${MODELS_DIR} }
-models:
-  mlp:
-    versions: { "1": { backend: local, model: mlp, version: "1" } }
-jobs:
-  dir: ${join(root, "jobs")}
-  dataDir: ${dataDir}
-  batch: { chunkRecords: 1024 }
-`);
+  gw = await startTestGateway(
+    mlpConfig(`dir: ${join(root, "jobs")}
+      dataDir: ${dataDir}
+      batch: { chunkRecords: 1024 }`),
+  );
   mkdirSync(dataDir, { recursive: true });
   await writeMlpJsonl(join(dataDir, "in.jsonl"), RECORDS, inputName);
 }, 30_000);
@@ -71,7 +38,7 @@ afterAll(async () => {
 
 describe("batches API", () => {
   it("scores a JSONL file in input order, matching onnxruntime, with bad records by line", async () => {
-    const created = await post("/v1/batches", {
+    const created = await postBatch(gw.url, {
       model: "mlp",
       input: { path: "in.jsonl" },
       output: { path: "out/scored.jsonl" },
@@ -83,7 +50,7 @@ describe("batches API", () => {
 
     const lines = readFileSync(join(dataDir, "out/scored.jsonl"), "utf8").trim().split("\n");
     expect(lines).toHaveLength(RECORDS - 3);
-    const good = Array.from({ length: RECORDS }, (_, i) => i + 1).filter((l) => !BAD_LINES.has(l));
+    const good = goodLines(RECORDS);
     const { logits } = await referenceLogits(good);
     lines.forEach((text, i) => {
       const record = JSON.parse(text) as { id: string; outputs: Record<string, number[][]> };
@@ -108,13 +75,13 @@ describe("batches API", () => {
   }, 90_000);
 
   it("refuses paths outside the data dir and Postgres without allowed hosts", async () => {
-    const outside = await post("/v1/batches", {
+    const outside = await postBatch(gw.url, {
       model: "mlp",
       input: { path: "../etc/passwd" },
       output: { path: "o.jsonl" },
     });
     expect(outside.status).toBe(400);
-    const pg = await post("/v1/batches", {
+    const pg = await postBatch(gw.url, {
       model: "mlp",
       input: { postgres: { url: "postgres://db.internal/x", query: "select 1" } },
       output: { path: "o.jsonl" },
@@ -126,7 +93,7 @@ describe("batches API", () => {
       body: "{}",
     });
     expect(upload.status).toBe(400);
-    const missing = await post("/v1/batches", {
+    const missing = await postBatch(gw.url, {
       model: "nope",
       input: { path: "in.jsonl" },
       output: { path: "o.jsonl" },
@@ -138,7 +105,7 @@ describe("batches API", () => {
     const body = `{"inputs":{"${inputName}":[[1]]}}\n{"inputs":{"${inputName}":[[2]]}}\n`;
     const up = await fetch(`${gw.url}/v1/files?name=up/bad.jsonl`, { method: "POST", body });
     expect(up.status).toBe(201);
-    const created = await post("/v1/batches", {
+    const created = await postBatch(gw.url, {
       model: "mlp",
       input: { path: "up/bad.jsonl" },
       output: { path: "up/out.jsonl" },
