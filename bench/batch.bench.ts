@@ -170,7 +170,7 @@ jobs: { dir: ${join(root, "jobs")}, dataDir: ${dataDir} }
     await post(`${g.url}/v1/batches/${id}/cancel`, {});
 
     writeResult("batch", [
-      `${RECORDS.toLocaleString("en-US")} MLP records (256 FP32 features each) as JSONL; gateway in a child process, defaults (chunks of 2,048 records, 256 rows per call, 2 calls in flight).`,
+      `${RECORDS.toLocaleString("en-US")} MLP records (256 FP32 features each) as JSONL; gateway in a child process, defaults (chunks of 512 records, 256 rows per call, 2 calls in flight).`,
       "",
       ...table(
         ["measure", "value", "ratio", "target"],

@@ -19,7 +19,7 @@ describe("jobs config", () => {
       dataDir: "./data/files",
       maxUploadBytes: 1024 * 1024 * 1024,
       batch: {
-        chunkRecords: 2048,
+        chunkRecords: 512,
         rowsPerCall: 256,
         inFlightPerTarget: 2,
         concurrency: 2,

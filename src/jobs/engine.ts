@@ -107,6 +107,8 @@ export class JobEngine {
     this.#options = options;
     const { logger, metrics } = options;
     const batchRedis = options.config.jobs.redis ?? options.config.redis;
+    const batchPrefix =
+      options.config.jobs.redis?.keyPrefix ?? options.config.redis?.keyPrefix ?? "infergate:";
     const batchOptions = {
       config: options.config,
       service: options.service,
@@ -125,8 +127,11 @@ export class JobEngine {
               "infergate:",
           });
     metrics.setCountSource("batch", async () => this.batches.counts());
-    this.schedules = new Scheduler(options.config.jobs.schedules, this.batches, (err, name) =>
-      logger.error({ err, schedule: name }, "scheduled batch failed to start"),
+    this.schedules = new Scheduler(
+      options.config.jobs.schedules,
+      this.batches,
+      (err, name) => logger.error({ err, schedule: name }, "scheduled batch failed to start"),
+      batchRedis === undefined ? undefined : { url: batchRedis.url, keyPrefix: batchPrefix },
     );
     const config = options.config.jobs;
     this.#throttle = new LoadThrottle({
@@ -231,7 +236,7 @@ export class JobEngine {
     this.#probe?.disconnect();
     this.#options.metrics.setCountSource("async", undefined);
     this.#options.metrics.setCountSource("batch", undefined);
-    this.schedules.stop();
+    await this.schedules.stop();
     await this.batches.close();
     const store = this.#store ?? (await this.#opening?.catch(() => undefined));
     await store?.close(graceMs);

@@ -4,7 +4,7 @@
  * takes its shards over from their checkpoints (BullMQ's stalled check) and the finalizer
  * concatenates the parts: every record exactly once, in input order, bad records by line.
  */
-import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ import { writeMlpJsonl } from "../jobs/batch-data.js";
 import { expectExactlyOnce, mlpConfig, postBatch, waitForBatch } from "../jobs/batch-helpers.js";
 import { type GatewayProcess, startGatewayProcess } from "../jobs/process.js";
 import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis.js";
-import { writeConfig } from "./harness.js";
+import { startTestGateway, writeConfig } from "./harness.js";
 
 const RECORDS = 20_000;
 let redis: TestRedis | undefined;
@@ -70,4 +70,36 @@ describe.skipIf(skipWithoutRedis())("batches on Redis across two replicas", () =
     // The parts are gone once concatenated.
     expect(readdirSync(join(dataDir, ".batches"))).toEqual([]);
   }, 120_000);
+});
+
+describe.skipIf(skipWithoutRedis())("schedules on Redis across two replicas", () => {
+  it("runs each occurrence once, whichever replica takes it", async () => {
+    const server = await startRedis();
+    const root = mkdtempSync(join(tmpdir(), "infergate-batch-sched-"));
+    const dataDir = join(root, "files");
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(
+      join(dataDir, "one.jsonl"),
+      `{"inputs":{"input":[[${new Array(256).fill(0).join(",")}]]}}\n`,
+    );
+    const config = mlpConfig(`redis: { url: "${server.url}" }
+      dataDir: ${dataDir}
+      schedules:
+        - { name: tick, cron: "* * * * * *", model: mlp, input: { path: one.jsonl }, output: { path: "ticks/{datetime}.jsonl" } }`);
+    const [a, b] = await Promise.all([startTestGateway(config), startTestGateway(config)]);
+    try {
+      await new Promise((r) => setTimeout(r, 4500));
+      const listed = (await (await fetch(`${a.url}/v1/batches?limit=100`)).json()) as {
+        data: Array<{ output: { path: string } }>;
+      };
+      const paths = listed.data.map((x) => x.output.path);
+      // About one batch a second for 4.5 s; a second replica firing too would repeat a path.
+      expect(paths.length).toBeGreaterThanOrEqual(2);
+      expect(paths.length).toBeLessThanOrEqual(6);
+      expect(new Set(paths).size).toBe(paths.length);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -26,7 +26,9 @@ beforeAll(async () => {
   gw = await startTestGateway(
     mlpConfig(`dir: ${join(root, "jobs")}
       dataDir: ${dataDir}
-      batch: { chunkRecords: 1024 }`),
+      batch: { chunkRecords: 1024 }
+      schedules:
+        - { name: nightly, cron: "0 2 * * *", timezone: Europe/Paris, model: mlp, input: { path: "up/bad.jsonl" }, output: { path: "nightly/{date}.jsonl" } }`),
   );
   mkdirSync(dataDir, { recursive: true });
   await writeMlpJsonl(join(dataDir, "in.jsonl"), RECORDS, inputName);
@@ -115,5 +117,31 @@ describe("batches API", () => {
     expect(done.status).toBe("failed");
     expect(done.counts.failed).toBe(2);
     expect(done.error?.message).toContain("maxErrors");
+  });
+
+  it("lists schedules with their next run and runs one now, {date} expanded", async () => {
+    const listed = (await (await fetch(`${gw.url}/v1/schedules`)).json()) as {
+      data: Array<{ name: string; cron: string; timezone: string; nextRunAt: string }>;
+    };
+    expect(listed.data).toHaveLength(1);
+    expect(listed.data[0]).toMatchObject({
+      name: "nightly",
+      cron: "0 2 * * *",
+      timezone: "Europe/Paris",
+    });
+    const next = new Date(listed.data[0]?.nextRunAt ?? "");
+    expect(next.getTime()).toBeGreaterThan(Date.now());
+    // 02:00 in Paris is 00:00 or 01:00 UTC.
+    expect([0, 1]).toContain(next.getUTCHours());
+    const run = await fetch(`${gw.url}/v1/schedules/nightly/run`, { method: "POST" });
+    expect(run.status).toBe(202);
+    const batch = (await run.json()) as { id: string; output: { path: string } };
+    expect(batch.output.path).toMatch(/^nightly\/\d{4}-\d{2}-\d{2}\.jsonl$/);
+    const after = (await (await fetch(`${gw.url}/v1/schedules`)).json()) as {
+      data: Array<{ lastBatchId?: string }>;
+    };
+    expect(after.data[0]?.lastBatchId).toBe(batch.id);
+    expect((await fetch(`${gw.url}/v1/schedules/nope/run`, { method: "POST" })).status).toBe(404);
+    await waitForBatch(gw.url, batch.id);
   });
 });

@@ -19,7 +19,7 @@ const hostPattern = z
 
 export const batchSettingsSchema = z.strictObject({
   /** Records read ahead, predicted and checkpointed together. */
-  chunkRecords: positiveInt.max(65_536).default(2048),
+  chunkRecords: positiveInt.max(65_536).default(512),
   /** Rows concatenated into one infer call (records with the same input shapes). */
   rowsPerCall: positiveInt.max(65_536).default(256),
   /** Batch infer calls in flight at once per backend, all batches of this process together. */

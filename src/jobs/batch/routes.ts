@@ -101,7 +101,7 @@ export function batchRoutes(
 
   app.get("/v1/files/:name{.+}", (c) => downloadFile(c.req.param("name"), batches.dataDir));
 
-  app.get("/v1/schedules", (c) => json(c, 200, { data: scheduler.list() }));
+  app.get("/v1/schedules", async (c) => json(c, 200, { data: await scheduler.list() }));
   app.post("/v1/schedules/:name/run", async (c) =>
     json(c, 202, batchView(await scheduler.runNow(c.req.param("name")))),
   );
