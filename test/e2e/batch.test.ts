@@ -4,9 +4,13 @@
  * errors file by line; file upload/download confined to the data dir; Postgres refused without
  * jobs.postgres.allowedHosts; cancel.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BAD_LINES, referenceLogits, writeMlpJsonl } from "../jobs/batch-data.js";
 import { goodLines, mlpConfig, postBatch, waitForBatch } from "../jobs/batch-helpers.js";
@@ -19,7 +23,29 @@ let inputName: string;
 
 const waitDone = (id: string) => waitForBatch(gw.url, id);
 
+const SECRET = `whsec_${randomBytes(24).toString("base64")}`;
+/** Verified webhook payloads the receiver got. */
+const hooks: Array<{ type: string; data: { id: string; status: string; counts: unknown } }> = [];
+let receiver: Server;
+let hookUrl: string;
+
 beforeAll(async () => {
+  const verifier = new Webhook(SECRET);
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const headers = {
+        "webhook-id": String(req.headers["webhook-id"]),
+        "webhook-timestamp": String(req.headers["webhook-timestamp"]),
+        "webhook-signature": String(req.headers["webhook-signature"]),
+      };
+      hooks.push(verifier.verify(Buffer.concat(chunks).toString(), headers) as (typeof hooks)[0]);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   const root = mkdtempSync(join(tmpdir(), "infergate-batch-"));
   dataDir = join(root, "files");
   ({ input: inputName } = await referenceLogits([1]));
@@ -27,6 +53,7 @@ beforeAll(async () => {
     mlpConfig(`dir: ${join(root, "jobs")}
       dataDir: ${dataDir}
       batch: { chunkRecords: 1024 }
+      webhooks: { secret: "${SECRET}", allowedHosts: ["127.0.0.1"] }
       schedules:
         - { name: nightly, cron: "0 2 * * *", timezone: Europe/Paris, model: mlp, input: { path: "up/bad.jsonl" }, output: { path: "nightly/{date}.jsonl" } }`),
   );
@@ -36,6 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.stop();
+  receiver?.close();
 });
 
 describe("batches API", () => {
@@ -143,5 +171,49 @@ describe("batches API", () => {
     expect(after.data[0]?.lastBatchId).toBe(batch.id);
     expect((await fetch(`${gw.url}/v1/schedules/nope/run`, { method: "POST" })).status).toBe(404);
     await waitForBatch(gw.url, batch.id);
+  });
+
+  it("cancels a running batch (no output published) and sends signed completion webhooks", async () => {
+    const created = await postBatch(gw.url, {
+      model: "mlp",
+      input: { path: "in.jsonl" },
+      output: { path: "cancelled.jsonl" },
+      webhook: { url: hookUrl },
+    });
+    expect(created.status).toBe(202);
+    const cancel = await fetch(`${gw.url}/v1/batches/${created.body.id}/cancel`, {
+      method: "POST",
+    });
+    expect(["cancelling", "cancelled"]).toContain(
+      ((await cancel.json()) as { status: string }).status,
+    );
+    const done = await waitForBatch(gw.url, created.body.id);
+    expect(done.status).toBe("cancelled");
+    expect(existsSync(join(dataDir, "cancelled.jsonl"))).toBe(false);
+    const again = await fetch(`${gw.url}/v1/batches/${created.body.id}/cancel`, { method: "POST" });
+    expect(((await again.json()) as { status: string }).status).toBe("cancelled");
+
+    const ok = await postBatch(gw.url, {
+      model: "mlp",
+      input: { path: "up/bad.jsonl" },
+      output: { path: "hooked.jsonl" },
+      webhook: { url: hookUrl },
+    });
+    await waitForBatch(gw.url, ok.body.id);
+    const until = Date.now() + 10_000;
+    while (hooks.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const byId = new Map(hooks.map((h) => [h.data.id, h]));
+    expect(byId.get(created.body.id)?.type).toBe("batch.cancelled");
+    expect(byId.get(ok.body.id)).toMatchObject({
+      type: "batch.succeeded",
+      data: { status: "succeeded", counts: { total: 2, done: 2, failed: 2 } },
+    });
+    const refused = await postBatch(gw.url, {
+      model: "mlp",
+      input: { path: "in.jsonl" },
+      output: { path: "x.jsonl" },
+      webhook: { url: "http://10.0.0.1/hook" },
+    });
+    expect(refused.status).toBe(400);
   });
 });
