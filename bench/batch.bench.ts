@@ -21,12 +21,14 @@ import * as ort from "onnxruntime-node";
 import { it } from "vitest";
 import { features, MLP_PATH, writeMlpJsonl } from "../test/jobs/batch-data.js";
 import { type GatewayProcess, startGatewayProcess } from "../test/jobs/process.js";
-import { closedLoop, openLoop } from "./load.js";
+import { closedLoop, type LoadResult, openLoop } from "./load.js";
 import { envNumber, num, table, writeResult } from "./report.js";
 
 const RECORDS = envNumber("BENCH_BATCH_RECORDS", 100_000);
 const BIG = envNumber("BENCH_BATCH_BIG", 1_000_000);
 const LIVE_RATE = envNumber("BENCH_BATCH_LIVE_RATE", 50);
+const ROUNDS = 3;
+const WINDOW_S = 4;
 const MODELS = resolve(import.meta.dirname, "../models");
 
 /** The hand-written loop: read JSONL, parse, run onnxruntime-node on 256 rows at a time. */
@@ -162,12 +164,33 @@ jobs: { dir: ${join(root, "jobs")}, dataDir: ${dataDir} }
     };
     const oneByOne = await closedLoop(one, { concurrency: 8, seconds: 5 });
 
-    const idle = await openLoop(one, { rate: LIVE_RATE, seconds: 8 });
-    const { id } = (await (await post(`${g.url}/v1/batches`, mlpBatch)).json()) as BatchView;
-    await new Promise((r) => setTimeout(r, 500));
-    const busy = await openLoop(one, { rate: LIVE_RATE, seconds: 8 });
-    const during = (await (await fetch(`${g.url}/v1/batches/${id}`)).json()) as BatchView;
-    await post(`${g.url}/v1/batches/${id}/cancel`, {});
+    // Idle and busy windows alternate, so a neighbour's load on a shared machine hits both alike;
+    // the figures are the median of the rounds' p99s.
+    const idleRuns: LoadResult[] = [];
+    const busyRuns: LoadResult[] = [];
+    const states: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      idleRuns.push(await openLoop(one, { rate: LIVE_RATE, seconds: WINDOW_S }));
+      const { id } = (await (await post(`${g.url}/v1/batches`, mlpBatch)).json()) as BatchView;
+      await new Promise((r) => setTimeout(r, 300));
+      busyRuns.push(await openLoop(one, { rate: LIVE_RATE, seconds: WINDOW_S }));
+      const during = (await (await fetch(`${g.url}/v1/batches/${id}`)).json()) as BatchView;
+      states.push(`${during.status} at ${during.counts.done}`);
+      await post(`${g.url}/v1/batches/${id}/cancel`, {});
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const median = (runs: LoadResult[], pick: (r: LoadResult) => number) =>
+      runs.map(pick).sort((x, y) => x - y)[Math.floor(runs.length / 2)] ?? 0;
+    const idle = {
+      p99Ms: median(idleRuns, (r) => r.p99Ms),
+      p50Ms: median(idleRuns, (r) => r.p50Ms),
+      errors: idleRuns.reduce((n, r) => n + r.errors, 0),
+    };
+    const busy = {
+      p99Ms: median(busyRuns, (r) => r.p99Ms),
+      p50Ms: median(busyRuns, (r) => r.p50Ms),
+      errors: busyRuns.reduce((n, r) => n + r.errors, 0),
+    };
 
     writeResult("batch", [
       `${RECORDS.toLocaleString("en-US")} MLP records (256 FP32 features each) as JSONL; gateway in a child process, defaults (chunks of 512 records, 256 rows per call, 2 calls in flight).`,
@@ -193,16 +216,21 @@ jobs: { dir: ${join(root, "jobs")}, dataDir: ${dataDir} }
             `batch ${num(batchRate / oneByOne.perSecond, 1)}×`,
             "≥ 5×",
           ],
-          [`live /v1/predict p99 idle at ${LIVE_RATE}/s (ms)`, num(idle.p99Ms), "1", ""],
           [
-            `live p99 during a batch (ms; batch at ${during.counts.done} records by then)`,
+            `live /v1/predict p99 idle at ${LIVE_RATE}/s (ms, median of ${ROUNDS} windows of ${WINDOW_S} s)`,
+            num(idle.p99Ms),
+            "1",
+            "",
+          ],
+          [
+            `live p99 during a batch (ms; each batch at the window's end: ${states.join(", ")})`,
             num(busy.p99Ms),
             `${num(busy.p99Ms / idle.p99Ms)}× idle`,
             "≤ 1.5×",
           ],
           [`${BIG.toLocaleString("en-US")}-record iris batch (records/s)`, num(bigRate, 0), "", ""],
           [
-            "gateway RSS at its start / peak during it (MB)",
+            "fresh gateway's RSS at its start / peak during it (MB)",
             `${num(rssStart, 0)} / ${num(rssPeak, 0)}`,
             "",
             "< 300 MB",

@@ -5,6 +5,7 @@
  * that fails for a reason other than an outage is re-run row by row, so only the bad records fail;
  * an outage (unavailable, timeout, overloaded) is retried with backoff, pausing the batch.
  */
+import { setImmediate } from "node:timers/promises";
 import { type GatewayError, toGatewayError } from "../../errors.js";
 import type { InferenceService, Route } from "../../gateway/types.js";
 import { decodeUnifiedInputs } from "../../http/unified-codec.js";
@@ -21,6 +22,8 @@ import { type BadRecord, isBadRecord, type OutputRecord, type SourceRecord } fro
 import { isOutage, retryOutage } from "./outage.js";
 import type { TargetSlots } from "./slots.js";
 
+/** Records decoded between two yields of the event loop while live traffic flows. */
+const LIVE_DECODE_SLICE = 16;
 /** Rows per call while live traffic flows. */
 const LIVE_ROWS_PER_CALL = 32;
 
@@ -137,7 +140,13 @@ export async function predictChunk(
   records: readonly SourceRecord[],
   ctx: PredictContext,
 ): Promise<Outcome[]> {
-  const decoded = records.map((r) => decode(r, ctx));
+  const decoded: Array<Decoded | BadRecord> = [];
+  for (const record of records) {
+    decoded.push(decode(record, ctx));
+    // Decoding is synchronous work on the event loop live requests share: while they flow, let
+    // them in between small slices.
+    if (decoded.length % LIVE_DECODE_SLICE === 0 && ctx.slots.live) await setImmediate();
+  }
   const good = decoded.filter((d): d is Decoded => !("error" in d));
   // Smaller calls while live traffic flows: a live request waits at most one short call.
   const rows = ctx.slots.live ? Math.min(ctx.rowsPerCall, LIVE_ROWS_PER_CALL) : ctx.rowsPerCall;
