@@ -8,6 +8,7 @@ import { loadConfigFile } from "./config/load.js";
 import { watchConfigFile } from "./config/watch.js";
 import { GatewayError } from "./errors.js";
 import { ConfigInvalidError } from "./gateway/runtime.js";
+import { BATCH_USAGE, batchCommand } from "./jobs/batch/cli.js";
 import { describeListenError } from "./listen-errors.js";
 import { createLogger, flushLogger, type Logger, LogLevelError } from "./logger.js";
 import { explainRoute } from "./routing/explain.js";
@@ -22,6 +23,8 @@ const USAGE = `usage: infergate [serve|validate] [--config FILE]
   explain    print which version and target a request to model M would reach, and why`;
 
 async function main(argv: string[]): Promise<number> {
+  // `batch` has options of its own (docs/batch.md "The CLI").
+  if (argv[0] === "batch") return batchCommand(argv.slice(1), DEFAULT_CONFIG);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -34,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE}\n${BATCH_USAGE}\n`);
     return 0;
   }
   const command = positionals[0] ?? "serve";

@@ -3,6 +3,7 @@
  * on one Hono app.
  */
 import { Hono } from "hono";
+import { batchRoutes } from "../jobs/batch/routes.js";
 import { asyncRoutes } from "../jobs/routes.js";
 import { payloadLimit } from "./body-limit.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
@@ -29,6 +30,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hon
   if (options.admin !== false) app.route("/", adminOpsRoutes(deps));
   // Before the unified routes: `Prefer: respond-async` on a predict path is a job submit.
   if (deps.jobs !== undefined) app.route("/", asyncRoutes(deps.jobs, deps));
+  if (deps.jobs !== undefined) app.route("/", batchRoutes(deps.jobs, deps));
   app.route("/", unifiedRoutes(deps));
   app.route("/", v2Routes(deps));
   return finish(app, deps);

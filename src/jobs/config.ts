@@ -3,6 +3,7 @@
  * default, so async inference works with no `jobs` block at all, on the embedded store.
  */
 import { z } from "zod";
+import { batchSettingsSchema, postgresAccessSchema, schedulesSchema } from "./batch/config.js";
 
 // Node timers cannot wait longer than 2^31-1 ms.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -64,6 +65,16 @@ export const jobsSchema = z.strictObject({
   /** Jobs in Redis here instead of the top-level `redis` (which may be an evicting LRU cache). */
   redis: jobsRedisSchema.optional(),
   webhooks: webhooksSchema.default(() => webhooksSchema.parse({})),
+  /** Batch inputs, outputs and uploads live under this directory (docs/batch.md). */
+  dataDir: z.string().min(1).default("./data/files"),
+  /** Largest file `POST /v1/files` accepts. */
+  maxUploadBytes: positiveInt.default(1024 * 1024 * 1024),
+  /** How batches run: chunk size, rows per call, calls in flight per target. */
+  batch: batchSettingsSchema.default(() => batchSettingsSchema.parse({})),
+  /** Postgres hosts a batch request may name; absent or empty = refused over the API. */
+  postgres: postgresAccessSchema.default(() => postgresAccessSchema.parse({})),
+  /** Batches run on a cron schedule (docs/batch.md "Schedules"). */
+  schedules: schedulesSchema.default([]),
 });
 
 /** The parsed `jobs` block, defaults applied. */

@@ -15,6 +15,10 @@ import {
   JobNotFoundError,
 } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
+import { BatchManager } from "./batch/manager.js";
+import { RedisBatches } from "./batch/redis-batches.js";
+import { Scheduler } from "./batch/schedules.js";
+import type { Batches } from "./batch/types.js";
 import type { JobsConfig } from "./config.js";
 import type { DeliveryOutcome, DeliveryPolicy } from "./delivery.js";
 import type { JobMetrics } from "./metrics.js";
@@ -94,10 +98,41 @@ export class JobEngine {
   /** How many jobs run at once: the CPU live traffic leaves (throttle.ts). */
   readonly #throttle: LoadThrottle;
   #probe: Redis | undefined;
+  /** Batch inference jobs (docs/batch.md). */
+  readonly batches: Batches;
+  /** The configured batch schedules. */
+  readonly schedules: Scheduler;
 
   private constructor(options: JobEngineOptions) {
     this.#options = options;
     const { logger, metrics } = options;
+    const batchRedis = options.config.jobs.redis ?? options.config.redis;
+    const batchPrefix =
+      options.config.jobs.redis?.keyPrefix ?? options.config.redis?.keyPrefix ?? "infergate:";
+    const batchOptions = {
+      config: options.config,
+      service: options.service,
+      logger,
+      metrics: metrics.batch,
+    };
+    this.batches =
+      batchRedis === undefined
+        ? new BatchManager(batchOptions)
+        : new RedisBatches({
+            ...batchOptions,
+            url: batchRedis.url,
+            keyPrefix:
+              options.config.jobs.redis?.keyPrefix ??
+              options.config.redis?.keyPrefix ??
+              "infergate:",
+          });
+    metrics.setCountSource("batch", async () => this.batches.counts());
+    this.schedules = new Scheduler(
+      options.config.jobs.schedules,
+      this.batches,
+      (err, name) => logger.error({ err, schedule: name }, "scheduled batch failed to start"),
+      batchRedis === undefined ? undefined : { url: batchRedis.url, keyPrefix: batchPrefix },
+    );
     const config = options.config.jobs;
     this.#throttle = new LoadThrottle({
       max: config.concurrency,
@@ -200,6 +235,9 @@ export class JobEngine {
     this.#throttle.stop();
     this.#probe?.disconnect();
     this.#options.metrics.setCountSource("async", undefined);
+    this.#options.metrics.setCountSource("batch", undefined);
+    await this.schedules.stop();
+    await this.batches.close();
     const store = this.#store ?? (await this.#opening?.catch(() => undefined));
     await store?.close(graceMs);
   }

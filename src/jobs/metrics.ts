@@ -3,17 +3,17 @@
  * "async" for async inference jobs, so batch jobs can share the same series.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { JobStatus } from "./types.js";
+import { createBatchMetrics } from "./batch/metrics.js";
 
 /** Where the `infergate_jobs` gauge reads its counts at scrape time. */
-export type JobCountSource = () => Promise<Partial<Record<JobStatus, number>>>;
+export type JobCountSource = () => Promise<Partial<Record<string, number>>>;
 
 /** Creates the job metrics on `registry`. */
 export function createJobMetrics(registry: Registry) {
   const sources = new Map<string, JobCountSource>();
   const jobs = new Gauge({
     name: "infergate_jobs",
-    help: "Jobs by kind (async) and status, as the job store counts them (all replicas on Redis).",
+    help: "Jobs by kind (async, batch) and status, as the job store counts them (all replicas on Redis).",
     labelNames: ["kind", "status"] as const,
     registers: [registry],
     async collect() {
@@ -48,6 +48,7 @@ export function createJobMetrics(registry: Registry) {
     registers: [registry],
   });
   return {
+    batch: { ...createBatchMetrics(registry), webhookDeliveries },
     jobs,
     jobsTotal,
     jobDuration,

@@ -1,0 +1,67 @@
+/**
+ * `POST /v1/files?name=N` and `GET /v1/files/{name}`: uploads and downloads confined to
+ * `jobs.dataDir` (no `..`, no absolute paths, no symlinks out). An upload streams to a temp name
+ * and is renamed into place once complete, so a batch never reads half a file.
+ */
+import { createReadStream } from "node:fs";
+import { open, rename, rm, stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import type { Context } from "hono";
+import { InvalidRequestError, JobNotFoundError, PayloadTooLargeError } from "../../errors.js";
+import type { AppEnv } from "../../http/deps.js";
+import { resolveDataPath } from "../io/paths.js";
+
+/** Stores the request body as `name`; returns its size. */
+export async function uploadFile(
+  c: Context<AppEnv>,
+  dataDir: string,
+  maxBytes: number,
+): Promise<{ name: string; bytes: number }> {
+  const name = c.req.query("name");
+  if (name === undefined || name === "") throw new InvalidRequestError(`"name" is required`);
+  const target = await resolveDataPath(dataDir, name, { createParents: true });
+  const temp = `${target}.upload-${process.pid}-${Date.now()}`;
+  const file = await open(temp, "w");
+  let bytes = 0;
+  try {
+    const body = c.req.raw.body;
+    if (body !== null) {
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+        bytes += chunk.byteLength;
+        if (bytes > maxBytes) {
+          throw new PayloadTooLargeError(maxBytes);
+        }
+        await file.write(chunk);
+      }
+    }
+    await file.sync();
+    await file.close();
+    await rename(temp, target);
+    return { name, bytes };
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+/** Streams `name` from the data dir; JOB_NOT_FOUND-style 404 when it does not exist. */
+export async function downloadFile(name: string, dataDir: string): Promise<Response> {
+  const path = await resolveDataPath(dataDir, name);
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new InvalidRequestError(`${JSON.stringify(name)} is not a file`);
+    size = info.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new JobNotFoundError(`file ${name}`);
+    }
+    throw err;
+  }
+  const stream = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+  return new Response(stream, {
+    status: 200,
+    headers: { "content-type": "application/octet-stream", "content-length": String(size) },
+  });
+}

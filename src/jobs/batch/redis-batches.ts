@@ -1,0 +1,366 @@
+/**
+ * Batches on Redis (docs/batch.md "Several replicas"): the batch object and each shard's
+ * checkpoint live in Redis; the work is a BullMQ flow, one child job per shard and a finalizing
+ * parent that concatenates the parts in order once every shard is done. Any replica runs any
+ * shard; a replica that dies mid-shard stops renewing its lock, BullMQ's stalled check hands the
+ * shard to another, and that one resumes from the shard's last checkpoint — so every record still
+ * lands exactly once, in order. The data directory must be shared by the replicas.
+ */
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { FlowProducer, type Job, Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import type { GatewayConfig } from "../../config/schema.js";
+import { JobNotFoundError } from "../../errors.js";
+import type { InferenceService } from "../../gateway/types.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { errorsPath } from "../io/jsonl-sink.js";
+import type { OutputCheckpoints } from "../io/open.js";
+import { countRecords } from "./count.js";
+import type { BatchLogger } from "./manager.js";
+import type { BatchMetrics } from "./metrics.js";
+import { runBatch } from "./run.js";
+import { concatParts, planShards, removeParts, type ShardPlan } from "./shards.js";
+import { TargetSlots } from "./slots.js";
+import type { BatchCounts, Batches, BatchPage, BatchRecord, BatchSpec } from "./types.js";
+import { isFinal } from "./types.js";
+
+const SHARDS_QUEUE = "batch-shards";
+const FINAL_QUEUE = "batch-final";
+/** A shard job that failed (its replica stopping, Redis blips) is retried this many times. */
+const SHARD_ATTEMPTS = 1000;
+
+/** Options of {@link RedisBatches}. */
+export interface RedisBatchesOptions {
+  readonly config: GatewayConfig;
+  readonly service: () => InferenceService;
+  readonly logger: BatchLogger;
+  readonly metrics?: BatchMetrics;
+  readonly url: string;
+  readonly keyPrefix: string;
+}
+
+interface ShardData {
+  readonly id: string;
+  readonly shard: ShardPlan;
+}
+
+interface ShardState {
+  readonly checkpoints: OutputCheckpoints;
+  readonly counts: BatchCounts;
+  readonly version: string;
+}
+
+/** Batches split into shards that any replica runs. */
+export class RedisBatches implements Batches {
+  readonly #o: RedisBatchesOptions;
+  readonly #redis: Redis;
+  readonly #p: string;
+  readonly #flow: FlowProducer;
+  readonly #queue: Queue;
+  readonly #workers: Worker[] = [];
+  readonly #slots: TargetSlots;
+  readonly #running = new Set<AbortController>();
+
+  constructor(options: RedisBatchesOptions) {
+    this.#o = options;
+    this.#p = `${options.keyPrefix}batches:`;
+    this.#redis = new Redis(options.url, { maxRetriesPerRequest: 1 });
+    this.#redis.on("error", () => undefined);
+    const connection = { url: options.url, maxRetriesPerRequest: null };
+    const prefix = `${options.keyPrefix}bull`;
+    this.#flow = new FlowProducer({ connection, prefix });
+    this.#queue = new Queue(SHARDS_QUEUE, { connection, prefix });
+    this.#slots = new TargetSlots(options.config.jobs.batch.inFlightPerTarget);
+    const { jobs } = options.config;
+    const workerOptions = {
+      connection,
+      prefix,
+      lockDuration: jobs.lockDurationMs,
+      stalledInterval: Math.max(250, Math.floor(jobs.lockDurationMs / 2)),
+      maxStalledCount: 100,
+    };
+    const shards = new Worker<ShardData>(SHARDS_QUEUE, (job) => this.#runShard(job), {
+      ...workerOptions,
+      concurrency: jobs.batch.concurrency,
+    });
+    const finals = new Worker<{ id: string; shards: ShardPlan[] }>(
+      FINAL_QUEUE,
+      (job) => this.#finalize(job.data.id, job.data.shards),
+      { ...workerOptions, concurrency: 1 },
+    );
+    for (const w of [shards, finals]) {
+      w.on("error", (err) => options.logger.error({ err }, "batch worker failed"));
+      this.#workers.push(w);
+    }
+  }
+
+  get config(): GatewayConfig["jobs"] {
+    return this.#o.config.jobs;
+  }
+
+  get dataDir(): string {
+    return resolve(this.#o.config.jobs.dataDir);
+  }
+
+  async #load(id: string): Promise<BatchRecord | undefined> {
+    const text = await this.#redis.get(`${this.#p}${id}`);
+    return text === null ? undefined : (JSON.parse(text) as BatchRecord);
+  }
+
+  async #save(batch: BatchRecord): Promise<BatchRecord> {
+    await this.#redis.set(`${this.#p}${batch.id}`, JSON.stringify(batch));
+    return batch;
+  }
+
+  async create(spec: BatchSpec, tenant: string): Promise<BatchRecord> {
+    this.#o.service().resolve(spec.model, spec.version, () => undefined);
+    const id = `batch_${randomUUID().replaceAll("-", "")}`;
+    const errors =
+      "path" in spec.output ? errorsPath(spec.output.path) : `batches/${id}.errors.jsonl`;
+    const total = await countRecords(spec.input, spec.format ?? "jsonl", this.dataDir);
+    const seq = await this.#redis.incr(`${this.#p}seq`);
+    const batch: BatchRecord = {
+      id,
+      tenant,
+      status: "queued",
+      spec,
+      counts: { total, done: 0, failed: 0 },
+      errorsPath: errors,
+      createdAt: Date.now(),
+    };
+    await this.#save(batch);
+    await this.#redis.zadd(`${this.#p}index:${tenant}`, seq, id);
+    const shards = planShards(id, spec, total, this.config.batch.shardRecords, errors);
+    batch.shards = shards.length;
+    await this.#save(batch);
+    await this.#flow.add({
+      name: "finalize",
+      queueName: FINAL_QUEUE,
+      data: { id, shards },
+      opts: { jobId: id },
+      children: shards.map((shard) => ({
+        name: "shard",
+        queueName: SHARDS_QUEUE,
+        data: { id, shard },
+        opts: {
+          jobId: `${id}-${shard.index}`,
+          attempts: SHARD_ATTEMPTS,
+          backoff: { type: "fixed", delay: 500 },
+        },
+      })),
+    });
+    return batch;
+  }
+
+  async get(id: string, tenant: string): Promise<BatchRecord> {
+    const batch = await this.#load(id);
+    if (batch === undefined || batch.tenant !== tenant) throw new JobNotFoundError(id);
+    return batch;
+  }
+
+  async list(tenant: string, limit: number, after?: string): Promise<BatchPage> {
+    const max = after === undefined ? "+inf" : `(${decodeCursor(after)}`;
+    const ids = await this.#redis.zrevrangebyscore(
+      `${this.#p}index:${tenant}`,
+      max,
+      "-inf",
+      "WITHSCORES",
+      "LIMIT",
+      0,
+      limit + 1,
+    );
+    const page: BatchRecord[] = [];
+    let lastSeq = 0;
+    for (let i = 0; i < ids.length && page.length < limit; i += 2) {
+      const batch = await this.#load(ids[i] as string);
+      lastSeq = Number(ids[i + 1]);
+      if (batch !== undefined) page.push(batch);
+    }
+    return { data: page, next: ids.length > limit * 2 ? encodeCursor(lastSeq) : null };
+  }
+
+  async cancel(id: string, tenant: string): Promise<BatchRecord> {
+    const batch = await this.get(id, tenant);
+    if (isFinal(batch.status)) return batch;
+    // Shards see "cancelling" at their next checkpoint; the finalizer then ends it.
+    return this.#save({
+      ...batch,
+      status: batch.status === "queued" ? "cancelled" : "cancelling",
+      ...(batch.status === "queued" ? { finishedAt: Date.now() } : {}),
+    });
+  }
+
+  async counts(): Promise<Partial<Record<string, number>>> {
+    const waiting = await this.#queue.getJobCounts("waiting", "active", "delayed");
+    // Shards, across replicas: queue depth is what waits.
+    return {
+      queued: (waiting.waiting ?? 0) + (waiting.delayed ?? 0),
+      running: waiting.active ?? 0,
+    };
+  }
+
+  async #shardState(id: string, index: number): Promise<ShardState | undefined> {
+    const text = await this.#redis.get(`${this.#p}${id}:shard:${index}`);
+    return text === null ? undefined : (JSON.parse(text) as ShardState);
+  }
+
+  /** Recomputes the batch's counts from its shards' and stores them. */
+  async #sumCounts(batch: BatchRecord): Promise<BatchRecord> {
+    const counts: BatchCounts = { total: batch.counts.total, done: 0, failed: 0 };
+    let version = batch.version;
+    const keys = Array.from(
+      { length: batch.shards ?? 1 },
+      (_, i) => `${this.#p}${batch.id}:shard:${i}`,
+    );
+    for (const text of await this.#redis.mget(...keys)) {
+      if (text === null) continue;
+      const state = JSON.parse(text) as ShardState;
+      counts.done += state.counts.done;
+      counts.failed += state.counts.failed;
+      version ??= state.version;
+    }
+    const seconds = batch.startedAt === undefined ? 0 : (Date.now() - batch.startedAt) / 1000;
+    return {
+      ...batch,
+      counts,
+      ...(version === undefined ? {} : { version }),
+      recordsPerSecond: seconds > 0 ? counts.done / seconds : 0,
+    };
+  }
+
+  async #runShard(job: Job<ShardData>): Promise<void> {
+    const { id, shard } = job.data;
+    let batch = await this.#load(id);
+    if (batch === undefined || isFinal(batch.status) || batch.status === "cancelling") return;
+    if (batch.status === "queued") {
+      batch = await this.#save({ ...batch, status: "running", startedAt: Date.now() });
+    }
+    const spec: BatchSpec =
+      shard.part === undefined
+        ? batch.spec
+        : {
+            ...batch.spec,
+            output: {
+              path: shard.part,
+              ...("path" in batch.spec.output && batch.spec.output.format
+                ? { format: batch.spec.output.format }
+                : {}),
+            },
+          };
+    const state = await this.#shardState(id, shard.index);
+    this.#o.logger.info(
+      { batchId: id, shard: shard.index, from: state?.counts.done ?? 0 },
+      "batch shard running",
+    );
+    const abort = new AbortController();
+    this.#running.add(abort);
+    const base = shard.start;
+    let last: BatchCounts = state?.counts ?? { total: null, done: 0, failed: 0 };
+    try {
+      const result = await runBatch({
+        id: shard.part === undefined ? id : `${id}-${shard.index}`,
+        spec,
+        service: this.#o.service(),
+        inputDir: this.dataDir,
+        outputDir: this.dataDir,
+        errorsPath: shard.errorsPath,
+        settings: this.config.batch,
+        slots: this.#slots,
+        limits: this.#o.config.server.limits,
+        signal: abort.signal,
+        range: { start: base, count: shard.count },
+        ...(state ? { checkpoints: state.checkpoints } : {}),
+        onCheckpoint: async ({ counts, checkpoints, version }) => {
+          const saved: ShardState = { checkpoints, counts, version };
+          await this.#redis.set(`${this.#p}${id}:shard:${shard.index}`, JSON.stringify(saved));
+          const newFailed = counts.failed - last.failed;
+          const newDone = counts.done - last.done;
+          last = counts;
+          this.#o.metrics?.records.inc(
+            { model: spec.model, outcome: "succeeded" },
+            newDone - newFailed,
+          );
+          if (newFailed > 0)
+            this.#o.metrics?.records.inc({ model: spec.model, outcome: "failed" }, newFailed);
+          const current = await this.#load(id);
+          if (current?.status === "cancelling") abort.abort("cancel");
+          else if (current !== undefined && !isFinal(current.status)) {
+            await this.#save(await this.#sumCounts(current));
+          }
+        },
+      });
+      if (result.kind === "stopped")
+        throw new Error("the replica is stopping; the shard goes back to the queue");
+      if (result.kind === "failed") {
+        const current = (await this.#load(id)) ?? batch;
+        await this.#save({
+          ...current,
+          status: "failed",
+          error: result.error,
+          finishedAt: Date.now(),
+        });
+      }
+      if (result.kind === "succeeded") {
+        const current = (await this.#load(id)) ?? batch;
+        await this.#save(await this.#sumCounts(current));
+      }
+    } finally {
+      this.#running.delete(abort);
+    }
+  }
+
+  async #finalize(id: string, shards: readonly ShardPlan[]): Promise<void> {
+    const batch = await this.#load(id);
+    if (batch === undefined || isFinal(batch.status)) return;
+    if (batch.status === "cancelling") {
+      await removeParts(this.dataDir, id);
+      await this.#save({ ...batch, status: "cancelled", finishedAt: Date.now() });
+      return;
+    }
+    await this.#save({ ...batch, status: "finalizing" });
+    const spec = batch.spec;
+    if ("path" in spec.output && shards.every((s) => s.part !== undefined)) {
+      const csv = (spec.output.format ?? spec.format) === "csv";
+      await concatParts(
+        this.dataDir,
+        shards.map((s) => s.part as string),
+        spec.output.path,
+        csv,
+      );
+      await concatParts(
+        this.dataDir,
+        shards.map((s) => s.errorsPath),
+        batch.errorsPath,
+        false,
+      );
+      await removeParts(this.dataDir, id);
+    }
+    const summed = await this.#sumCounts(batch);
+    const counts = { ...summed.counts, total: summed.counts.done };
+    const failed = spec.maxErrors !== undefined && counts.failed > spec.maxErrors;
+    await this.#save({
+      ...summed,
+      counts,
+      status: failed ? "failed" : "succeeded",
+      finishedAt: Date.now(),
+      ...(failed
+        ? {
+            error: {
+              code: "INVALID_REQUEST",
+              message: `${counts.failed} records failed, more than maxErrors (${spec.maxErrors})`,
+            },
+          }
+        : {}),
+    });
+    this.#o.metrics?.batchesTotal.inc({ outcome: failed ? "failed" : "succeeded" });
+    for (let i = 0; i < shards.length; i++) await this.#redis.del(`${this.#p}${id}:shard:${i}`);
+  }
+
+  async close(): Promise<void> {
+    for (const abort of this.#running) abort.abort("stop");
+    await Promise.all(this.#workers.map((w) => w.close()));
+    await Promise.all([this.#flow.close(), this.#queue.close()]);
+    this.#redis.disconnect();
+  }
+}
