@@ -18,6 +18,7 @@ import {
   defaultVersion,
   resolveVersion,
 } from "../routing/versions.js";
+import { noteRequest } from "../triton/statistics.js";
 import { MetadataCatalog } from "./catalog.js";
 import { runChain } from "./chain.js";
 import { checkRequest } from "./check-inputs.js";
@@ -258,6 +259,12 @@ export class GatewayService implements InferenceService {
       if (answer.index > 0)
         this.metrics.fallbacks.inc({ model: r.model, version: r.version, backend });
       this.maybeShadow(r, request, answer.result.outputs, started);
+      const cache = answer.result.cache ?? (answer.state.cached ? "miss" : "off");
+      noteRequest(r.model, r.version, started, {
+        cache,
+        batched: answer.state.batcher !== undefined,
+        firstShape: request.inputs[0]?.shape,
+      });
       return {
         ...(request.id === undefined ? {} : { id: request.id }),
         model: r.model,
@@ -265,12 +272,13 @@ export class GatewayService implements InferenceService {
         outputs: answer.result.outputs,
         backend,
         fallback: answer.index > 0,
-        cache: answer.result.cache ?? (answer.state.cached ? "miss" : "off"),
+        cache,
       };
     } catch (err) {
       const code = toGatewayError(err).code;
       serverFailure = code !== "INVALID_REQUEST";
       this.countRequest(r.model, r.version, r.backend, code);
+      noteRequest(r.model, r.version, started, undefined);
       throw err;
     } finally {
       release();

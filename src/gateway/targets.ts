@@ -19,6 +19,7 @@ import { observe } from "../pipeline/observe.js";
 import { retry } from "../pipeline/retry.js";
 import { RetryBudget } from "../pipeline/retry-budget.js";
 import { compose, type InferFn, type Policy } from "../pipeline/types.js";
+import { tritonStats } from "../triton/statistics.js";
 import { targetKey, toTargetRef } from "./route.js";
 
 /** Which slot of a model a target fills. */
@@ -137,10 +138,15 @@ export class TargetRegistry {
         ? undefined
         : new Batcher({
             config: batchingConfig,
-            onBatch: (rows) => this.metrics.batchSize.observe({ backend: target.backend }, rows),
+            onBatch: (rows) => {
+              this.metrics.batchSize.observe({ backend: target.backend }, rows);
+              if (slot.kind === "version") tritonStats.batch(model, slot.version, rows);
+            },
             onQueueDepth: (depth) => this.metrics.batchQueueDepth.set(labels, depth),
-            onQueueWait: (ms) =>
-              this.metrics.batchQueueWait.observe({ backend: target.backend }, ms / 1000),
+            onQueueWait: (ms) => {
+              this.metrics.batchQueueWait.observe({ backend: target.backend }, ms / 1000);
+              if (slot.kind === "version") tritonStats.queued(model, slot.version, ms);
+            },
           });
     if (batcher !== undefined) policies.push(batcher.policy);
     policies.push(limiter.policy);

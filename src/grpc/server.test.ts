@@ -80,13 +80,13 @@ describe("health and metadata RPCs", () => {
     });
   });
 
-  it("ModelMetadata of an unknown model or version is NOT_FOUND", async () => {
+  it("ModelMetadata of an unknown model or version is NOT_FOUND in Triton's words", async () => {
     const noModel = await h.callError(h.methods.ModelMetadata, { name: "ghost", version: "" });
     expect(noModel.code).toBe(status.NOT_FOUND);
-    expect(noModel.details).toBe('model "ghost" not found');
+    expect(noModel.details).toBe("Request for unknown model: 'ghost' is not found");
     const noVersion = await h.callError(h.methods.ModelMetadata, { name: "double", version: "8" });
     expect(noVersion.code).toBe(status.NOT_FOUND);
-    expect(noVersion.details).toBe('model "double" has no version or label "8"');
+    expect(noVersion.details).toBe("Request for unknown model: 'double' version 8 is not found");
   });
 });
 

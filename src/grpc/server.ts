@@ -18,10 +18,13 @@ import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
+import { extensionDefinition } from "../triton/grpc-proto.js";
+import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
 import { passSerialized, sendGuard } from "./send-guard.js";
 import { DEFAULT_GRPC_LIMITS, grpcServerOptions } from "./server-options.js";
+import { tritonExtensionHandlers } from "./triton-extensions.js";
 
 /** Options of the gRPC front. */
 export interface GrpcFrontOptions {
@@ -151,7 +154,8 @@ export function createGrpcFront(
       const release = svc.hold();
       let md: Awaited<ReturnType<typeof svc.metadata>>;
       try {
-        const route = svc.resolve(
+        const route = resolveAsTriton(
+          svc,
           call.request.name,
           call.request.version || undefined,
           headerLookup(call.metadata),
@@ -195,20 +199,21 @@ export function createGrpcFront(
       const release = svc.hold();
       let response: Awaited<ReturnType<typeof svc.infer>>;
       let request: ReturnType<typeof decodeInferRequest>["request"];
-      let raw: boolean;
       try {
-        const route = svc.resolve(
+        const route = resolveAsTriton(
+          svc,
           call.request.model_name,
           call.request.model_version || undefined,
           header,
         );
-        ({ request, raw } = decodeInferRequest(call.request, options.decodeLimits?.()));
+        ({ request } = decodeInferRequest(call.request, options.decodeLimits?.()));
         dropWireTensors(call.request);
         response = await svc.infer(route, request, context);
       } finally {
         release();
       }
-      const body = encodeInferResponse(response, raw, request.id, options.decodeLimits?.());
+      // Always raw, whatever the request used: Triton does, and its clients read raw_output_contents.
+      const body = encodeInferResponse(response, true, request.id, options.decodeLimits?.());
       const md = new Metadata();
       md.set("x-request-id", requestId);
       md.set("x-infergate-version", response.version);
@@ -242,6 +247,11 @@ export function createGrpcFront(
     ModelInfer,
   };
   server.addService(passSerialized(kserveService().definition), implementation);
+  // Triton's extension RPCs (docs/triton.md), from Triton's own proto.
+  server.addService(
+    passSerialized(extensionDefinition()),
+    tritonExtensionHandlers(service, options),
+  );
 
   return {
     server,

@@ -4,6 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
+import { resolveAsTriton } from "../triton/wording.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import {
   predictionBody,
@@ -14,10 +15,12 @@ import {
   yieldAfterInputs,
 } from "./request.js";
 import { decodeV2Request, encodeV2Response, INFERENCE_HEADER, splitV2Body } from "./v2-codec.js";
+import { v2ExtensionRoutes } from "./v2-extensions.js";
 
 /** Routes of the KServe v2 REST protocol. */
 export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.route("/", v2ExtensionRoutes(deps)); // Triton's extensions (docs/triton.md), first: see there
 
   app.get("/v2/health/live", (c) => c.json({ live: true }, 200));
 
@@ -39,7 +42,7 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEn
     const release = service.hold();
     try {
       const model = c.req.param("model") ?? "";
-      const route = service.resolve(model, c.req.param("version"), (name) => c.req.header(name));
+      const route = resolveAsTriton(service, model, c.req.param("version"), (n) => c.req.header(n));
       return { service, route, release };
     } catch (err) {
       release();
