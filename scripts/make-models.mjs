@@ -290,6 +290,27 @@ function opsModel() {
   });
 }
 
+/**
+ * Triton's example model "simple" (used by tritonclient's examples): INPUT0, INPUT1 INT32
+ * [-1, 16]; OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1.
+ */
+function simpleModel() {
+  return encodeModel({
+    graphName: "simple",
+    doc: "INPUT0, INPUT1 INT32 [-1, 16]; OUTPUT0 = sum, OUTPUT1 = difference. Triton's example model.",
+    initializers: [],
+    nodes: [
+      node("Add", ["INPUT0", "INPUT1"], ["OUTPUT0"]),
+      node("Sub", ["INPUT0", "INPUT1"], ["OUTPUT1"]),
+    ],
+    inputs: [valueInfo("INPUT0", INT32, ["batch", 16]), valueInfo("INPUT1", INT32, ["batch", 16])],
+    outputs: [
+      valueInfo("OUTPUT0", INT32, ["batch", 16]),
+      valueInfo("OUTPUT1", INT32, ["batch", 16]),
+    ],
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // echo_<dt>: y = Identity(x), one model per datatype, for the every-datatype round trips
 // ---------------------------------------------------------------------------------------------
@@ -349,5 +370,6 @@ console.log(
 write(outDir, "iris_early", irisModel(earlyParams));
 write(outDir, "mlp", mlpModel());
 write(outDir, "ops", opsModel());
+write(outDir, "simple", simpleModel());
 for (const [suffix, elemType] of ECHO_TYPES)
   write(outDir, `echo_${suffix}`, echoModel(suffix, elemType));

@@ -29,7 +29,7 @@ const ECHO_TYPES = {
   bytes: "string",
 } as const;
 const ECHO_MODELS = Object.keys(ECHO_TYPES).map((suffix) => `echo_${suffix}`);
-const MODELS = ["iris", "iris_early", "mlp", "ops", ...ECHO_MODELS];
+const MODELS = ["iris", "iris_early", "mlp", "ops", "simple", ...ECHO_MODELS];
 const SPECIES = ["setosa", "versicolor", "virginica"];
 
 function modelPath(dir: string, model: string): string {
@@ -253,6 +253,34 @@ describe("ops/1", () => {
     expect([...floats(out.sum)]).toEqual([6, 8, 10, 12, 1, 4.5, 7, 9]);
     expect([...floats(out.product)]).toEqual([5, 12, 21, 32, -2, 2, -30, 0]);
     expect(out.sum?.dims).toEqual([2, 4]);
+  });
+});
+
+describe("simple/1", () => {
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    session = await ort.InferenceSession.create(modelPath(modelsDir, "simple"));
+  });
+  afterAll(() => session.release());
+
+  it("declares INPUT0, INPUT1 and OUTPUT0, OUTPUT1, all INT32 [batch,16]", () => {
+    const spec = (name: string) => ({ name, isTensor: true, type: "int32", shape: ["batch", 16] });
+    expect(session.inputMetadata).toEqual([spec("INPUT0"), spec("INPUT1")]);
+    expect(session.outputMetadata).toEqual([spec("OUTPUT0"), spec("OUTPUT1")]);
+  });
+
+  it("returns the sum and the difference, wrapping like INT32", async () => {
+    const a = Int32Array.from({ length: 16 }, (_, i) => i);
+    a[15] = 2147483647;
+    const b = Int32Array.from({ length: 16 }, () => 1);
+    const out = await session.run({
+      INPUT0: new ort.Tensor("int32", a, [1, 16]),
+      INPUT1: new ort.Tensor("int32", b, [1, 16]),
+    });
+    const sum = Array.from({ length: 16 }, (_, i) => (i === 15 ? -2147483648 : i + 1));
+    const diff = Array.from({ length: 16 }, (_, i) => (i === 15 ? 2147483646 : i - 1));
+    expect([...(out.OUTPUT0?.data as Int32Array)]).toEqual(sum);
+    expect([...(out.OUTPUT1?.data as Int32Array)]).toEqual(diff);
   });
 });
 
