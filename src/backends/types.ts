@@ -48,6 +48,8 @@ export interface BackendCall {
   noCache?: boolean;
   /** Scheduling lane in the batcher and the limiter; absent = "live". */
   priority?: Priority;
+  /** The client's request `parameters` (Triton backends get them; such calls are never batched or cached). */
+  parameters?: Readonly<Record<string, unknown>>;
 }
 
 /** A backend's answer. */

@@ -19,6 +19,7 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from "../../tensor/index.js";
+import { toWireParameters } from "../../triton/parameters.js";
 import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
@@ -28,7 +29,7 @@ export function buildGrpcInferRequest(target: TargetRef, call: BackendCall): Wir
     model_name: target.model,
     model_version: target.version ?? "",
     id: call.id ?? "",
-    parameters: {},
+    parameters: toWireParameters(call.parameters),
     inputs: call.inputs.map((t) => ({
       name: t.name,
       datatype: t.datatype,

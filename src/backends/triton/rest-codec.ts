@@ -11,6 +11,8 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from "../../tensor/index.js";
+
+import { restParameters } from "../../triton/parameters.js";
 import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
@@ -42,7 +44,7 @@ export function buildRestInferRequest(call: BackendCall): RestInferBody {
       datatype: t.datatype,
       parameters: { binary_data_size: blobs[i]?.byteLength ?? 0 },
     })),
-    parameters: { binary_data_output: true },
+    parameters: { ...restParameters(call.parameters), binary_data_output: true },
   };
   if (call.id !== undefined) header.id = call.id;
   if (call.outputs !== undefined) {

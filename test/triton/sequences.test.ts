@@ -1,0 +1,123 @@
+/**
+ * Request parameters and sequences through a real gateway to a Triton backend (the emulator,
+ * behind a recording hop): parameters reach the backend, sequence requests are never batched or
+ * cached by the gateway, and both v2 fronts accept them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson, startTestGateway, type TestGateway } from "../e2e/harness.js";
+import type { EmulatorControl } from "../emulators/control.js";
+import { startTritonEmulator } from "../emulators/triton/index.js";
+import { type RecordingProxy, startRecordingProxy } from "./recording-proxy.js";
+import {
+  int32Values,
+  type Message,
+  simpleRequest,
+  type TritonClient,
+  tritonClient,
+} from "./triton-client.js";
+
+const A = Array.from({ length: 16 }, (_, i) => i);
+const B = Array.from({ length: 16 }, () => 2);
+
+let triton: EmulatorControl;
+let proxy: RecordingProxy;
+let gw: TestGateway;
+let client: TritonClient;
+beforeAll(async () => {
+  triton = await startTritonEmulator({ rest: false });
+  proxy = await startRecordingProxy(triton.grpcAddress ?? "");
+  gw = await startTestGateway(`server: { host: 127.0.0.1, port: 0, grpcPort: 0 }
+backends:
+  triton: { type: triton, grpc: "${proxy.address}" }
+models:
+  simple:
+    versions:
+      "1": { backend: triton, model: simple }
+    batching: { maxBatchSize: 8, maxDelayMs: 20 }
+    cache: { ttlSeconds: 60 }
+`);
+  client = tritonClient(gw.grpcAddress);
+});
+afterAll(async () => {
+  client?.close();
+  await gw?.stop();
+  await proxy?.close();
+  await triton?.close();
+});
+
+const sequence = (id: number, start: boolean, end: boolean) => ({
+  sequence_id: { int64_param: String(id) },
+  sequence_start: { bool_param: start },
+  sequence_end: { bool_param: end },
+});
+
+/** The plain values of a recorded request's parameters. */
+function plain(req: Message | undefined): Record<string, unknown> {
+  const params = (req?.parameters ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries(
+    Object.entries(params).map(([k, p]) => [k, p[String(p.parameter_choice)]]),
+  );
+}
+
+describe("sequence parameters", () => {
+  it("gRPC: sequence_id, sequence_start, sequence_end reach the Triton backend", async () => {
+    const before = proxy.inferRequests.length;
+    const res = await client.call("ModelInfer", {
+      ...simpleRequest(A, B),
+      parameters: { ...sequence(42, true, false), note: { string_param: "x" } },
+    });
+    expect(int32Values((res.raw_output_contents as Buffer[])[0])).toEqual(A.map((v) => v + 2));
+    expect(plain(proxy.inferRequests[before])).toEqual({
+      sequence_id: "42",
+      sequence_start: true,
+      sequence_end: false,
+      note: "x",
+    });
+  });
+
+  it("REST: the same parameters from v2 JSON reach the backend", async () => {
+    const before = proxy.inferRequests.length;
+    const res = await postJson(`${gw.url}/v2/models/simple/infer`, {
+      parameters: { sequence_id: 7, sequence_start: false, sequence_end: true },
+      inputs: [
+        { name: "INPUT0", datatype: "INT32", shape: [1, 16], data: A },
+        { name: "INPUT1", datatype: "INT32", shape: [1, 16], data: B },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(plain(proxy.inferRequests[before])).toEqual({
+      sequence_id: "7",
+      sequence_start: false,
+      sequence_end: true,
+    });
+  });
+
+  it("concurrent sequence requests are sent one by one, never batched", async () => {
+    const before = proxy.inferRequests.length;
+    await Promise.all(
+      [1, 2, 3, 4].map((id) =>
+        client.call("ModelInfer", { ...simpleRequest(A, B), parameters: sequence(id, true, true) }),
+      ),
+    );
+    const sent = proxy.inferRequests.slice(before);
+    expect(sent.map((r) => (r.inputs as { shape: string[] }[])[0]?.shape[0])).toEqual([
+      "1",
+      "1",
+      "1",
+      "1",
+    ]);
+    expect(sent.map((r) => plain(r).sequence_id).sort()).toEqual(["1", "2", "3", "4"]);
+  });
+
+  it("a repeated sequence request is computed again, never answered from the cache", async () => {
+    const before = proxy.inferRequests.length;
+    const req = { ...simpleRequest(A, B), parameters: sequence(9, false, false) };
+    await client.call("ModelInfer", req);
+    await client.call("ModelInfer", req);
+    expect(proxy.inferRequests.length - before).toBe(2);
+    // Without parameters the same request is a cache hit the second time.
+    await client.call("ModelInfer", simpleRequest(B, A));
+    await client.call("ModelInfer", simpleRequest(B, A));
+    expect(proxy.inferRequests.length - before).toBe(3);
+  });
+});
