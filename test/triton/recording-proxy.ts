@@ -2,13 +2,9 @@
  * A recording gRPC hop in front of a Triton (emulator): forwards the core RPCs unchanged and
  * keeps every ModelInferRequest it saw, so tests can check what the gateway sent a Triton backend.
  */
-
-import { resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import type { Message } from "./triton-client.js";
+import { type Message, tritonServiceConstructor } from "./triton-client.js";
 
-const DIR = resolve(import.meta.dirname, "../../protos/triton");
 const FORWARDED = ["ServerLive", "ServerReady", "ServerMetadata", "ModelReady", "ModelMetadata"];
 
 /** A running proxy: its address and the infer requests it forwarded, in arrival order. */
@@ -20,19 +16,7 @@ export interface RecordingProxy {
 
 /** Starts a proxy on 127.0.0.1 forwarding to the Triton gRPC server at `upstream`. */
 export async function startRecordingProxy(upstream: string): Promise<RecordingProxy> {
-  const definition = protoLoader.loadSync(resolve(DIR, "grpc_service.proto"), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    bytes: Buffer,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [DIR],
-  });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
-  };
-  const Service = pkg.inference.GRPCInferenceService;
+  const Service = tritonServiceConstructor();
   const client = new Service(upstream, grpc.credentials.createInsecure()) as unknown as Record<
     string,
     (req: unknown, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void

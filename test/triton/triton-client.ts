@@ -30,12 +30,13 @@ export interface TritonClient {
   close(): void;
 }
 
-/** Opens a client to `address` (host:port). */
-export function tritonClient(address: string): TritonClient {
+/** Triton's service constructor, loaded from protos/triton (bytes as Buffers, oneofs named). */
+export function tritonServiceConstructor(): grpc.ServiceClientConstructor {
   const definition = protoLoader.loadSync(resolve(DIR, "grpc_service.proto"), {
     keepCase: true,
     longs: String,
     enums: String,
+    bytes: Buffer,
     defaults: true,
     oneofs: true,
     includeDirs: [DIR],
@@ -43,7 +44,12 @@ export function tritonClient(address: string): TritonClient {
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
     inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
   };
-  const client = new pkg.inference.GRPCInferenceService(address, grpc.credentials.createInsecure());
+  return pkg.inference.GRPCInferenceService;
+}
+
+/** Opens a client to `address` (host:port). */
+export function tritonClient(address: string): TritonClient {
+  const client = new (tritonServiceConstructor())(address, grpc.credentials.createInsecure());
   const methods = client as unknown as Record<string, Unary>;
   const call = (method: string, request: Message) =>
     new Promise<Message>((done, fail) => {
