@@ -18,6 +18,7 @@ import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
+import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
 import { extensionDefinition } from "../triton/grpc-proto.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
@@ -209,6 +210,7 @@ export function createGrpcFront(
         ({ request } = decodeInferRequest(call.request, options.decodeLimits?.()));
         dropWireTensors(call.request);
         response = await svc.infer(route, request, context);
+        response = classifyResponse(route, response, grpcClassRequests(call.request.outputs));
       } finally {
         release();
       }

@@ -9,6 +9,7 @@ import { toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { InferenceService, RequestContext } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
+import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import type { WireModelInferRequest, WireModelInferResponse } from "./proto.js";
@@ -101,7 +102,8 @@ async function answerOne(
       context.header,
     );
     const { request } = decodeInferRequest(wire, options.decodeLimits?.());
-    const response = await svc.infer(route, request, context);
+    const answer = await svc.infer(route, request, context);
+    const response = classifyResponse(route, answer, grpcClassRequests(wire.outputs));
     const body = encodeInferResponse(response, true, request.id, options.decodeLimits?.());
     return { error_message: "", infer_response: body };
   } catch (err) {

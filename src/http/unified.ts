@@ -5,6 +5,7 @@
 import { type Context, Hono } from "hono";
 import type { InferRequest } from "../gateway/types.js";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
+import { classifyResponse } from "../triton/classification.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import {
   predictionBody,
@@ -43,7 +44,11 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits">): Hono<
       await yieldAfterInputs(request.inputs);
       if (body.id !== undefined) request.id = body.id;
       if (body.outputs !== undefined) request.outputs = body.outputs;
-      const response = await service.infer(route, request, context);
+      const response = classifyResponse(
+        route,
+        await service.infer(route, request, context),
+        body.classes,
+      );
       return await predictionBody(
         c,
         await encodeUnifiedResponse(response, body.id, limits),

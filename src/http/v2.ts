@@ -4,6 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
+import { classifyResponse, restClassRequests } from "../triton/classification.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import {
@@ -86,6 +87,7 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEn
       decoded = decodeV2Request(json, binary, new DecodeBudget(limits));
       await yieldAfterInputs(decoded.request.inputs);
       response = await service.infer(route, decoded.request, context);
+      response = classifyResponse(route, response, restClassRequests(json));
     } finally {
       release();
     }

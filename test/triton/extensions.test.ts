@@ -31,6 +31,9 @@ beforeAll(async () => {
     versions:
       "1": { backend: local, model: simple }
       "2": { backend: local, model: simple }
+  irisc:
+    versions:
+      "1": { backend: local, model: iris, labels: [setosa, versicolor, virginica] }
   broken:
     versions:
       "1": { backend: nowhere }
@@ -295,5 +298,67 @@ describe("Triton's error wording on the v2 fronts", () => {
     expect(version.body.error).toBe("Request for unknown model: 'simple' version 7 is not found");
     const err = await client.callError("ModelInfer", simpleRequest(A, B, "ghost"));
     expect([err.code, err.details]).toEqual([5, "Request for unknown model: 'ghost' is not found"]);
+  });
+});
+
+describe("classification", () => {
+  const SETOSA = [5.1, 3.5, 1.4, 0.2];
+  /** "value:index:label" split into its parts, the value as a number. */
+  const parts = (s: string) => {
+    const [v, i, label] = s.split(":");
+    return { value: Number(v), index: Number(i), label };
+  };
+
+  it("REST v2: classification K answers top-K BYTES value:index:label", async () => {
+    const res = await restInfer("irisc", {
+      inputs: [{ name: "input", datatype: "FP32", shape: [1, 4], data: SETOSA }],
+      outputs: [{ name: "probabilities", parameters: { classification: 2 } }],
+    });
+    expect(res.status).toBe(200);
+    const [out] = (res.body as { outputs: Message[] }).outputs;
+    expect([out?.datatype, out?.shape]).toEqual(["BYTES", [1, 2]]);
+    const data = (out?.data ?? []) as string[];
+    const [first, second] = data.map(parts);
+    expect(first?.label).toBe("setosa");
+    expect(first?.index).toBe(0);
+    expect(first?.value).toBeGreaterThan(second?.value ?? 1);
+    expect(String(data[0]).split(":")[0]).toMatch(/^\d\.\d{6}$/);
+  });
+
+  it("gRPC: the classification parameter answers the same, raw", async () => {
+    const res = await client.call("ModelInfer", {
+      model_name: "simple",
+      inputs: simpleRequest(A, B).inputs as Message[],
+      outputs: [{ name: "OUTPUT0", parameters: { classification: { int64_param: "3" } } }],
+    });
+    const [out] = res.outputs as Message[];
+    expect([out?.name, out?.datatype, out?.shape]).toEqual(["OUTPUT0", "BYTES", ["1", "3"]]);
+    const raw = Buffer.from((res.raw_output_contents as Buffer[])[0] ?? []);
+    const strings: string[] = [];
+    for (let at = 0; at < raw.length; ) {
+      const n = raw.readUInt32LE(at);
+      strings.push(raw.subarray(at + 4, at + 4 + n).toString());
+      at += 4 + n;
+    }
+    expect(strings).toEqual(["16:15", "15:14", "14:13"]);
+  });
+
+  it("/v1: an output requested as {name, classification}", async () => {
+    const res = await postJson(`${gw.url}/v1/models/irisc/predict`, {
+      inputs: { input: [SETOSA] },
+      outputs: [{ name: "probabilities", classification: 1 }],
+    });
+    expect(res.status).toBe(200);
+    const outputs = (res.body as { outputs: Record<string, string[][]> }).outputs;
+    expect(outputs.probabilities?.[0]?.[0]).toMatch(/^0\.\d{6}:0:setosa$/);
+  });
+
+  it("a bad K is a 400 naming the output", async () => {
+    const res = await restInfer("irisc", {
+      inputs: [{ name: "input", datatype: "FP32", shape: [1, 4], data: SETOSA }],
+      outputs: [{ name: "probabilities", parameters: { classification: -2 } }],
+    });
+    expect(res.status).toBe(400);
+    expect((res.body as { error: string }).error).toMatch(/probabilities/);
   });
 });
