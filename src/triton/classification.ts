@@ -7,7 +7,7 @@ import { readFileSync, statSync } from "node:fs";
 import { InvalidRequestError } from "../errors.js";
 import type { InferResponse, Route } from "../gateway/types.js";
 import type { WireRequestedOutput } from "../grpc/proto.js";
-import type { NamedTensor } from "../tensor/index.js";
+import { DATATYPES, type Datatype, type NamedTensor } from "../tensor/index.js";
 import { modelConfigOf } from "./gateway-view.js";
 
 /** Requested output name -> K. */
@@ -69,18 +69,10 @@ function formatValue(tensor: NamedTensor, i: number): string {
   return v.toFixed(6);
 }
 
-const CLASSIFIABLE = new Set([
-  "UINT8",
-  "UINT16",
-  "UINT32",
-  "UINT64",
-  "INT8",
-  "INT16",
-  "INT32",
-  "INT64",
-  "FP32",
-  "FP64",
-]);
+/** Triton classifies the numeric datatypes it has a C++ type for: not BOOL, FP16, BF16, BYTES. */
+const CLASSIFIABLE: ReadonlySet<Datatype> = new Set(
+  DATATYPES.filter((d) => !["BOOL", "FP16", "BF16", "BYTES"].includes(d)),
+);
 
 /** One output's top-`k` classes as a BYTES tensor ([rows, k'] or [k']). */
 export function classify(tensor: NamedTensor, k: number, labels?: readonly string[]): NamedTensor {
