@@ -46,3 +46,13 @@ export function extensionDefinition(): ServiceDefinition {
     }),
   );
 }
+
+/** Triton's names of the extensions the gateway serves (server metadata `extensions`). */
+export const TRITON_EXTENSIONS = [
+  "classification",
+  "sequence",
+  "model_repository",
+  "model_configuration",
+  "parameters",
+  "statistics",
+] as const;
