@@ -55,14 +55,11 @@ export function buildModelConfig(
 ): TritonModelConfig {
   const maxBatchSize = maxBatchSizeOf(service, route);
   const dims = (t: TensorSpec) => (maxBatchSize > 0 ? t.shape.slice(1) : [...t.shape]);
-  const numeric = metadata.versions.every((v) => /^\d+$/.test(v));
   const config: TritonModelConfig = {
     name: route.model,
     platform: metadata.platform,
     backend: "",
-    version_policy: numeric
-      ? { specific: { versions: metadata.versions.map(Number) } }
-      : { latest: { num_versions: metadata.versions.length } },
+    version_policy: versionPolicy(metadata.versions),
     max_batch_size: maxBatchSize,
     input: metadata.inputs.map((t) => ({
       name: t.name,
@@ -82,6 +79,13 @@ export function buildModelConfig(
     config.dynamic_batching = { max_queue_delay_microseconds: Math.round(batching * 1000) };
   }
   return config;
+}
+
+/** The gateway's versions as a policy: `specific` when they are all numbers, else `latest` over them. */
+export function versionPolicy(versions: readonly string[]): TritonModelConfig["version_policy"] {
+  return versions.every((v) => /^\d+$/.test(v))
+    ? { specific: { versions: versions.map(Number) } }
+    : { latest: { num_versions: versions.length } };
 }
 
 function batchingDelayMs(service: InferenceService, route: Route): number | undefined {

@@ -4,8 +4,9 @@
  */
 import type { HeaderLookup, InferenceService } from "../gateway/types.js";
 import { compareVersions } from "../routing/versions.js";
-import { configOf, NO_HEADERS } from "./gateway-view.js";
-import { buildModelConfig, type TritonModelConfig } from "./model-config.js";
+import { tritonBackendConfig } from "./backend-config.js";
+import { configOf, NO_HEADERS, targetOf } from "./gateway-view.js";
+import { buildModelConfig, type TritonModelConfig, versionPolicy } from "./model-config.js";
 import { type ModelStatSnapshot, tritonStats } from "./statistics.js";
 import { resolveAsTriton } from "./wording.js";
 
@@ -45,12 +46,22 @@ export async function modelConfiguration(
   model: string,
   version: string | undefined,
   header: HeaderLookup,
-): Promise<TritonModelConfig> {
+): Promise<TritonModelConfig | Record<string, unknown>> {
   const release = service.hold();
   try {
     const route = resolveAsTriton(service, model, version || undefined, header);
-    const metadata = await service.metadata(route);
-    return buildModelConfig(service, route, metadata);
+    // A Triton backend's own config, under the gateway's name and versions; else one built here.
+    const config = configOf(service);
+    const target = targetOf(route);
+    const own = config && target ? await tritonBackendConfig(config, target) : undefined;
+    if (own !== undefined) {
+      return {
+        ...own,
+        name: route.model,
+        version_policy: versionPolicy(versionsOf(service, route.model)),
+      };
+    }
+    return buildModelConfig(service, route, await service.metadata(route));
   } finally {
     release();
   }

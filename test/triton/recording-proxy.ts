@@ -7,6 +7,16 @@ import { type Message, tritonServiceConstructor } from "./triton-client.js";
 
 const FORWARDED = ["ServerLive", "ServerReady", "ServerMetadata", "ModelReady", "ModelMetadata"];
 
+/** The model config this "Triton" reports for any model (a subset of Triton's fields). */
+export const BACKEND_CONFIG = {
+  platform: "onnxruntime_onnx",
+  backend: "onnxruntime",
+  max_batch_size: 4,
+  input: [{ name: "INPUT0", data_type: "TYPE_INT32", dims: [16] }],
+  output: [{ name: "OUTPUT0", data_type: "TYPE_INT32", dims: [16] }],
+  dynamic_batching: { max_queue_delay_microseconds: 100 },
+};
+
 /** A running proxy: its address and the infer requests it forwarded, in arrival order. */
 export interface RecordingProxy {
   address: string;
@@ -28,14 +38,20 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
       if (record) inferRequests.push(call.request);
       client[method]?.call(client, call.request, (err, res) => callback(err, res));
     };
+  // ModelConfig is answered here, as a Triton would from its model repository.
+  const ModelConfig = (
+    call: grpc.ServerUnaryCall<Message, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ) => callback(null, { config: { ...BACKEND_CONFIG, name: call.request.name } });
   const implementation: grpc.UntypedServiceImplementation = {
+    ModelConfig,
     ModelInfer: forward("ModelInfer", true),
   };
   for (const method of FORWARDED) implementation[method] = forward(method);
   const server = new grpc.Server();
   server.addService(
     Object.fromEntries(
-      [...FORWARDED, "ModelInfer"].map((m) => [m, Service.service[m]]),
+      [...FORWARDED, "ModelInfer", "ModelConfig"].map((m) => [m, Service.service[m]]),
     ) as grpc.ServiceDefinition,
     implementation,
   );

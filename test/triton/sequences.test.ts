@@ -35,6 +35,9 @@ models:
       "1": { backend: triton, model: simple }
     batching: { maxBatchSize: 8, maxDelayMs: 20 }
     cache: { ttlSeconds: 60 }
+  renamed:
+    versions:
+      "3": { backend: triton, model: simple }
 `);
   client = tritonClient(gw.grpcAddress);
 });
@@ -119,5 +122,29 @@ describe("sequence parameters", () => {
     await client.call("ModelInfer", simpleRequest(B, A));
     await client.call("ModelInfer", simpleRequest(B, A));
     expect(proxy.inferRequests.length - before).toBe(3);
+  });
+});
+
+describe("model configuration of a Triton backend", () => {
+  it("gRPC: the backend's own config under the gateway's model name and versions", async () => {
+    const res = await client.call("ModelConfig", { name: "renamed", version: "" });
+    const config = res.config as Message;
+    expect(config.name).toBe("renamed");
+    expect(config.backend).toBe("onnxruntime");
+    expect(config.max_batch_size).toBe(4);
+    expect(config.version_policy).toMatchObject({ specific: { versions: ["3"] } });
+    expect((config.input as Message[])[0]).toMatchObject({ name: "INPUT0", dims: ["16"] });
+  });
+
+  it("REST: the same config as JSON", async () => {
+    const res = await fetch(`${gw.url}/v2/models/renamed/config`);
+    expect(res.status).toBe(200);
+    const config = (await res.json()) as Message;
+    expect(config).toMatchObject({
+      name: "renamed",
+      backend: "onnxruntime",
+      max_batch_size: 4,
+      version_policy: { specific: { versions: [3] } },
+    });
   });
 });
