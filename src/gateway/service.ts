@@ -109,11 +109,13 @@ export class GatewayService implements InferenceService {
     model: string,
     version: string | undefined,
     header: HeaderLookup,
+    affinityKey?: string,
   ): ResolvedRoute<GatewayService> {
     const modelConfig = this.modelConfig(model);
     const chosen = resolveVersion(model, modelConfig, version, header, {
       split: this.splitOf(model, modelConfig)?.weights,
       eligible: this.eligibleOf(model),
+      affinityKey,
     });
     // The slot's state holds the resolved target (every version slot has one per snapshot): no
     // per-request copy or key building.

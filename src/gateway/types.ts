@@ -119,7 +119,13 @@ export interface InferenceService {
    * Resolves a model and an optional version or label (else the `x-infergate-version` header, else
    * the default / traffic split). Throws ModelNotFoundError / VersionNotFoundError.
    */
-  resolve(model: string, version: string | undefined, header: HeaderLookup): Route;
+  resolve(
+    model: string,
+    version: string | undefined,
+    header: HeaderLookup,
+    /** A sequence's id: the same id always reaches the same version of a split. */
+    affinityKey?: string,
+  ): Route;
   /** The route's model metadata under the gateway's model name and version ids. */
   metadata(route: Route): Promise<ModelMetadata>;
   /** True when the route's target (or a fallback) can answer. */

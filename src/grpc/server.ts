@@ -20,6 +20,7 @@ import type { HeaderLookup, InferenceService, RequestContext, Route } from "../g
 import type { DecodeLimits } from "../tensor/index.js";
 import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
 import { extensionDefinition } from "../triton/grpc-proto.js";
+import { wireSequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
@@ -206,6 +207,7 @@ export function createGrpcFront(
           call.request.model_name,
           call.request.model_version || undefined,
           header,
+          wireSequenceKey(call.request.parameters),
         );
         ({ request } = decodeInferRequest(call.request, options.decodeLimits?.()));
         dropWireTensors(call.request);

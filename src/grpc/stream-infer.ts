@@ -10,6 +10,7 @@ import { pickRequestId } from "../gateway/request-id.js";
 import type { InferenceService, RequestContext } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
+import { wireSequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import type { WireModelInferRequest, WireModelInferResponse } from "./proto.js";
@@ -100,6 +101,7 @@ async function answerOne(
       wire.model_name,
       wire.model_version || undefined,
       context.header,
+      wireSequenceKey(wire.parameters),
     );
     const { request } = decodeInferRequest(wire, options.decodeLimits?.());
     const answer = await svc.infer(route, request, context);

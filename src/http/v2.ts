@@ -5,6 +5,7 @@
 import { type Context, Hono } from "hono";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import { classifyResponse, restClassRequests } from "../triton/classification.js";
+import { sequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import {
@@ -86,8 +87,20 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEn
       await yieldAfter(bytes.byteLength);
       decoded = decodeV2Request(json, binary, new DecodeBudget(limits));
       await yieldAfterInputs(decoded.request.inputs);
-      response = await service.infer(route, decoded.request, context);
-      response = classifyResponse(route, response, restClassRequests(json));
+      // A sequence keeps to one version of a split (docs/triton.md "Parameters and sequences").
+      const seq = sequenceKey(decoded.request.parameters);
+      const target =
+        seq === undefined
+          ? route
+          : resolveAsTriton(
+              service,
+              route.model,
+              c.req.param("version"),
+              (n) => c.req.header(n),
+              seq,
+            );
+      response = await service.infer(target, decoded.request, context);
+      response = classifyResponse(target, response, restClassRequests(json));
     } finally {
       release();
     }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { isSequenceRequest, restParameters, toWireParameters } from "./parameters.js";
+import {
+  isSequenceRequest,
+  restParameters,
+  sequenceKey,
+  sequenceReplica,
+  toWireParameters,
+  wireSequenceKey,
+} from "./parameters.js";
 
 describe("toWireParameters", () => {
   it("gives each plain value its InferParameter field", () => {
@@ -43,5 +50,27 @@ describe("isSequenceRequest", () => {
     expect(isSequenceRequest({ sequence_id: "" })).toBe(false);
     expect(isSequenceRequest({ priority: 1 })).toBe(false);
     expect(isSequenceRequest(undefined)).toBe(false);
+  });
+});
+
+describe("sequence keys and replicas", () => {
+  it("keys a sequence by its id, from plain and from gRPC parameters alike", () => {
+    expect(sequenceKey({ sequence_id: 42 })).toBe("42");
+    expect(sequenceKey({ sequence_id: 0 })).toBeUndefined();
+    expect(
+      wireSequenceKey({ sequence_id: { parameter_choice: "int64_param", int64_param: "42" } }),
+    ).toBe("42");
+    expect(
+      wireSequenceKey({ sequence_id: { parameter_choice: "string_param", string_param: "" } }),
+    ).toBeUndefined();
+    expect(wireSequenceKey({})).toBeUndefined();
+  });
+
+  it("gives the same id the same replica, and spreads ids over all of them", () => {
+    const of = (id: number) => sequenceReplica({ sequence_id: id }, 3);
+    expect(of(7)).toBe(of(7));
+    const used = new Set(Array.from({ length: 60 }, (_, i) => of(i + 1)));
+    expect([...used].sort()).toEqual([0, 1, 2]);
+    expect(sequenceReplica({ priority: 1 }, 3)).toBeUndefined();
   });
 });

@@ -45,3 +45,37 @@ export function isSequenceRequest(
   const id = parameters?.sequence_id;
   return id !== undefined && id !== 0 && id !== "" && id !== "0" && id !== false;
 }
+
+/** The sequence id of plain parameters as an affinity key, or undefined outside a sequence. */
+export function sequenceKey(
+  parameters: Readonly<Record<string, unknown>> | undefined,
+): string | undefined {
+  return isSequenceRequest(parameters) ? String(parameters?.sequence_id) : undefined;
+}
+
+/** The sequence id of gRPC `InferParameter`s as an affinity key, or undefined. */
+export function wireSequenceKey(
+  parameters: Readonly<Record<string, WireInferParameter>>,
+): string | undefined {
+  const p = parameters.sequence_id;
+  const choice = p?.parameter_choice;
+  return choice === undefined ? undefined : sequenceKey({ sequence_id: p?.[choice] });
+}
+
+/**
+ * Which of `n` replicas serves a sequence: always the same one for the same id (FNV-1a of the
+ * id), so its state stays on one server; undefined outside a sequence.
+ */
+export function sequenceReplica(
+  parameters: Readonly<Record<string, unknown>> | undefined,
+  n: number,
+): number | undefined {
+  const key = sequenceKey(parameters);
+  if (key === undefined || n < 1) return undefined;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % n;
+}

@@ -18,9 +18,10 @@ export function resolveAsTriton(
   model: string,
   version: string | undefined,
   header: HeaderLookup,
+  affinityKey?: string,
 ): Route {
   try {
-    return service.resolve(model, version, header);
+    return service.resolve(model, version, header, affinityKey);
   } catch (err) {
     if (err instanceof ModelNotFoundError) {
       throw new GatewayError("MODEL_NOT_FOUND", unknownModelMessage(model), { cause: err });

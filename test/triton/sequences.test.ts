@@ -21,20 +21,32 @@ const B = Array.from({ length: 16 }, () => 2);
 
 let triton: EmulatorControl;
 let proxy: RecordingProxy;
+/** Two replicas of one Triton backend (both forward to the same emulator). */
+let replicas: RecordingProxy[];
 let gw: TestGateway;
 let client: TritonClient;
 beforeAll(async () => {
   triton = await startTritonEmulator({ rest: false });
   proxy = await startRecordingProxy(triton.grpcAddress ?? "");
+  replicas = await Promise.all([0, 1].map(() => startRecordingProxy(triton.grpcAddress ?? "")));
   gw = await startTestGateway(`server: { host: 127.0.0.1, port: 0, grpcPort: 0 }
 backends:
   triton: { type: triton, grpc: "${proxy.address}" }
+  pair: { type: triton, grpc: ["${replicas[0]?.address}", "${replicas[1]?.address}"] }
 models:
   simple:
     versions:
       "1": { backend: triton, model: simple }
     batching: { maxBatchSize: 8, maxDelayMs: 20 }
     cache: { ttlSeconds: 60 }
+  split:
+    versions:
+      "1": { backend: triton, model: simple }
+      "2": { backend: triton, model: simple }
+    traffic: [{ version: "1", weight: 50 }, { version: "2", weight: 50 }]
+  replicated:
+    versions:
+      "1": { backend: pair, model: simple }
   renamed:
     versions:
       "3": { backend: triton, model: simple }
@@ -45,6 +57,7 @@ afterAll(async () => {
   client?.close();
   await gw?.stop();
   await proxy?.close();
+  await Promise.all((replicas ?? []).map((r) => r.close()));
   await triton?.close();
 });
 
@@ -146,5 +159,58 @@ describe("model configuration of a Triton backend", () => {
       max_batch_size: 4,
       version_policy: { specific: { versions: [3] } },
     });
+  });
+});
+
+describe("sequence affinity", () => {
+  const seqRequest = (model: string, id: number) => ({
+    ...simpleRequest(A, B, model),
+    parameters: sequence(id, false, false),
+  });
+
+  it("gRPC: a sequence stays on one version of a split; sequences spread over both", async () => {
+    const versionsOf = async (id: number) => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 8; i++) {
+        const res = await client.call("ModelInfer", seqRequest("split", id));
+        seen.add(String(res.model_version));
+      }
+      return [...seen];
+    };
+    const perSequence = await Promise.all(
+      Array.from({ length: 12 }, (_, id) => versionsOf(id + 1)),
+    );
+    for (const seen of perSequence) expect(seen).toHaveLength(1);
+    expect(new Set(perSequence.map((s) => s[0])).size).toBe(2);
+  });
+
+  it("REST: the same sequence id reaches the same version as over gRPC", async () => {
+    for (const id of [3, 4, 5]) {
+      const grpcVersion = String(
+        (await client.call("ModelInfer", seqRequest("split", id))).model_version,
+      );
+      const res = await postJson(`${gw.url}/v2/models/split/infer`, {
+        parameters: { sequence_id: id },
+        inputs: [
+          { name: "INPUT0", datatype: "INT32", shape: [1, 16], data: A },
+          { name: "INPUT1", datatype: "INT32", shape: [1, 16], data: B },
+        ],
+      });
+      expect((res.body as { model_version: string }).model_version).toBe(grpcVersion);
+    }
+  });
+
+  it("a sequence stays on one replica of a backend; sequences spread over both", async () => {
+    const seenBy = (id: number) =>
+      replicas.map(
+        (r) => r.inferRequests.filter((q) => plain(q).sequence_id === String(id)).length,
+      );
+    for (let id = 100; id < 110; id++) {
+      for (let i = 0; i < 4; i++) await client.call("ModelInfer", seqRequest("replicated", id));
+    }
+    const counts = Array.from({ length: 10 }, (_, k) => seenBy(100 + k));
+    for (const [a, b] of counts) expect([a, b].sort()).toEqual([0, 4]);
+    expect(counts.some(([a]) => a === 4)).toBe(true);
+    expect(counts.some(([, b]) => b === 4)).toBe(true);
   });
 });
