@@ -95,9 +95,11 @@ describe("ModelInfer errors", () => {
     "%s maps to its gRPC status with its message",
     async (code, make) => {
       const expected = make();
+      // An input that fits the metadata: a refused request gets the service's own message.
       const err = await inferError({
         model_name: "fail",
         parameters: { error: { string_param: code } },
+        inputs: [input("x", "FP32", [1, 4], { fp32_contents: [1, 2, 3, 4] })],
       });
       expect(err.code).toBe(
         {

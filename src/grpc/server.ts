@@ -20,6 +20,7 @@ import type { HeaderLookup, InferenceService, RequestContext, Route } from "../g
 import type { DecodeLimits } from "../tensor/index.js";
 import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
 import { extensionDefinition } from "../triton/grpc-proto.js";
+import { inferAsTriton } from "../triton/input-check.js";
 import { wireSequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
@@ -211,7 +212,7 @@ export function createGrpcFront(
         );
         ({ request } = decodeInferRequest(call.request, options.decodeLimits?.()));
         dropWireTensors(call.request);
-        response = await svc.infer(route, request, context);
+        response = await inferAsTriton(svc, route, request, context);
         response = classifyResponse(route, response, grpcClassRequests(call.request.outputs));
       } finally {
         release();

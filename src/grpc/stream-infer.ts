@@ -10,6 +10,7 @@ import { pickRequestId } from "../gateway/request-id.js";
 import type { InferenceService, RequestContext } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
+import { inferAsTriton } from "../triton/input-check.js";
 import { wireSequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
@@ -104,7 +105,7 @@ async function answerOne(
       wireSequenceKey(wire.parameters),
     );
     const { request } = decodeInferRequest(wire, options.decodeLimits?.());
-    const answer = await svc.infer(route, request, context);
+    const answer = await inferAsTriton(svc, route, request, context);
     const response = classifyResponse(route, answer, grpcClassRequests(wire.outputs));
     const body = encodeInferResponse(response, true, request.id, options.decodeLimits?.());
     return { error_message: "", infer_response: body };

@@ -5,6 +5,7 @@
 import { type Context, Hono } from "hono";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import { classifyResponse, restClassRequests } from "../triton/classification.js";
+import { inferAsTriton } from "../triton/input-check.js";
 import { sequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
@@ -99,7 +100,7 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEn
               (n) => c.req.header(n),
               seq,
             );
-      response = await service.infer(target, decoded.request, context);
+      response = await inferAsTriton(service, target, decoded.request, context);
       response = classifyResponse(target, response, restClassRequests(json));
     } finally {
       release();

@@ -299,6 +299,21 @@ describe("Triton's error wording on the v2 fronts", () => {
     const err = await client.callError("ModelInfer", simpleRequest(A, B, "ghost"));
     expect([err.code, err.details]).toEqual([5, "Request for unknown model: 'ghost' is not found"]);
   });
+
+  it("wrong inputs, REST and gRPC", async () => {
+    const rest = await restInfer("simple", { inputs: restBody.inputs.slice(0, 1) });
+    expect(rest.status).toBe(400);
+    expect((rest.body as { error: string }).error).toBe(
+      "expected 2 inputs but got 1 inputs for model 'simple'. Got input(s) ['INPUT0'], but missing required input(s) ['INPUT1']. Please provide all required input(s).",
+    );
+    const req = simpleRequest(A, B);
+    (req.inputs as Message[])[1] = { ...(req.inputs as Message[])[1], name: "INPUTX" };
+    const err = await client.callError("ModelInfer", req);
+    expect([err.code, err.details]).toEqual([
+      3,
+      "unexpected inference input 'INPUTX' for model 'simple'",
+    ]);
+  });
 });
 
 describe("classification", () => {
