@@ -21,6 +21,8 @@ export const BACKEND_CONFIG = {
 export interface RecordingProxy {
   address: string;
   inferRequests: Message[];
+  /** ModelInfer calls the gateway cancelled before they were answered. */
+  cancelled: { count: number };
   close(): Promise<void>;
 }
 
@@ -29,14 +31,28 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
   const Service = tritonServiceConstructor();
   const client = new Service(upstream, grpc.credentials.createInsecure()) as unknown as Record<
     string,
-    (req: unknown, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void
+    (
+      req: unknown,
+      cb: (err: grpc.ServiceError | null, res: unknown) => void,
+    ) => grpc.ClientUnaryCall
   >;
   const inferRequests: Message[] = [];
+  const cancelled = { count: 0 };
   const forward =
     (method: string, record = false) =>
     (call: grpc.ServerUnaryCall<Message, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       if (record) inferRequests.push(call.request);
-      client[method]?.call(client, call.request, (err, res) => callback(err, res));
+      let answered = false;
+      const upstream = client[method]?.call(client, call.request, (err, res) => {
+        answered = true;
+        callback(err, res);
+      });
+      // The gateway giving up on a call shows here, and is passed on upstream.
+      call.on("cancelled", () => {
+        if (answered) return;
+        cancelled.count += 1;
+        upstream?.cancel();
+      });
     };
   // ModelConfig is answered here, as a Triton would from its model repository.
   const ModelConfig = (
@@ -63,6 +79,7 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
   return {
     address: `127.0.0.1:${port}`,
     inferRequests,
+    cancelled,
     close: () =>
       new Promise<void>((done) => {
         (client as unknown as grpc.Client).close();

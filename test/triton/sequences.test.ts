@@ -214,3 +214,40 @@ describe("sequence affinity", () => {
     expect(counts.some(([, b]) => b === 4)).toBe(true);
   });
 });
+
+describe("ModelStreamInfer deadlines and cancellation", () => {
+  it("a stream past its deadline ends DEADLINE_EXCEEDED and the backend call is cancelled", async () => {
+    triton.setMode({ kind: "stall" });
+    const before = proxy.cancelled.count;
+    try {
+      const started = Date.now();
+      const err = await client
+        .stream([simpleRequest(A, B, "renamed")], { deadline: Date.now() + 300 })
+        .then(
+          () => undefined,
+          (e: { code?: number }) => e,
+        );
+      expect(err?.code).toBe(4);
+      expect(Date.now() - started).toBeLessThan(3000);
+      await expect.poll(() => proxy.cancelled.count).toBe(before + 1);
+    } finally {
+      triton.setMode({ kind: "ok" });
+    }
+  });
+
+  it("cancelling the stream cancels the backend call in flight", async () => {
+    triton.setMode({ kind: "stall" });
+    const before = proxy.cancelled.count;
+    const sent = proxy.inferRequests.length;
+    try {
+      const stream = client.openStream();
+      stream.on("error", () => {});
+      stream.write(simpleRequest(A, B, "renamed"));
+      await expect.poll(() => proxy.inferRequests.length).toBe(sent + 1);
+      stream.cancel();
+      await expect.poll(() => proxy.cancelled.count).toBe(before + 1);
+    } finally {
+      triton.setMode({ kind: "ok" });
+    }
+  });
+});
