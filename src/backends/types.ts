@@ -3,6 +3,7 @@
  * backend folder owns its wire codec; nothing outside it knows a backend's format.
  */
 import type { NamedTensor, TensorSpec } from "../tensor/types.js";
+import type { TensorParameters } from "../triton/parameters.js";
 
 /** The backend types of SPEC section 2. */
 export type BackendType = "tfserving" | "torchserve" | "triton" | "onnx";
@@ -50,6 +51,8 @@ export interface BackendCall {
   priority?: Priority;
   /** The client's request `parameters` (Triton backends get them; such calls are never batched or cached). */
   parameters?: Readonly<Record<string, unknown>>;
+  /** Per-input and per-output parameters, for Triton backends (same rule: never batched or cached). */
+  tensorParameters?: TensorParameters;
 }
 
 /** A backend's answer. */

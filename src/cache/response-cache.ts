@@ -136,7 +136,8 @@ export class ResponseCache {
     return (next) => async (request) => {
       const { call } = request;
       // Parameters may change the answer (a sequence's state does): such calls are never cached.
-      if (call.parameters !== undefined) return next(request);
+      if (call.parameters !== undefined || call.tensorParameters !== undefined)
+        return next(request);
       const key = cacheKey(namespace, call.outputs, call.inputs);
       if (call.noCache) {
         this.onLookup?.("memory", "bypass");

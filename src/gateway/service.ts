@@ -247,6 +247,9 @@ export class GatewayService implements InferenceService {
         noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
         ...(context.priority === undefined ? {} : { priority: context.priority }),
         ...(request.parameters === undefined ? {} : { parameters: request.parameters }),
+        ...(request.tensorParameters === undefined
+          ? {}
+          : { tensorParameters: request.tensorParameters }),
       };
       // One deadline for the whole request: retries and fallbacks included. Each target checks
       // the request against its own metadata first, so a primary that cannot even say what it

@@ -5,6 +5,7 @@
 import type { ModelMetadata, Priority } from "../backends/types.js";
 import type { SplitEntry } from "../routing/split.js";
 import type { NamedTensor } from "../tensor/types.js";
+import type { TensorParameters } from "../triton/parameters.js";
 
 /** Reads a request header by lower-case name (HTTP headers or gRPC metadata). */
 export type HeaderLookup = (name: string) => string | undefined;
@@ -29,6 +30,8 @@ export interface InferRequest {
   /** Requested output names; undefined = all. */
   outputs?: string[];
   parameters?: Record<string, unknown>;
+  /** Per-input and per-output parameters for the backend (docs/triton.md "Parameters and sequences"). */
+  tensorParameters?: TensorParameters;
 }
 
 /** Per-request context a front builds from its transport. */

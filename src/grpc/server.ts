@@ -21,7 +21,7 @@ import type { DecodeLimits } from "../tensor/index.js";
 import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
 import { extensionDefinition } from "../triton/grpc-proto.js";
 import { inferAsTriton } from "../triton/input-check.js";
-import { wireSequenceKey } from "../triton/parameters.js";
+import { grpcTensorParameters, wireSequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
@@ -211,6 +211,8 @@ export function createGrpcFront(
           wireSequenceKey(call.request.parameters),
         );
         ({ request } = decodeInferRequest(call.request, options.decodeLimits?.()));
+        const tensorParameters = grpcTensorParameters(call.request);
+        if (tensorParameters !== undefined) request.tensorParameters = tensorParameters;
         dropWireTensors(call.request);
         response = await inferAsTriton(svc, route, request, context);
         response = classifyResponse(route, response, grpcClassRequests(call.request.outputs));

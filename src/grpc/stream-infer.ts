@@ -11,7 +11,7 @@ import type { InferenceService, RequestContext } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
 import { inferAsTriton } from "../triton/input-check.js";
-import { wireSequenceKey } from "../triton/parameters.js";
+import { grpcTensorParameters, wireSequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import type { WireModelInferRequest, WireModelInferResponse } from "./proto.js";
@@ -105,6 +105,8 @@ async function answerOne(
       wireSequenceKey(wire.parameters),
     );
     const { request } = decodeInferRequest(wire, options.decodeLimits?.());
+    const tensorParameters = grpcTensorParameters(wire);
+    if (tensorParameters !== undefined) request.tensorParameters = tensorParameters;
     const answer = await inferAsTriton(svc, route, request, context);
     const response = classifyResponse(route, answer, grpcClassRequests(wire.outputs));
     const body = encodeInferResponse(response, true, request.id, options.decodeLimits?.());

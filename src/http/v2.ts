@@ -6,7 +6,7 @@ import { type Context, Hono } from "hono";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
 import { classifyResponse, restClassRequests } from "../triton/classification.js";
 import { inferAsTriton } from "../triton/input-check.js";
-import { sequenceKey } from "../triton/parameters.js";
+import { restTensorParameters, sequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import {
@@ -89,6 +89,8 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits">): Hono<AppEn
       decoded = decodeV2Request(json, binary, new DecodeBudget(limits));
       await yieldAfterInputs(decoded.request.inputs);
       // A sequence keeps to one version of a split (docs/triton.md "Parameters and sequences").
+      const tensorParameters = restTensorParameters(json);
+      if (tensorParameters !== undefined) decoded.request.tensorParameters = tensorParameters;
       const seq = sequenceKey(decoded.request.parameters);
       const target =
         seq === undefined

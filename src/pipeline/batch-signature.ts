@@ -26,7 +26,7 @@ const byName = (a: NamedTensor, b: NamedTensor): number =>
  */
 export function batchShape(target: TargetRef, call: BackendCall): BatchShape | undefined {
   // Parameters (e.g. a sequence's) belong to one request: they cannot be merged into a batch.
-  if (call.parameters !== undefined) return undefined;
+  if (call.parameters !== undefined || call.tensorParameters !== undefined) return undefined;
   const first = call.inputs[0];
   const rows = first?.shape[0];
   if (rows === undefined || rows < 1) return undefined;

@@ -79,3 +79,82 @@ export function sequenceReplica(
   }
   return hash % n;
 }
+
+/** Per-tensor parameters of a request: input name / requested output name -> plain values. */
+export interface TensorParameters {
+  inputs?: Record<string, Record<string, unknown>>;
+  outputs?: Record<string, Record<string, unknown>>;
+}
+
+/** Keys the gateway itself reads on tensors (binary data, classification); never passed on. */
+const GATEWAY_TENSOR_KEYS = new Set([
+  "binary_data",
+  "binary_data_size",
+  "binary_data_output",
+  "classification",
+]);
+
+/** Plain values of one parameters object without the gateway's keys; undefined when empty. */
+function clientParameters(raw: unknown): Record<string, unknown> | undefined {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  const entries = Object.entries(raw)
+    .filter(([key]) => !GATEWAY_TENSOR_KEYS.has(key))
+    .map(([key, v]) => [key, typeof v === "bigint" ? v.toString() : v] as const)
+    .filter(([, v]) => ["boolean", "number", "string"].includes(typeof v));
+  return entries.length === 0 ? undefined : Object.fromEntries(entries);
+}
+
+function collect(
+  tensors: readonly { name?: unknown; parameters?: unknown }[] | undefined,
+  plain: (raw: unknown) => Record<string, unknown> | undefined,
+): Record<string, Record<string, unknown>> | undefined {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const t of tensors ?? []) {
+    const p = typeof t?.name === "string" ? plain(t.parameters) : undefined;
+    if (p !== undefined && typeof t.name === "string") out[t.name] = p;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+function tensorParameters(
+  inputs: Record<string, Record<string, unknown>> | undefined,
+  outputs: Record<string, Record<string, unknown>> | undefined,
+): TensorParameters | undefined {
+  if (inputs === undefined && outputs === undefined) return undefined;
+  return {
+    ...(inputs === undefined ? {} : { inputs }),
+    ...(outputs === undefined ? {} : { outputs }),
+  };
+}
+
+/** The client's per-tensor parameters of a v2 JSON request body, or undefined. */
+export function restTensorParameters(json: unknown): TensorParameters | undefined {
+  const body = (json ?? {}) as { inputs?: unknown; outputs?: unknown };
+  const list = (v: unknown) =>
+    Array.isArray(v) ? (v as { name?: unknown; parameters?: unknown }[]) : undefined;
+  return tensorParameters(
+    collect(list(body.inputs), clientParameters),
+    collect(list(body.outputs), clientParameters),
+  );
+}
+
+/** The client's per-tensor parameters of a gRPC request, as plain values, or undefined. */
+export function grpcTensorParameters(wire: {
+  inputs: readonly { name: string; parameters: Record<string, WireInferParameter> }[];
+  outputs: readonly { name: string; parameters: Record<string, WireInferParameter> }[];
+}): TensorParameters | undefined {
+  const plain = (raw: unknown) => {
+    const params = raw as Record<string, WireInferParameter>;
+    const values = Object.fromEntries(
+      Object.entries(params).flatMap(([key, p]) => {
+        const choice = p.parameter_choice;
+        if (choice === undefined) return [];
+        const v = p[choice];
+        const n = typeof v === "string" && choice.endsWith("64_param") ? Number(v) : undefined;
+        return [[key, n !== undefined && Number.isSafeInteger(n) ? n : v]];
+      }),
+    );
+    return clientParameters(values);
+  };
+  return tensorParameters(collect(wire.inputs, plain), collect(wire.outputs, plain));
+}

@@ -162,6 +162,47 @@ describe("model configuration of a Triton backend", () => {
   });
 });
 
+describe("input and output parameters", () => {
+  /** A recorded request's tensors as name -> plain parameters. */
+  const tensorParams = (req: Message | undefined, field: "inputs" | "outputs") =>
+    Object.fromEntries(((req?.[field] ?? []) as Message[]).map((t) => [t.name, plain(t)]));
+
+  it("gRPC: per-input and per-output parameters reach the backend; classification stays in the gateway", async () => {
+    const before = proxy.inferRequests.length;
+    const req = simpleRequest(A, B);
+    const inputs = req.inputs as Message[];
+    inputs[0] = { ...inputs[0], parameters: { scale: { double_param: 0.5 } } };
+    await client.call("ModelInfer", {
+      ...req,
+      outputs: [
+        {
+          name: "OUTPUT0",
+          parameters: { tag: { string_param: "t" }, classification: { int64_param: "2" } },
+        },
+        { name: "OUTPUT1", parameters: {} },
+      ],
+    });
+    const sent = proxy.inferRequests[before];
+    expect(tensorParams(sent, "inputs")).toEqual({ INPUT0: { scale: 0.5 }, INPUT1: {} });
+    expect(tensorParams(sent, "outputs")).toEqual({ OUTPUT0: { tag: "t" }, OUTPUT1: {} });
+  });
+
+  it("REST: the same from v2 JSON, without the gateway's own binary_data keys", async () => {
+    const before = proxy.inferRequests.length;
+    const res = await postJson(`${gw.url}/v2/models/simple/infer`, {
+      inputs: [
+        { name: "INPUT0", datatype: "INT32", shape: [1, 16], data: A, parameters: { scale: 2 } },
+        { name: "INPUT1", datatype: "INT32", shape: [1, 16], data: B },
+      ],
+      outputs: [{ name: "OUTPUT1", parameters: { binary_data: false, tag: "u" } }],
+    });
+    expect(res.status).toBe(200);
+    const sent = proxy.inferRequests[before];
+    expect(tensorParams(sent, "inputs")).toEqual({ INPUT0: { scale: "2" }, INPUT1: {} });
+    expect(tensorParams(sent, "outputs")).toEqual({ OUTPUT1: { tag: "u" } });
+  });
+});
+
 describe("sequence affinity", () => {
   const seqRequest = (model: string, id: number) => ({
     ...simpleRequest(A, B, model),

@@ -34,10 +34,13 @@ export function buildGrpcInferRequest(target: TargetRef, call: BackendCall): Wir
       name: t.name,
       datatype: t.datatype,
       shape: t.shape.map(String),
-      parameters: {},
+      parameters: toWireParameters(call.tensorParameters?.inputs?.[t.name]),
       contents: null,
     })),
-    outputs: (call.outputs ?? []).map((name) => ({ name, parameters: {} })),
+    outputs: (call.outputs ?? []).map((name) => ({
+      name,
+      parameters: toWireParameters(call.tensorParameters?.outputs?.[name]),
+    })),
     raw_input_contents: call.inputs.map((t) => tensorToRaw(t)),
   };
 }

@@ -42,13 +42,19 @@ export function buildRestInferRequest(call: BackendCall): RestInferBody {
       name: t.name,
       shape: t.shape,
       datatype: t.datatype,
-      parameters: { binary_data_size: blobs[i]?.byteLength ?? 0 },
+      parameters: {
+        ...restParameters(call.tensorParameters?.inputs?.[t.name]),
+        binary_data_size: blobs[i]?.byteLength ?? 0,
+      },
     })),
     parameters: { ...restParameters(call.parameters), binary_data_output: true },
   };
   if (call.id !== undefined) header.id = call.id;
   if (call.outputs !== undefined) {
-    header.outputs = call.outputs.map((name) => ({ name, parameters: { binary_data: true } }));
+    header.outputs = call.outputs.map((name) => ({
+      name,
+      parameters: { ...restParameters(call.tensorParameters?.outputs?.[name]), binary_data: true },
+    }));
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   return { body: binaryBody(json, blobs), jsonLength: json.byteLength };
