@@ -78,10 +78,10 @@ function node(opType, inputs, outputs, attribute = []) {
   return { opType, input: inputs, output: outputs, name: outputs[0], attribute };
 }
 
-function encodeModel({ graphName, doc, nodes, initializers, inputs, outputs }) {
+function encodeModel({ graphName, doc, nodes, initializers, inputs, outputs, opset = OPSET }) {
   const message = {
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [{ domain: "", version: opset }],
     producerName: "infergate/make-models",
     producerVersion: "1",
     docString: doc,
@@ -290,6 +290,73 @@ function opsModel() {
   });
 }
 
+/**
+ * Triton's example models "simple" (INT32) and "simple_int8" (INT8), used by tritonclient's
+ * examples: INPUT0, INPUT1 [-1, 16]; OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1.
+ */
+function simpleTypedModel(graphName, elemType) {
+  return encodeModel({
+    graphName,
+    doc: `INPUT0, INPUT1 [-1, 16]; OUTPUT0 = sum, OUTPUT1 = difference. Triton's example model.`,
+    // Add and Sub take 8- and 16-bit integers from opset 14 on.
+    opset: elemType === INT32 ? OPSET : 14,
+    initializers: [],
+    nodes: [
+      node("Add", ["INPUT0", "INPUT1"], ["OUTPUT0"]),
+      node("Sub", ["INPUT0", "INPUT1"], ["OUTPUT1"]),
+    ],
+    inputs: [
+      valueInfo("INPUT0", elemType, ["batch", 16]),
+      valueInfo("INPUT1", elemType, ["batch", 16]),
+    ],
+    outputs: [
+      valueInfo("OUTPUT0", elemType, ["batch", 16]),
+      valueInfo("OUTPUT1", elemType, ["batch", 16]),
+    ],
+  });
+}
+
+/**
+ * Triton's example "simple_string": BYTES [-1, 16] inputs holding decimal integers; OUTPUT0 and
+ * OUTPUT1 are their sum and difference, as decimal strings (Cast string -> INT32 -> string).
+ */
+function simpleStringModel() {
+  const cast = (from, to, type) => node("Cast", [from], [to], [intAttr("to", type)]);
+  return encodeModel({
+    graphName: "simple_string",
+    doc: "INPUT0, INPUT1 BYTES [-1, 16] of decimal integers; OUTPUT0 = sum, OUTPUT1 = difference, as strings.",
+    initializers: [],
+    nodes: [
+      cast("INPUT0", "a", INT32),
+      cast("INPUT1", "b", INT32),
+      node("Add", ["a", "b"], ["sum"]),
+      node("Sub", ["a", "b"], ["diff"]),
+      cast("sum", "OUTPUT0", STRING),
+      cast("diff", "OUTPUT1", STRING),
+    ],
+    inputs: [
+      valueInfo("INPUT0", STRING, ["batch", 16]),
+      valueInfo("INPUT1", STRING, ["batch", 16]),
+    ],
+    outputs: [
+      valueInfo("OUTPUT0", STRING, ["batch", 16]),
+      valueInfo("OUTPUT1", STRING, ["batch", 16]),
+    ],
+  });
+}
+
+/** Triton's example "simple_identity": OUTPUT0 = INPUT0, BYTES [-1, -1]. */
+function simpleIdentityModel() {
+  return encodeModel({
+    graphName: "simple_identity",
+    doc: "OUTPUT0 = Identity(INPUT0), BYTES [-1, -1]. Triton's example model.",
+    initializers: [],
+    nodes: [node("Identity", ["INPUT0"], ["OUTPUT0"])],
+    inputs: [valueInfo("INPUT0", STRING, ["batch", "n"])],
+    outputs: [valueInfo("OUTPUT0", STRING, ["batch", "n"])],
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // echo_<dt>: y = Identity(x), one model per datatype, for the every-datatype round trips
 // ---------------------------------------------------------------------------------------------
@@ -349,5 +416,9 @@ console.log(
 write(outDir, "iris_early", irisModel(earlyParams));
 write(outDir, "mlp", mlpModel());
 write(outDir, "ops", opsModel());
+write(outDir, "simple", simpleTypedModel("simple", INT32));
+write(outDir, "simple_int8", simpleTypedModel("simple_int8", INT8));
+write(outDir, "simple_string", simpleStringModel());
+write(outDir, "simple_identity", simpleIdentityModel());
 for (const [suffix, elemType] of ECHO_TYPES)
   write(outDir, `echo_${suffix}`, echoModel(suffix, elemType));

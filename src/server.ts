@@ -2,6 +2,7 @@
  * Starts a whole gateway: the runtime (config + backends), the HTTP listener and, when
  * `server.grpcPort` is set, the gRPC listener. `stop()` drains as docs/operations.md "Drain and shutdown" describes.
  */
+
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
@@ -13,6 +14,7 @@ import { JobEngine } from "./jobs/engine.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { TimeSeries } from "./metrics/timeseries.js";
+import { TRITON_EXTENSIONS } from "./triton/grpc-proto.js";
 import { GATEWAY_VERSION } from "./version.js";
 
 /** A running gateway. */
@@ -31,7 +33,7 @@ export interface RunningGateway {
 export const SERVER_INFO: ServerInfo = {
   name: "infergate",
   version: GATEWAY_VERSION,
-  extensions: ["binary_tensor_data"],
+  extensions: ["binary_tensor_data", ...TRITON_EXTENSIONS],
 };
 
 /** Options for startGateway. */

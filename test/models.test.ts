@@ -29,7 +29,8 @@ const ECHO_TYPES = {
   bytes: "string",
 } as const;
 const ECHO_MODELS = Object.keys(ECHO_TYPES).map((suffix) => `echo_${suffix}`);
-const MODELS = ["iris", "iris_early", "mlp", "ops", ...ECHO_MODELS];
+const SIMPLE_MODELS = ["simple", "simple_int8", "simple_string", "simple_identity"];
+const MODELS = ["iris", "iris_early", "mlp", "ops", ...SIMPLE_MODELS, ...ECHO_MODELS];
 const SPECIES = ["setosa", "versicolor", "virginica"];
 
 function modelPath(dir: string, model: string): string {
@@ -44,6 +45,12 @@ function readIrisCsv(): { x: number[][]; y: number[] } {
   const x = lines.map((l) => l.split(",").slice(0, 4).map(Number));
   const y = lines.map((l) => SPECIES.indexOf(l.split(",")[4]?.trim() ?? ""));
   return { x, y };
+}
+
+/** A tensor's data as plain values (numbers or strings). */
+function values(value: ort.OnnxValue | undefined): unknown[] {
+  if (!(value instanceof ort.Tensor)) throw new Error("expected a tensor");
+  return Array.from(value.data as ArrayLike<unknown>);
 }
 
 function floats(value: ort.OnnxValue | undefined): Float32Array {
@@ -253,6 +260,71 @@ describe("ops/1", () => {
     expect([...floats(out.sum)]).toEqual([6, 8, 10, 12, 1, 4.5, 7, 9]);
     expect([...floats(out.product)]).toEqual([5, 12, 21, 32, -2, 2, -30, 0]);
     expect(out.sum?.dims).toEqual([2, 4]);
+  });
+});
+
+describe("simple/1", () => {
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    session = await ort.InferenceSession.create(modelPath(modelsDir, "simple"));
+  });
+  afterAll(() => session.release());
+
+  it("declares INPUT0, INPUT1 and OUTPUT0, OUTPUT1, all INT32 [batch,16]", () => {
+    const spec = (name: string) => ({ name, isTensor: true, type: "int32", shape: ["batch", 16] });
+    expect(session.inputMetadata).toEqual([spec("INPUT0"), spec("INPUT1")]);
+    expect(session.outputMetadata).toEqual([spec("OUTPUT0"), spec("OUTPUT1")]);
+  });
+
+  it("returns the sum and the difference, wrapping like INT32", async () => {
+    const a = Int32Array.from({ length: 16 }, (_, i) => i);
+    a[15] = 2147483647;
+    const b = Int32Array.from({ length: 16 }, () => 1);
+    const out = await session.run({
+      INPUT0: new ort.Tensor("int32", a, [1, 16]),
+      INPUT1: new ort.Tensor("int32", b, [1, 16]),
+    });
+    const sum = Array.from({ length: 16 }, (_, i) => (i === 15 ? -2147483648 : i + 1));
+    const diff = Array.from({ length: 16 }, (_, i) => (i === 15 ? 2147483646 : i - 1));
+    expect(values(out.OUTPUT0)).toEqual(sum);
+    expect(values(out.OUTPUT1)).toEqual(diff);
+  });
+});
+
+describe("simple_int8/1, simple_string/1, simple_identity/1", () => {
+  const open = (model: string) => ort.InferenceSession.create(modelPath(modelsDir, model));
+
+  it("simple_int8 adds and subtracts INT8", async () => {
+    const session = await open("simple_int8");
+    const a = Int8Array.from({ length: 16 }, (_, i) => i);
+    const b = Int8Array.from({ length: 16 }, () => 3);
+    const out = await session.run({
+      INPUT0: new ort.Tensor("int8", a, [1, 16]),
+      INPUT1: new ort.Tensor("int8", b, [1, 16]),
+    });
+    expect(values(out.OUTPUT0)).toEqual([...a].map((v) => v + 3));
+    expect(values(out.OUTPUT1)).toEqual([...a].map((v) => v - 3));
+    await session.release();
+  });
+
+  it("simple_string answers the sum and difference of decimal strings as strings", async () => {
+    const session = await open("simple_string");
+    const a = Array.from({ length: 16 }, (_, i) => String(i));
+    const b = Array.from({ length: 16 }, () => "1");
+    const out = await session.run({
+      INPUT0: new ort.Tensor("string", a, [1, 16]),
+      INPUT1: new ort.Tensor("string", b, [1, 16]),
+    });
+    expect(values(out.OUTPUT0)).toEqual(a.map((v) => String(Number(v) + 1)));
+    expect(values(out.OUTPUT1)).toEqual(a.map((v) => String(Number(v) - 1)));
+    await session.release();
+  });
+
+  it("simple_identity echoes strings", async () => {
+    const session = await open("simple_identity");
+    const out = await session.run({ INPUT0: new ort.Tensor("string", ["a", "bc"], [1, 2]) });
+    expect(values(out.OUTPUT0)).toEqual(["a", "bc"]);
+    await session.release();
   });
 });
 

@@ -3,6 +3,7 @@
  * backend folder owns its wire codec; nothing outside it knows a backend's format.
  */
 import type { NamedTensor, TensorSpec } from "../tensor/types.js";
+import type { TensorParameters } from "../triton/parameters.js";
 
 /** The backend types of docs/config.md "`backends.<name>`". */
 export type BackendType = "tfserving" | "torchserve" | "triton" | "onnx";
@@ -48,6 +49,10 @@ export interface BackendCall {
   noCache?: boolean;
   /** Scheduling lane in the batcher and the limiter; absent = "live". */
   priority?: Priority;
+  /** The client's request `parameters` (Triton backends get them; such calls are never batched or cached). */
+  parameters?: Readonly<Record<string, unknown>>;
+  /** Per-input and per-output parameters, for Triton backends (same rule: never batched or cached). */
+  tensorParameters?: TensorParameters;
 }
 
 /** A backend's answer. */

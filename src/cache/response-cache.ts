@@ -135,6 +135,9 @@ export class ResponseCache {
     const ttlMs = Math.max(1, Math.round(ttlSeconds * 1000));
     return (next) => async (request) => {
       const { call } = request;
+      // Parameters may change the answer (a sequence's state does): such calls are never cached.
+      if (call.parameters !== undefined || call.tensorParameters !== undefined)
+        return next(request);
       const key = cacheKey(namespace, call.outputs, call.inputs);
       if (call.noCache) {
         this.onLookup?.("memory", "bypass");

@@ -47,8 +47,6 @@ describe("loadConfigFile", () => {
         bodyLimitBytes: 8388608,
         drainTimeoutMs: 10000,
         cacheMaxBytes: 67108864,
-        adminPort: 8082,
-        adminHost: "127.0.0.1",
         watchConfig: false,
         limits: limitsSchema.parse({}),
         grpc: grpcServerSchema.parse({}),

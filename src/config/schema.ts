@@ -31,6 +31,8 @@ export const targetSchema = z.strictObject({
   signature: z.string().min(1).optional(),
   inputs: z.array(tensorSpecSchema).optional(),
   outputs: z.array(tensorSpecSchema).optional(),
+  /** Class labels for classification answers (docs/triton.md): a list, or a file, one per line. */
+  labels: z.union([z.array(z.string()), z.string().min(1)]).optional(),
 });
 
 const retryKeys = {

@@ -45,11 +45,14 @@ export class Resolver {
     model: string,
     version: string | undefined,
     header: HeaderLookup,
+    /** A sequence's id: the same id reaches the same version of a split (docs/triton.md). */
+    affinityKey?: string,
   ): ResolvedRoute<Owner> {
     const modelConfig = this.modelConfig(model);
     const chosen = resolveVersion(model, modelConfig, version, header, {
       split: this.splitOf(model, modelConfig)?.weights,
       eligible: this.eligibleOf(model),
+      affinityKey,
     });
     const record = this.records.get(model)?.get(chosen);
     if (record === undefined) {

@@ -15,6 +15,7 @@ import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout/controller.js";
 import type { ShadowRunner } from "../routing/shadow.js";
 import type { SplitEntry } from "../routing/split.js";
+import { noteRequest } from "../triton/statistics.js";
 import { breakerList, modelRoutes, routesTable, type SnapshotView } from "./admin-views.js";
 import { MetadataCatalog } from "./catalog.js";
 import { checkRequest } from "./check-inputs.js";
@@ -105,8 +106,13 @@ export class GatewayService implements InferenceService {
     };
   }
 
-  resolve(model: string, version: string | undefined, header: HeaderLookup): OwnRoute {
-    return this.resolver.resolve(this, model, version, header);
+  resolve(
+    model: string,
+    version: string | undefined,
+    header: HeaderLookup,
+    affinityKey?: string,
+  ): OwnRoute {
+    return this.resolver.resolve(this, model, version, header, affinityKey);
   }
 
   routes(): RoutesTable {
@@ -163,6 +169,12 @@ export class GatewayService implements InferenceService {
       this.requests.count(r.model, r.version, backend, "OK");
       if (answer.index > 0) this.requests.fallback(r.model, r.version, backend);
       this.maybeShadow(r, request, answer.result.outputs, started);
+      const cache = answer.result.cache ?? (answer.state.cached ? "miss" : "off");
+      noteRequest(r.model, r.version, started, {
+        cache,
+        batched: answer.state.batched,
+        firstShape: request.inputs[0]?.shape,
+      });
       return {
         ...(request.id === undefined ? {} : { id: request.id }),
         model: r.model,
@@ -170,11 +182,12 @@ export class GatewayService implements InferenceService {
         outputs: answer.result.outputs,
         backend,
         fallback: answer.index > 0,
-        cache: answer.result.cache ?? (answer.state.cached ? "miss" : "off"),
+        cache,
       };
     } catch (err) {
       serverFailure = !isClientFault(err);
       this.requests.count(r.model, r.version, r.backend, toGatewayError(err).code);
+      noteRequest(r.model, r.version, started, undefined);
       throw err;
     } finally {
       release();
@@ -197,6 +210,10 @@ export class GatewayService implements InferenceService {
       signal: context.signal ?? NEVER_ABORTED,
       noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
       ...(context.priority === undefined ? {} : { priority: context.priority }),
+      ...(request.parameters === undefined ? {} : { parameters: request.parameters }),
+      ...(request.tensorParameters === undefined
+        ? {}
+        : { tensorParameters: request.tensorParameters }),
     };
   }
 

@@ -12,6 +12,7 @@ import { BackendUnavailableError } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
 import type { TargetBreaker } from "../pipeline/breaker.js";
 import { compose, type InferFn } from "../pipeline/types.js";
+import { batchingPolicy } from "./policies/batching.js";
 import { POLICIES } from "./policies/index.js";
 import type { BuiltPolicy, SlotEnv } from "./policies/spec.js";
 import { toTargetRef } from "./route.js";
@@ -29,6 +30,8 @@ export interface TargetState {
   readonly breaker: TargetBreaker | undefined;
   /** True when answers of this target are cached. */
   readonly cached: boolean;
+  /** True when calls of this target go through the dynamic batcher. */
+  readonly batched: boolean;
   /** The chain of policies/index.ts down to the adapter. */
   readonly pipeline: InferFn;
   /** Releases what the policies hold (timers, queues). */
@@ -120,6 +123,7 @@ function create(env: SlotEnv, fingerprint: string, settings: readonly unknown[])
     target,
     breaker: built.find((b) => b.breaker !== undefined)?.breaker,
     cached: built.some((b) => b.cached === true),
+    batched: settings[POLICIES.indexOf(batchingPolicy)] !== undefined,
     pipeline,
     close: () => {
       for (const b of built) b.close?.();

@@ -5,6 +5,7 @@
 import type { ModelMetadata, Priority } from "../backends/types.js";
 import type { SplitEntry } from "../routing/split.js";
 import type { NamedTensor } from "../tensor/types.js";
+import type { TensorParameters } from "../triton/parameters.js";
 
 /** Reads a request header by lower-case name (HTTP headers or gRPC metadata). */
 export type HeaderLookup = (name: string) => string | undefined;
@@ -29,6 +30,8 @@ export interface InferRequest {
   /** Requested output names; undefined = all. */
   outputs?: string[];
   parameters?: Record<string, unknown>;
+  /** Per-input and per-output parameters for the backend (docs/triton.md "Parameters and sequences"). */
+  tensorParameters?: TensorParameters;
 }
 
 /** Per-request context a front builds from its transport. */
@@ -122,7 +125,13 @@ export interface InferenceApi {
    * Resolves a model and an optional version or label (else the `x-infergate-version` header, else
    * the default / traffic split). Throws ModelNotFoundError / VersionNotFoundError.
    */
-  resolve(model: string, version: string | undefined, header: HeaderLookup): Route;
+  resolve(
+    model: string,
+    version: string | undefined,
+    header: HeaderLookup,
+    /** A sequence's id: the same id always reaches the same version of a split. */
+    affinityKey?: string,
+  ): Route;
   /** The route's model metadata under the gateway's model name and version ids. */
   metadata(route: Route): Promise<ModelMetadata>;
   /** True when the route's target (or a fallback) can answer. */

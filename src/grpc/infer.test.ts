@@ -8,8 +8,12 @@ import {
   input,
   startHarness,
 } from "../../test/support/grpc-harness.js";
-import type { WireModelInferRequest, WireTensorContents } from "../protocols/kserve/proto.js";
-import type { Datatype } from "../tensor/index.js";
+import type {
+  WireModelInferRequest,
+  WireModelInferResponse,
+  WireTensorContents,
+} from "../protocols/kserve/proto.js";
+import { type Datatype, tensorFromRaw, tensorToFlatJson } from "../tensor/index.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -48,9 +52,18 @@ const TYPED_CASES: [Datatype, keyof WireTensorContents, unknown[], unknown[]][] 
   ["FP64", "fp64_contents", [0.1, -1e300, 0, 3], [0.2, -2e300, 0, 6]],
 ];
 
-describe("ModelInfer with typed contents", () => {
+/** Output `i`'s values from its raw_output_contents, as strings (64-bit values stay exact). */
+function rawValues(res: WireModelInferResponse, i: number): string[] {
+  const out = res.outputs[i];
+  const bytes = res.raw_output_contents[i];
+  if (out === undefined || bytes === undefined) throw new Error(`no raw output ${i}`);
+  const t = tensorFromRaw(out.datatype as Datatype, out.shape.map(Number), bytes);
+  return tensorToFlatJson(t).map(String);
+}
+
+describe("ModelInfer with typed contents (answered raw, as Triton does)", () => {
   it.each(TYPED_CASES)(
-    "%s via %s answers typed contents",
+    "%s via %s answers in raw_output_contents",
     async (datatype, field, sent, expected) => {
       const { res } = await infer({
         id: "req-1",
@@ -59,13 +72,13 @@ describe("ModelInfer with typed contents", () => {
       expect(res.model_name).toBe("double");
       expect(res.model_version).toBe("1");
       expect(res.id).toBe("req-1");
-      expect(res.raw_output_contents).toEqual([]);
       expect(res.outputs).toHaveLength(1);
       const out = res.outputs[0];
       expect(out?.name).toBe("x");
       expect(out?.datatype).toBe(datatype);
       expect(out?.shape).toEqual(["2", "2"]);
-      expect(out?.contents?.[field]).toEqual(expected);
+      expect(out?.contents).toBeNull();
+      expect(rawValues(res, 0)).toEqual(expected.map(String));
       expect(h.service.lastRequest?.inputs[0]?.datatype).toBe(datatype);
     },
   );
@@ -78,11 +91,9 @@ describe("ModelInfer with typed contents", () => {
         }),
       ],
     });
-    const got = res.outputs[0]?.contents?.bytes_contents?.map((b) =>
-      Buffer.from(b).toString("hex"),
-    );
-    expect(got).toEqual([Buffer.from("abab").toString("hex"), "ff00ff00"]);
-    expect(res.raw_output_contents).toEqual([]);
+    // Raw BYTES: each element as a 4-byte little-endian length, then its bytes.
+    const raw = Buffer.from(res.raw_output_contents[0] ?? []).toString("hex");
+    expect(raw).toBe(`04000000${Buffer.from("abab").toString("hex")}04000000ff00ff00`);
   });
 
   it("passes requested outputs through and answers only those", async () => {
@@ -94,7 +105,8 @@ describe("ModelInfer with typed contents", () => {
       outputs: [{ name: "b", parameters: {} }],
     });
     expect(h.service.lastRequest?.outputs).toEqual(["b"]);
-    expect(res.outputs.map((o) => [o.name, o.contents?.fp32_contents])).toEqual([["b", [4]]]);
+    expect(res.outputs.map((o) => o.name)).toEqual(["b"]);
+    expect(rawValues(res, 0)).toEqual(["4"]);
   });
 
   it("passes request parameters through as plain values", async () => {

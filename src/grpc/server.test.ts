@@ -80,13 +80,13 @@ describe("health and metadata RPCs", () => {
     });
   });
 
-  it("ModelMetadata of an unknown model or version is NOT_FOUND", async () => {
+  it("ModelMetadata of an unknown model or version is NOT_FOUND in Triton's words", async () => {
     const noModel = await h.callError(h.methods.ModelMetadata, { name: "ghost", version: "" });
     expect(noModel.code).toBe(status.NOT_FOUND);
-    expect(noModel.details).toBe('model "ghost" not found');
+    expect(noModel.details).toBe("Request for unknown model: 'ghost' is not found");
     const noVersion = await h.callError(h.methods.ModelMetadata, { name: "double", version: "8" });
     expect(noVersion.code).toBe(status.NOT_FOUND);
-    expect(noVersion.details).toBe('model "double" has no version or label "8"');
+    expect(noVersion.details).toBe("Request for unknown model: 'double' version 8 is not found");
   });
 });
 
@@ -95,9 +95,11 @@ describe("ModelInfer errors", () => {
     "%s maps to its gRPC status with its message",
     async (code, make) => {
       const expected = make();
+      // An input that fits the metadata: a refused request gets the service's own message.
       const err = await inferError({
         model_name: "fail",
         parameters: { error: { string_param: code } },
+        inputs: [input("x", "FP32", [1, 4], { fp32_contents: [1, 2, 3, 4] })],
       });
       expect(err.code).toBe(
         {

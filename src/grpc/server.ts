@@ -23,9 +23,15 @@ import {
   type WireModelInferRequest,
 } from "../protocols/kserve/proto.js";
 import type { DecodeLimits } from "../tensor/index.js";
+import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
+import { extensionDefinition } from "../triton/grpc-proto.js";
+import { inferAsTriton } from "../triton/input-check.js";
+import { grpcTensorParameters, wireSequenceKey } from "../triton/parameters.js";
+import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { passSerialized, sendGuard } from "./send-guard.js";
 import { DEFAULT_GRPC_LIMITS, grpcServerOptions } from "./server-options.js";
+import { tritonExtensionHandlers } from "./triton-extensions.js";
 
 /** Options of the gRPC front. */
 export interface GrpcFrontOptions {
@@ -151,7 +157,8 @@ export function createGrpcFront(service: () => InferenceApi, options: GrpcFrontO
       const release = svc.hold();
       let md: Awaited<ReturnType<typeof svc.metadata>>;
       try {
-        const route = svc.resolve(
+        const route = resolveAsTriton(
+          svc,
           call.request.name,
           call.request.version || undefined,
           headerLookup(call.metadata),
@@ -195,20 +202,25 @@ export function createGrpcFront(service: () => InferenceApi, options: GrpcFrontO
       const release = svc.hold();
       let response: Awaited<ReturnType<typeof svc.infer>>;
       let request: ReturnType<typeof decodeInferRequest>["request"];
-      let raw: boolean;
       try {
-        const route = svc.resolve(
+        const route = resolveAsTriton(
+          svc,
           call.request.model_name,
           call.request.model_version || undefined,
           header,
+          wireSequenceKey(call.request.parameters),
         );
-        ({ request, raw } = decodeInferRequest(call.request, options.decodeLimits?.()));
+        ({ request } = decodeInferRequest(call.request, options.decodeLimits?.()));
+        const tensorParameters = grpcTensorParameters(call.request);
+        if (tensorParameters !== undefined) request.tensorParameters = tensorParameters;
         dropWireTensors(call.request);
-        response = await svc.infer(route, request, context);
+        response = await inferAsTriton(svc, route, request, context);
+        response = classifyResponse(route, response, grpcClassRequests(call.request.outputs));
       } finally {
         release();
       }
-      const body = encodeInferResponse(response, raw, request.id, options.decodeLimits?.());
+      // Always raw, whatever the request used: Triton does, and its clients read raw_output_contents.
+      const body = encodeInferResponse(response, true, request.id, options.decodeLimits?.());
       const md = new Metadata();
       md.set("x-request-id", requestId);
       md.set("x-infergate-version", response.version);
@@ -242,6 +254,11 @@ export function createGrpcFront(service: () => InferenceApi, options: GrpcFrontO
     ModelInfer,
   };
   server.addService(passSerialized(kserveService().definition), implementation);
+  // Triton's extension RPCs (docs/triton.md), from Triton's own proto.
+  server.addService(
+    passSerialized(extensionDefinition()),
+    tritonExtensionHandlers(service, options),
+  );
 
   return {
     server,

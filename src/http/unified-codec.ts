@@ -19,6 +19,7 @@ import {
   tensorFromNested,
   tensorJsonText,
 } from "../tensor/index.js";
+import { type ClassRequests, unifiedOutputRequests } from "../triton/classification.js";
 import { isPlainObject } from "./request.js";
 
 /** The parsed top level of a predict body, path parameters applied. */
@@ -30,6 +31,8 @@ export interface PredictBody {
   /** Undecoded: decoding needs the model's metadata. */
   inputs: unknown;
   outputs: string[] | undefined;
+  /** Outputs requested as classes (`{"name", "classification": K}`). */
+  classes: ClassRequests;
 }
 
 /** Model and version named in the URL path; they win over the body. */
@@ -46,12 +49,13 @@ function optionalName(value: unknown, field: string): string | undefined {
   throw new InvalidRequestError(`"${field}" must be a non-empty string`);
 }
 
-function parseOutputs(value: unknown): string[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === "string")) {
+function parseOutputs(value: unknown): { names: string[] | undefined; classes: ClassRequests } {
+  if (value === undefined || value === null) return { names: undefined, classes: new Map() };
+  if (!Array.isArray(value))
     throw new InvalidRequestError(`"outputs" must be a list of output names`);
-  }
-  return value.length > 0 ? value : undefined;
+  // An output may also be `{"name", "classification": K}` (docs/triton.md "Classification").
+  const { names, classes } = unifiedOutputRequests(value);
+  return { names: names.length > 0 ? names : undefined, classes };
 }
 
 /** Validates the predict body's top level. */
@@ -72,12 +76,14 @@ export function parsePredictBody(body: unknown, path: PathNames): PredictBody {
       `"inputs" is required: an object of input name -> tensor, or a tensor`,
     );
   }
+  const outputs = parseOutputs(body.outputs);
   return {
     model,
     version,
     id: typeof idValue === "string" ? idValue : undefined,
     inputs,
-    outputs: parseOutputs(body.outputs),
+    outputs: outputs.names,
+    classes: outputs.classes,
   };
 }
 

@@ -6,6 +6,7 @@
 import { type Context, Hono } from "hono";
 import type { InferRequest } from "../gateway/types.js";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
+import { classifyResponse } from "../triton/classification.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { errorHandler, unifiedErrorBody } from "./errors.js";
 import { stderrLogger } from "./logger.js";
@@ -47,7 +48,11 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits" | "logge
       await yieldAfterInputs(request.inputs);
       if (body.id !== undefined) request.id = body.id;
       if (body.outputs !== undefined) request.outputs = body.outputs;
-      const response = await service.infer(route, request, context);
+      const response = classifyResponse(
+        route,
+        await service.infer(route, request, context),
+        body.classes,
+      );
       return await predictionBody(
         c,
         await encodeUnifiedResponse(response, body.id, limits),

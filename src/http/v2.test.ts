@@ -71,14 +71,14 @@ describe("KServe v2 REST: health and metadata", () => {
     }
   });
 
-  it("answers unknown models and versions with 404 and a v2 error", async () => {
+  it("answers unknown models and versions with 404 and Triton's wording", async () => {
     const { app } = testApp();
     const model = await app.request("/v2/models/nope");
     expect(model.status).toBe(404);
-    expect(await v2Error(model)).toBe('model "nope" not found');
+    expect(await v2Error(model)).toBe("Request for unknown model: 'nope' is not found");
     const version = await app.request("/v2/models/iris/versions/9/ready");
     expect(version.status).toBe(404);
-    expect(await v2Error(version)).toMatch(/no version or label "9"/);
+    expect(await v2Error(version)).toBe("Request for unknown model: 'iris' version 9 is not found");
   });
 
   it("answers model readiness 200 when ready and 400 when not", async () => {

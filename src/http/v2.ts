@@ -6,6 +6,10 @@
 import { type Context, Hono } from "hono";
 import { INFERENCE_HEADER } from "../protocols/kserve/binary-header.js";
 import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
+import { classifyResponse, restClassRequests } from "../triton/classification.js";
+import { inferAsTriton } from "../triton/input-check.js";
+import { restTensorParameters, sequenceKey } from "../triton/parameters.js";
+import { resolveAsTriton } from "../triton/wording.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { errorHandler, v2ErrorBody } from "./errors.js";
 import { stderrLogger } from "./logger.js";
@@ -18,11 +22,13 @@ import {
   yieldAfterInputs,
 } from "./request.js";
 import { decodeV2Request, encodeV2Response, splitV2Body } from "./v2-codec.js";
+import { v2ExtensionRoutes } from "./v2-extensions.js";
 
 /** Routes of the KServe v2 REST protocol. */
 export function v2Routes(deps: Pick<HttpDeps, "service" | "limits" | "logger">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(errorHandler({ logger: deps.logger ?? stderrLogger, body: v2ErrorBody }));
+  app.route("/", v2ExtensionRoutes(deps)); // Triton's extensions (docs/triton.md), first: see there
 
   app.get("/v2/health/live", (c) => c.json({ live: true }, 200));
 
@@ -44,7 +50,7 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits" | "logger">):
     const release = service.hold();
     try {
       const model = c.req.param("model") ?? "";
-      const route = service.resolve(model, c.req.param("version"), (name) => c.req.header(name));
+      const route = resolveAsTriton(service, model, c.req.param("version"), (n) => c.req.header(n));
       return { service, route, release };
     } catch (err) {
       release();
@@ -87,7 +93,22 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits" | "logger">):
       await yieldAfter(bytes.byteLength);
       decoded = decodeV2Request(json, binary, new DecodeBudget(limits));
       await yieldAfterInputs(decoded.request.inputs);
-      response = await service.infer(route, decoded.request, context);
+      // A sequence keeps to one version of a split (docs/triton.md "Parameters and sequences").
+      const tensorParameters = restTensorParameters(json);
+      if (tensorParameters !== undefined) decoded.request.tensorParameters = tensorParameters;
+      const seq = sequenceKey(decoded.request.parameters);
+      const target =
+        seq === undefined
+          ? route
+          : resolveAsTriton(
+              service,
+              route.model,
+              c.req.param("version"),
+              (n) => c.req.header(n),
+              seq,
+            );
+      response = await inferAsTriton(service, target, decoded.request, context);
+      response = classifyResponse(target, response, restClassRequests(json));
     } finally {
       release();
     }

@@ -25,6 +25,8 @@ const byName = (a: NamedTensor, b: NamedTensor): number =>
  * (the backend, not the batcher, should say what is wrong with it).
  */
 export function batchShape(target: TargetRef, call: BackendCall): BatchShape | undefined {
+  // Parameters (e.g. a sequence's) belong to one request: they cannot be merged into a batch.
+  if (call.parameters !== undefined || call.tensorParameters !== undefined) return undefined;
   const first = call.inputs[0];
   const rows = first?.shape[0];
   if (rows === undefined || rows < 1) return undefined;

@@ -2,6 +2,7 @@
  * The one way the gateway loads the project's protos (`protos/`): the KServe v2 service its gRPC
  * front serves and the Triton adapter calls, and the TF Serving and TorchServe services it calls.
  */
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import { loadSync, type Options, type PackageDefinition } from "@grpc/proto-loader";
@@ -39,10 +40,12 @@ const LOADER_OPTIONS: Options = {
  */
 export function loadProtoPackage(
   relativePaths: string | readonly string[],
-  { json = false }: { json?: boolean } = {},
+  { json = false, extraDirs = [] }: { json?: boolean; extraDirs?: readonly string[] } = {},
 ): PackageDefinition {
   const files = typeof relativePaths === "string" ? relativePaths : [...relativePaths];
-  return loadSync(files, { ...LOADER_OPTIONS, json });
+  // `extraDirs` (under `protos/`) resolve imports of vendored files written relative to their folder.
+  const includeDirs = [PROTOS_DIR, ...extraDirs.map((d) => join(PROTOS_DIR, d))];
+  return loadSync(files, { ...LOADER_OPTIONS, json, includeDirs });
 }
 
 /** The service `name` (fully qualified) of a loaded package, or an error naming what is missing. */

@@ -77,6 +77,20 @@ describe("resolveVersion", () => {
       }),
     ).toBe("2");
   });
+  it("keeps a sequence (affinity key) on one version of the split; an explicit version wins", () => {
+    const decision = decideVersion("fraud", fraud, undefined, noHeader, { affinityKey: "seq-7" });
+    expect(decision).toMatchObject({ kind: "sticky", header: "sequence_id", key: "seq-7" });
+    for (let i = 0; i < 20; i++) {
+      expect(
+        resolveVersion("fraud", fraud, undefined, noHeader, {
+          affinityKey: "seq-7",
+          random: Math.random,
+        }),
+      ).toBe(decision.version);
+    }
+    expect(resolveVersion("fraud", fraud, "1", noHeader, { affinityKey: "seq-7" })).toBe("1");
+  });
+
   it("sticks requests carrying the sticky header (any case in the config)", () => {
     const sticky = { ...fraud, sticky: { header: "X-User-Id" } };
     const decision = decideVersion("fraud", sticky, undefined, headers({ "x-user-id": "alice" }));

@@ -57,6 +57,8 @@ export interface ResolveOptions {
   split?: readonly SplitEntry[] | undefined;
   random?: PickOptions["random"];
   eligible?: PickOptions["eligible"];
+  /** A sequence's id (docs/triton.md): without a sticky header, the same id picks the same version. */
+  affinityKey?: string | undefined;
 }
 
 /**
@@ -106,6 +108,10 @@ export function decideVersion(
   if (stickyHeader !== undefined && key !== undefined) {
     const version = pickVersion(split, { ...pick, stickyKey: key });
     return { kind: "sticky", version, header: stickyHeader, key, split };
+  }
+  if (options.affinityKey !== undefined) {
+    const version = pickVersion(split, { ...pick, stickyKey: options.affinityKey });
+    return { kind: "sticky", version, header: "sequence_id", key: options.affinityKey, split };
   }
   const version = pickVersion(split, pick);
   return stickyHeader === undefined

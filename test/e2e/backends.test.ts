@@ -118,8 +118,9 @@ async function v2Grpc(version: string): Promise<number[]> {
       ],
       outputs: [{ name: "probabilities" }],
     });
-    const outputs = res.outputs as Array<{ contents: { fp32_contents: number[] } }>;
-    return outputs[0]?.contents.fp32_contents ?? [];
+    // The gateway answers raw whatever the request used, as Triton does.
+    const raw = Buffer.from((res.raw_output_contents as Uint8Array[])[0] ?? []);
+    return Array.from({ length: raw.length / 4 }, (_, i) => raw.readFloatLE(i * 4));
   } finally {
     client.close();
   }

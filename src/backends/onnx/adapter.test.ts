@@ -60,7 +60,7 @@ describe.each([0, 1])("OnnxAdapter on the shipped models (workers: %i)", (worker
       ops: ["1"],
       echo_int64: ["1"],
     });
-    expect(Object.keys(adapter.loadedModels())).toHaveLength(17);
+    expect(Object.keys(adapter.loadedModels())).toHaveLength(21);
   });
 
   it("calls [5.1, 3.5, 1.4, 0.2] setosa", async () => {

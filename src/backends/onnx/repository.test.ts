@@ -42,7 +42,7 @@ describe("findModelFiles", () => {
     expect(found).toEqual(
       expect.arrayContaining(["iris/1", "mlp/1", "ops/1", "echo_fp32/1", "echo_bytes/1"]),
     );
-    expect(found).toHaveLength(17);
+    expect(found).toHaveLength(21);
   });
 
   it("names a missing modelDir in a BACKEND_UNAVAILABLE error", async () => {

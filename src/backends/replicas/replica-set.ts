@@ -2,7 +2,9 @@
  * Several replicas of one backend server behind one BackendAdapter: least-outstanding-calls load
  * balancing with Envoy-style consecutive-failure outlier ejection and probation on re-admission.
  */
+
 import type { OutlierDetectionConfig } from "../../config/schema.js";
+import { sequenceReplica } from "../../triton/parameters.js";
 import type {
   BackendAdapter,
   BackendCall,
@@ -108,7 +110,9 @@ export class ReplicaSet implements BackendAdapter {
   }
 
   async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {
-    const replica = this.pick();
+    // A sequence stays on one replica, which holds its state (docs/triton.md).
+    const affine = sequenceReplica(call.parameters, this.replicas.length);
+    const replica = (affine === undefined ? undefined : this.replicas[affine]) ?? this.pick();
     const generation = replica.generation;
     const probe = replica.state === "probation" && !replica.probing;
     if (probe) replica.probing = true;

@@ -19,6 +19,7 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from "../../tensor/index.js";
+import { toWireParameters } from "../../triton/parameters.js";
 import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
@@ -28,15 +29,18 @@ export function buildGrpcInferRequest(target: TargetRef, call: BackendCall): Wir
     model_name: target.model,
     model_version: target.version ?? "",
     id: call.id ?? "",
-    parameters: {},
+    parameters: toWireParameters(call.parameters),
     inputs: call.inputs.map((t) => ({
       name: t.name,
       datatype: t.datatype,
       shape: t.shape.map(String),
-      parameters: {},
+      parameters: toWireParameters(call.tensorParameters?.inputs?.[t.name]),
       contents: null,
     })),
-    outputs: (call.outputs ?? []).map((name) => ({ name, parameters: {} })),
+    outputs: (call.outputs ?? []).map((name) => ({
+      name,
+      parameters: toWireParameters(call.tensorParameters?.outputs?.[name]),
+    })),
     raw_input_contents: call.inputs.map((t) => tensorToRaw(t)),
   };
 }

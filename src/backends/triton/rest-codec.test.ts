@@ -39,6 +39,21 @@ describe("modelPath", () => {
 });
 
 describe("buildRestInferRequest", () => {
+  it("passes the client's request, input and output parameters beside the gateway's own", () => {
+    const x: NamedTensor = { name: "x", datatype: "INT32", shape: [1], data: Int32Array.of(1) };
+    const { body, jsonLength } = buildRestInferRequest(
+      call([x], {
+        outputs: ["y"],
+        parameters: { sequence_id: 7, binary_data_output: false },
+        tensorParameters: { inputs: { x: { scale: 2 } }, outputs: { y: { tag: "t" } } },
+      }),
+    );
+    const { json } = splitRequest(body, jsonLength);
+    expect(json.parameters).toEqual({ sequence_id: 7, binary_data_output: true });
+    expect(json.inputs[0]?.parameters).toEqual({ scale: 2, binary_data_size: 4 });
+    expect(json.outputs?.[0]?.parameters).toEqual({ tag: "t", binary_data: true });
+  });
+
   it("sends every input as a binary blob after the JSON header, in input order", () => {
     const a: NamedTensor = {
       name: "a",

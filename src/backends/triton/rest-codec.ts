@@ -12,6 +12,8 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from "../../tensor/index.js";
+
+import { restParameters } from "../../triton/parameters.js";
 import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
@@ -41,13 +43,19 @@ export function buildRestInferRequest(call: BackendCall): RestInferBody {
       name: t.name,
       shape: t.shape,
       datatype: t.datatype,
-      parameters: { binary_data_size: blobs[i]?.byteLength ?? 0 },
+      parameters: {
+        ...restParameters(call.tensorParameters?.inputs?.[t.name]),
+        binary_data_size: blobs[i]?.byteLength ?? 0,
+      },
     })),
-    parameters: { binary_data_output: true },
+    parameters: { ...restParameters(call.parameters), binary_data_output: true },
   };
   if (call.id !== undefined) header.id = call.id;
   if (call.outputs !== undefined) {
-    header.outputs = call.outputs.map((name) => ({ name, parameters: { binary_data: true } }));
+    header.outputs = call.outputs.map((name) => ({
+      name,
+      parameters: { ...restParameters(call.tensorParameters?.outputs?.[name]), binary_data: true },
+    }));
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   return { body: binaryBody(json, blobs), jsonLength: json.byteLength };

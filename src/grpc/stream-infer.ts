@@ -1,0 +1,121 @@
+/**
+ * Triton's `ModelStreamInfer` (docs/triton.md "Streaming"): every request on the stream is run as
+ * ModelInfer would run it and answered in order; a failed request is its response's
+ * `error_message` and the stream goes on. At most {@link MAX_IN_FLIGHT} requests of one stream run
+ * at once: beyond that the stream stops reading until one is answered.
+ */
+import type { handleBidiStreamingCall, ServerDuplexStream } from "@grpc/grpc-js";
+import { toGatewayError } from "../errors.js";
+import { pickRequestId } from "../gateway/request-id.js";
+import type { InferenceApi, RequestContext } from "../gateway/types.js";
+import type { DecodeLimits } from "../tensor/index.js";
+import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
+import { inferAsTriton } from "../triton/input-check.js";
+import { grpcTensorParameters, wireSequenceKey } from "../triton/parameters.js";
+import { resolveAsTriton } from "../triton/wording.js";
+import { decodeInferRequest, encodeInferResponse } from "./codec.js";
+import type { WireModelInferRequest, WireModelInferResponse } from "./proto.js";
+
+/** Requests of one stream computed at once. */
+export const MAX_IN_FLIGHT = 16;
+
+/** `ModelStreamInferResponse`. */
+interface StreamResponse {
+  error_message: string;
+  infer_response: WireModelInferResponse | null;
+}
+
+type Call = ServerDuplexStream<WireModelInferRequest, StreamResponse>;
+
+/** The handler; `service` is read once per request, like ModelInfer's. */
+export function streamInfer(
+  service: () => InferenceApi,
+  options: {
+    decodeLimits?: () => DecodeLimits;
+    onInternalError?: (err: unknown, rpc: string) => void;
+  },
+): handleBidiStreamingCall<WireModelInferRequest, StreamResponse> {
+  return (call: Call) => {
+    const header = (name: string) => {
+      const value = call.metadata.get(name.toLowerCase())[0];
+      return typeof value === "string" ? value : undefined;
+    };
+    const controller = new AbortController();
+    call.on("cancelled", () => controller.abort());
+    const context: RequestContext = {
+      requestId: pickRequestId(header("x-request-id")),
+      header,
+      signal: controller.signal,
+    };
+    const deadline = call.getDeadline();
+    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+    if (Number.isFinite(ms)) context.clientDeadline = ms;
+
+    let tail: Promise<void> = Promise.resolve();
+    let inFlight = 0;
+    let ended = false;
+    let paused = false;
+    const finishIfDone = () => {
+      if (ended && inFlight === 0 && !call.cancelled) call.end();
+    };
+    call.on("data", (wire: WireModelInferRequest) => {
+      inFlight += 1;
+      if (inFlight >= MAX_IN_FLIGHT && !paused) {
+        paused = true;
+        call.pause();
+      }
+      const answer = answerOne(service(), wire, context, options);
+      tail = tail
+        .then(() => answer)
+        .then((message) => {
+          if (!call.cancelled) call.write(message);
+          inFlight -= 1;
+          if (paused && inFlight < MAX_IN_FLIGHT) {
+            paused = false;
+            call.resume();
+          }
+          finishIfDone();
+        });
+    });
+    call.on("end", () => {
+      ended = true;
+      finishIfDone();
+    });
+    call.on("error", () => controller.abort());
+  };
+}
+
+/** One request's response message; never rejects (a failure is its `error_message`). */
+async function answerOne(
+  svc: InferenceApi,
+  wire: WireModelInferRequest,
+  context: RequestContext,
+  options: {
+    decodeLimits?: () => DecodeLimits;
+    onInternalError?: (err: unknown, rpc: string) => void;
+  },
+): Promise<StreamResponse> {
+  const release = svc.hold();
+  try {
+    const route = resolveAsTriton(
+      svc,
+      wire.model_name,
+      wire.model_version || undefined,
+      context.header,
+      wireSequenceKey(wire.parameters),
+    );
+    const { request } = decodeInferRequest(wire, options.decodeLimits?.());
+    const tensorParameters = grpcTensorParameters(wire);
+    if (tensorParameters !== undefined) request.tensorParameters = tensorParameters;
+    const answer = await inferAsTriton(svc, route, request, context);
+    const response = classifyResponse(route, answer, grpcClassRequests(wire.outputs));
+    const body = encodeInferResponse(response, true, request.id, options.decodeLimits?.());
+    return { error_message: "", infer_response: body };
+  } catch (err) {
+    const e = toGatewayError(err);
+    if (e.code === "INTERNAL") options.onInternalError?.(err, "ModelStreamInfer");
+    return { error_message: e.message, infer_response: null };
+  } finally {
+    release();
+  }
+}
