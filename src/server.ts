@@ -2,6 +2,7 @@
  * Starts a whole gateway: the runtime (config + backends), the HTTP listener and, when
  * `server.grpcPort` is set, the gRPC listener. `stop()` drains as SPEC 5 describes.
  */
+import { AccessControl } from "./auth/access.js";
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
@@ -73,11 +74,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     logger,
   };
   // Without auth, /admin/* answers only on a loopback listener (docs/security.md "Admin exposure").
-  const placement = adminPlacement(server);
+  const config = runtime.current().config;
+  const placement = adminPlacement({ ...server, auth: config.auth !== undefined });
+  // Keys, tokens and rate limits on every front (docs/access.md).
+  const access = new AccessControl(() => runtime.current().config, logger);
   for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
   try {
-    http = await listenHttp(createHttpApp(deps, { admin: placement.onPublic }), {
+    http = await listenHttp(createHttpApp(deps, { admin: placement.onPublic, access }), {
       host: server.host,
       port: server.port,
       protocol: "http",
@@ -95,7 +99,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       // Admin requests may name a non-loopback admin bind address as their origin.
       const wildcard = ["0.0.0.0", "::"].includes(placement.adminHost);
       const hosts = wildcard ? [] : [placement.adminHost];
-      admin = await listenHttp(createAdminApp(deps, { hosts }), {
+      admin = await listenHttp(createAdminApp(deps, { hosts, access }), {
         host: placement.adminHost,
         port: server.adminPort,
         protocol: "admin",
@@ -119,6 +123,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       limits: server.grpc,
       onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
       decodeLimits: () => runtime.current().config.server.limits,
+      access,
     });
     try {
       grpcPort = await grpc.listen(server.host, server.grpcPort);
@@ -145,6 +150,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       ]);
       await jobs.close(Math.max(0, drainMs - (Date.now() - started)));
       await runtime.close(Math.max(0, drainMs - (Date.now() - started)));
+      await access.close();
       logger.info("stopped");
     })();
     return stopping;

@@ -129,7 +129,13 @@ export class TargetRegistry {
         targetKey(target),
         config.backends[target.backend] ?? null,
       ]);
-      policies.push(this.cache.instance.policy({ namespace, ttlSeconds: cacheConfig.ttlSeconds }));
+      policies.push(
+        this.cache.instance.policy({
+          namespace,
+          ttlSeconds: cacheConfig.ttlSeconds,
+          shared: cacheConfig.shared,
+        }),
+      );
     }
     const batchingConfig = effectivePolicy(config, modelConfig, "batching");
     const batcher =

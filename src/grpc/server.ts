@@ -13,6 +13,9 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import type { AccessControl } from "../auth/access.js";
+import { guardImplementation, limitTrailers } from "../auth/grpc.js";
+import { guardedGetter } from "../auth/guard-service.js";
 import type { GrpcServerConfig } from "../config/schema.js";
 import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
@@ -36,6 +39,8 @@ export interface GrpcFrontOptions {
   onInternalError?: (err: unknown, rpc: string) => void;
   /** The current `server.limits` (decoding bounds, docs/tensors.md "Limits"); absent = defaults. */
   decodeLimits?: () => DecodeLimits;
+  /** Keys, tokens and rate limits (docs/access.md); absent = open to every caller. */
+  access?: AccessControl;
 }
 
 /** A running (or not yet bound) gRPC front. */
@@ -57,9 +62,10 @@ type Handler<M extends keyof KserveMethods> =
  * service takes effect on the next call while calls in flight keep theirs.
  */
 export function createGrpcFront(
-  service: () => InferenceService,
+  given: () => InferenceService,
   options: GrpcFrontOptions,
 ): GrpcFront {
+  const service = options.access ? guardedGetter(given, options.access) : given;
   const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
   const guard = sendGuard({
     sendTimeoutMs: limits.sendTimeoutMs,
@@ -87,6 +93,7 @@ export function createGrpcFront(
     if (gatewayError.retryAfterSeconds !== undefined) {
       metadata.set("retry-after", String(gatewayError.retryAfterSeconds));
     }
+    limitTrailers(gatewayError, metadata);
     const error: ServiceError = Object.assign(new Error(gatewayError.message), {
       code: GRPC_STATUS[gatewayError.code],
       details: gatewayError.message,
@@ -241,7 +248,10 @@ export function createGrpcFront(
     ModelMetadata,
     ModelInfer,
   };
-  server.addService(passSerialized(kserveService().definition), implementation);
+  server.addService(
+    passSerialized(kserveService().definition),
+    options.access ? guardImplementation(implementation, options.access) : implementation,
+  );
 
   return {
     server,

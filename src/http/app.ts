@@ -3,6 +3,9 @@
  * on one Hono app.
  */
 import { Hono } from "hono";
+import type { AccessControl } from "../auth/access.js";
+import { guardedGetter } from "../auth/guard-service.js";
+import { accessControl } from "../auth/http.js";
 import { asyncRoutes } from "../jobs/routes.js";
 import { payloadLimit } from "./body-limit.js";
 import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
@@ -33,11 +36,14 @@ function describe(obj: object): Record<string, unknown> {
 export interface HttpAppOptions {
   /** Serve `/admin/*` here (default true); false when a separate admin listener has them. */
   admin?: boolean;
+  /** Keys, tokens and rate limits (docs/access.md); absent = open to every caller. */
+  access?: AccessControl;
 }
 
 /** Builds the HTTP app; serve it with `@hono/node-server` or call `app.request()` in tests. */
-export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hono<AppEnv> {
-  const app = base(deps);
+export function createHttpApp(given: HttpDeps, options: HttpAppOptions = {}): Hono<AppEnv> {
+  const deps = withAccess(given, options.access);
+  const app = base(deps, options.access);
   app.route("/", healthRoutes(deps));
   if (options.admin !== false) app.route("/", adminOpsRoutes(deps));
   // Before the unified routes: `Prefer: respond-async` on a predict path is a job submit.
@@ -48,16 +54,21 @@ export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hon
 }
 
 /** The admin listener's app (`server.adminPort`): `/admin/*`, `/healthz`, `/readyz`, `/metrics`. */
-export function createAdminApp(deps: HttpDeps, options: AdminOpsOptions = {}): Hono<AppEnv> {
-  const app = base(deps);
+export function createAdminApp(
+  given: HttpDeps,
+  options: AdminOpsOptions & { access?: AccessControl } = {},
+): Hono<AppEnv> {
+  const deps = withAccess(given, options.access);
+  const app = base(deps, options.access);
   app.route("/", healthRoutes(deps));
   app.route("/", adminOpsRoutes(deps, options));
   return finish(app, deps);
 }
 
-function base(deps: HttpDeps): Hono<AppEnv> {
+function base(deps: HttpDeps, access: AccessControl | undefined): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
+  if (access !== undefined) app.use("*", accessControl(access));
   app.use(
     "*",
     payloadLimit({
@@ -67,6 +78,11 @@ function base(deps: HttpDeps): Hono<AppEnv> {
     }),
   );
   return app;
+}
+
+/** The deps whose service checks the caller's models and limits (see src/auth). */
+function withAccess(deps: HttpDeps, access: AccessControl | undefined): HttpDeps {
+  return access === undefined ? deps : { ...deps, service: guardedGetter(deps.service, access) };
 }
 
 function finish(app: Hono<AppEnv>, deps: HttpDeps): Hono<AppEnv> {

@@ -3,6 +3,7 @@
  * `Prefer: respond-async` on the predict paths), poll, list and cancel.
  */
 import { type Context, Hono, type Next } from "hono";
+import { currentTenant } from "../auth/principal.js";
 import { InvalidRequestError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "../http/deps.js";
@@ -33,9 +34,9 @@ function stickyHeader(service: InferenceService, model: string): string | undefi
   return known.get(model);
 }
 
-/** The tenant of a request; "" until the gateway has auth. */
+/** The tenant of a request (docs/access.md); "" without auth. */
 function tenantOf(_c: Context<AppEnv>): string {
-  return "";
+  return currentTenant();
 }
 
 /** True when a `Prefer` header asks for `respond-async` (RFC 7240). */

@@ -1,0 +1,81 @@
+/**
+ * The gRPC front's access check (docs/access.md): every RPC but ServerLive and ServerReady (the
+ * health probes) needs `authorization: Bearer <key>` (or `x-api-key`) metadata. The handler then
+ * runs as the caller, so model checks and per-model limits apply as on HTTP.
+ */
+import {
+  Metadata,
+  type ServerUnaryCall,
+  type ServiceError,
+  type sendUnaryData,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { GRPC_STATUS, RateLimitedError, toGatewayError } from "../errors.js";
+import { type AccessControl, ANONYMOUS } from "./access.js";
+import { runAs } from "./principal.js";
+import { rateLimitHeaders } from "./rate-limit.js";
+
+const OPEN_RPCS = new Set(["ServerLive", "ServerReady"]);
+
+/** Trailers for a failed call: `retry-after` and the `ratelimit-*` values of a rate limit. */
+export function limitTrailers(err: unknown, metadata: Metadata): void {
+  if (!(err instanceof RateLimitedError)) return;
+  for (const [name, value] of rateLimitHeaders(err.rateLimit)) metadata.set(name, value);
+}
+
+/** `implementation` with every unary handler behind the access check. */
+export function guardImplementation(
+  implementation: UntypedServiceImplementation,
+  access: AccessControl,
+): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const [rpc, handler] of Object.entries(implementation)) {
+    out[rpc] = guardUnary(rpc, handler, access);
+  }
+  return out;
+}
+
+function guardUnary(
+  rpc: string,
+  handler: UntypedHandleCall,
+  access: AccessControl,
+): UntypedHandleCall {
+  const unary = handler as (
+    call: ServerUnaryCall<unknown, unknown>,
+    cb: sendUnaryData<unknown>,
+  ) => void;
+  const guarded = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    if (!access.enabled || OPEN_RPCS.has(rpc)) {
+      runAs(ANONYMOUS, () => unary(call, callback));
+      return;
+    }
+    const first = (name: string) => call.metadata.get(name).find((v) => typeof v === "string");
+    access
+      .authenticate(
+        {
+          authorization: first("authorization") as string | undefined,
+          apiKey: first("x-api-key") as string | undefined,
+        },
+        call.getPeer().replace(/:\d+$/, ""),
+      )
+      .then(
+        ({ principal }) => runAs(principal, () => unary(call, callback)),
+        (err: unknown) => {
+          const error = toGatewayError(err);
+          const metadata = new Metadata();
+          if (error.retryAfterSeconds !== undefined) {
+            metadata.set("retry-after", String(error.retryAfterSeconds));
+          }
+          limitTrailers(error, metadata);
+          const failure: ServiceError = Object.assign(new Error(error.message), {
+            code: GRPC_STATUS[error.code],
+            details: error.message,
+            metadata,
+          });
+          callback(failure);
+        },
+      );
+  };
+  return guarded as UntypedHandleCall;
+}
