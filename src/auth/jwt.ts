@@ -22,8 +22,7 @@ export class TokenRejectedError extends Error {
   override name = "TokenRejectedError";
 }
 
-/** How often an unknown `kid` may refetch the JWKS, and how long a fetched set is trusted. */
-const JWKS_COOLDOWN_MS = 10_000;
+/** How long a fetched set is trusted, and how long one fetch may take. */
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 const JWKS_TIMEOUT_MS = 5_000;
 
@@ -86,7 +85,7 @@ export class JwtVerifier {
     const config = this.#config;
     if (config.jwksUrl !== undefined) {
       return createRemoteJWKSet(new URL(config.jwksUrl), {
-        cooldownDuration: JWKS_COOLDOWN_MS,
+        cooldownDuration: config.jwksCooldownMs,
         cacheMaxAge: JWKS_MAX_AGE_MS,
         timeoutDuration: JWKS_TIMEOUT_MS,
       });

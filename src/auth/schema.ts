@@ -54,6 +54,8 @@ const jwtSchema = z
     /** A claim that makes the token an admin one when true; absent = JWTs are never admin. */
     adminClaim: z.string().min(1).optional(),
     clockToleranceSeconds: z.number().int().nonnegative().max(600).default(30),
+    /** Least time between two JWKS fetches (a token with an unknown `kid` refetches). */
+    jwksCooldownMs: z.number().int().min(100).max(3_600_000).default(10_000),
     rateLimit: rateLimitSchema.optional(),
   })
   .superRefine((jwt, ctx) => {
