@@ -9,7 +9,8 @@ import type { AddressInfo } from "node:net";
 import { status } from "@grpc/grpc-js";
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MODELS_DIR, postJson, startTestGateway, type TestGateway } from "./harness.js";
+import { codeOf, irisAndOps } from "./auth-support.js";
+import { postJson, startTestGateway, type TestGateway } from "./harness.js";
 import { kserveClient } from "./kserve-client.js";
 
 const ISSUER = "https://issuer.test/";
@@ -36,21 +37,14 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
   const port = (jwks.address() as AddressInfo).port;
   gw = await startTestGateway(`server: { host: 127.0.0.1, port: 0, grpcPort: 0 }
-backends:
-  local: { type: onnx, modelDir: ${MODELS_DIR} }
-models:
-  iris:
-    versions: { "1": { backend: local, model: iris, version: "1" } }
-  ops:
-    versions: { "1": { backend: local, model: ops } }
-auth:
+${irisAndOps(`auth:
   jwt:
     jwksUrl: http://127.0.0.1:${port}/jwks.json
     issuer: ${ISSUER}
     audience: ${AUDIENCE}
     algorithms: [RS256]
     jwksCooldownMs: ${COOLDOWN_MS}
-`);
+`)}`);
 });
 afterAll(async () => {
   await gw?.stop();
@@ -77,7 +71,6 @@ const predict = (token: string, model = "iris") =>
     { inputs: [[5, 3.5, 1.4, 0.2]] },
     { authorization: `Bearer ${token}` },
   );
-const codeOf = (body: unknown) => (body as { error?: { code?: string } }).error?.code;
 
 describe("JWT", () => {
   it("accepts a valid token and applies its models claim", async () => {

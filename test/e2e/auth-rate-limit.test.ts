@@ -5,7 +5,6 @@
  * two gateway processes sharing a redis-server.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,31 +12,17 @@ import { createInterface } from "node:readline";
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type TestRedis } from "../support/redis.js";
-import {
-  MODELS_DIR,
-  postJson,
-  startTestGateway,
-  type TestGateway,
-  writeConfig,
-} from "./harness.js";
+import { bearer, codeOf, irisAndOps, sha } from "./auth-support.js";
+import { postJson, startTestGateway, type TestGateway, writeConfig } from "./harness.js";
 import { kserveClient } from "./kserve-client.js";
 
 const CLI = resolve(import.meta.dirname, "../../dist/cli.js");
-const sha = (key: string) => createHash("sha256").update(key).digest("hex");
 const SLOW_KEY = "slow-key-0123456789";
 const FAST_KEY = "fast-key-0123456789";
 
-const base = (extra: string) => `backends:
-  local: { type: onnx, modelDir: ${MODELS_DIR} }
-models:
-  iris:
-    versions: { "1": { backend: local, model: iris, version: "1" } }
-  ops:
-    versions: { "1": { backend: local, model: ops } }
-${extra}`;
+const base = irisAndOps;
 
 const row = { inputs: [[5, 3.5, 1.4, 0.2]] };
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe("rate limits in one gateway", () => {
   let gw: TestGateway;
@@ -64,7 +49,7 @@ rateLimits:
     expect(answers[0]?.headers.get("ratelimit-limit")).toBe("2");
     expect(answers[0]?.headers.get("ratelimit-remaining")).toBe("1");
     const refused = answers[2];
-    expect((refused?.body as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
+    expect(codeOf(refused?.body)).toBe("RATE_LIMITED");
     expect(refused?.headers.get("ratelimit-limit")).toBe("2");
     expect(refused?.headers.get("ratelimit-remaining")).toBe("0");
     expect(refused?.headers.get("ratelimit-reset")).toBe("1");

@@ -3,14 +3,13 @@
  * model outside the key's list and for admin routes without an admin key, the same answers over
  * gRPC, per-tenant cache entries and job ownership.
  */
-import { createHash } from "node:crypto";
 import type { ServiceError } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bearer, codeOf, sha } from "./auth-support.js";
 import { MODELS_DIR, postJson, startTestGateway, type TestGateway } from "./harness.js";
 import { kserveClient } from "./kserve-client.js";
 
-const sha = (key: string) => createHash("sha256").update(key).digest("hex");
 const KEY_A = "key-of-team-a-0123456789";
 const KEY_B = "key-of-team-b-0123456789";
 const KEY_ADMIN = "key-of-the-admin-0123456789";
@@ -43,11 +42,9 @@ afterAll(async () => {
   await gw?.stop();
 });
 
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const row = (x: number) => ({ inputs: [[x, 3.5, 1.4, 0.2]] });
 const predict = (model: string, body: unknown, headers: Record<string, string>) =>
   postJson(`${gw.url}/v1/models/${model}/predict`, body, headers);
-const codeOf = (body: unknown) => (body as { error?: { code?: string } }).error?.code;
 
 describe("HTTP keys", () => {
   it("answers 401 UNAUTHENTICATED without a key and with a wrong key", async () => {
