@@ -81,13 +81,16 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
   try {
-    http = await listenHttp(createHttpApp(deps, { admin: placement.onPublic, access }), {
-      host: server.host,
-      port: server.port,
-      protocol: "http",
-      logger,
-      limits,
-    });
+    http = await listenHttp(
+      createHttpApp(deps, { admin: placement.onPublic, access, accessLog: logger }),
+      {
+        host: server.host,
+        port: server.port,
+        protocol: "http",
+        logger,
+        limits,
+      },
+    );
   } catch (err) {
     await jobs.close(0);
     await runtime.close(0);
@@ -99,7 +102,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       // Admin requests may name a non-loopback admin bind address as their origin.
       const wildcard = ["0.0.0.0", "::"].includes(placement.adminHost);
       const hosts = wildcard ? [] : [placement.adminHost];
-      admin = await listenHttp(createAdminApp(deps, { hosts, access }), {
+      admin = await listenHttp(createAdminApp(deps, { hosts, access, accessLog: logger }), {
         host: placement.adminHost,
         port: server.adminPort,
         protocol: "admin",
@@ -124,6 +127,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
       decodeLimits: () => runtime.current().config.server.limits,
       access,
+      accessLog: logger,
     });
     try {
       grpcPort = await grpc.listen(server.host, server.grpcPort);

@@ -12,6 +12,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { GRPC_STATUS, RateLimitedError, toGatewayError } from "../errors.js";
+import { type AccessLogger, grpcAccessLog } from "../observability/access-log.js";
 import { type AccessControl, ANONYMOUS } from "./access.js";
 import { runAs } from "./principal.js";
 import { rateLimitHeaders } from "./rate-limit.js";
@@ -22,6 +23,18 @@ const OPEN_RPCS = new Set(["ServerLive", "ServerReady"]);
 export function limitTrailers(err: unknown, metadata: Metadata): void {
   if (!(err instanceof RateLimitedError)) return;
   for (const [name, value] of rateLimitHeaders(err.rateLimit)) metadata.set(name, value);
+}
+
+/** `implementation` behind the access check (when given), inside the access log (when given). */
+export function frontImplementation(
+  implementation: UntypedServiceImplementation,
+  options: { access?: AccessControl | undefined; accessLog?: AccessLogger | undefined },
+): UntypedServiceImplementation {
+  const guarded =
+    options.access === undefined
+      ? implementation
+      : guardImplementation(implementation, options.access);
+  return options.accessLog === undefined ? guarded : grpcAccessLog(guarded, options.accessLog);
 }
 
 /** `implementation` with every unary handler behind the access check. */

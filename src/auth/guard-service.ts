@@ -6,7 +6,7 @@
  */
 import type { InferenceService } from "../gateway/types.js";
 import type { AccessControl } from "./access.js";
-import { currentPrincipal } from "./principal.js";
+import { currentPrincipal, currentScope } from "./principal.js";
 
 const guarded = new WeakMap<InferenceService, InferenceService>();
 
@@ -17,11 +17,26 @@ export function guardService(service: InferenceService, access: AccessControl): 
     const resolve: InferenceService["resolve"] = (model, version, header) => {
       const principal = currentPrincipal();
       if (principal !== undefined) access.checkModel(principal, model);
-      return service.resolve(model, version, header);
+      const route = service.resolve(model, version, header);
+      const scope = currentScope();
+      if (scope !== undefined) {
+        scope.model = route.model;
+        scope.version = route.version;
+      }
+      return route;
     };
     const infer: InferenceService["infer"] = async (route, request, context) => {
       if (currentPrincipal() !== undefined) await access.limitModel(route.model);
-      return service.infer(route, request, context);
+      const scope = currentScope();
+      if (scope !== undefined) scope.requestId = context.requestId;
+      const response = await service.infer(route, request, context);
+      if (scope !== undefined) {
+        scope.version = response.version;
+        scope.backend = response.backend;
+        scope.cache = response.cache;
+        scope.fallback = response.fallback;
+      }
+      return response;
     };
     // The real service keeps private fields, so every other member is called on it, not on the proxy.
     found = new Proxy(service, {

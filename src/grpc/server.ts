@@ -14,12 +14,13 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { AccessControl } from "../auth/access.js";
-import { guardImplementation, limitTrailers } from "../auth/grpc.js";
+import { frontImplementation, limitTrailers } from "../auth/grpc.js";
 import { guardedGetter } from "../auth/guard-service.js";
 import type { GrpcServerConfig } from "../config/schema.js";
 import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceService, RequestContext, Route } from "../gateway/types.js";
+import type { AccessLogger } from "../observability/access-log.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
 import { type KserveMethods, kserveService, type WireModelInferRequest } from "./proto.js";
@@ -41,6 +42,8 @@ export interface GrpcFrontOptions {
   decodeLimits?: () => DecodeLimits;
   /** Keys, tokens and rate limits (docs/access.md); absent = open to every caller. */
   access?: AccessControl;
+  /** Writes one access line per call (docs/access.md "Access log"); absent = none. */
+  accessLog?: AccessLogger;
 }
 
 /** A running (or not yet bound) gRPC front. */
@@ -250,7 +253,7 @@ export function createGrpcFront(
   };
   server.addService(
     passSerialized(kserveService().definition),
-    options.access ? guardImplementation(implementation, options.access) : implementation,
+    frontImplementation(implementation, options),
   );
 
   return {

@@ -7,6 +7,7 @@ import type { AccessControl } from "../auth/access.js";
 import { guardedGetter } from "../auth/guard-service.js";
 import { accessControl } from "../auth/http.js";
 import { asyncRoutes } from "../jobs/routes.js";
+import { type AccessLogger, httpAccessLog } from "../observability/access-log.js";
 import { payloadLimit } from "./body-limit.js";
 import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
@@ -38,12 +39,14 @@ export interface HttpAppOptions {
   admin?: boolean;
   /** Keys, tokens and rate limits (docs/access.md); absent = open to every caller. */
   access?: AccessControl;
+  /** Writes one access line per request (docs/access.md "Access log"); absent = none. */
+  accessLog?: AccessLogger;
 }
 
 /** Builds the HTTP app; serve it with `@hono/node-server` or call `app.request()` in tests. */
 export function createHttpApp(given: HttpDeps, options: HttpAppOptions = {}): Hono<AppEnv> {
   const deps = withAccess(given, options.access);
-  const app = base(deps, options.access);
+  const app = base(deps, options);
   app.route("/", healthRoutes(deps));
   if (options.admin !== false) app.route("/", adminOpsRoutes(deps));
   // Before the unified routes: `Prefer: respond-async` on a predict path is a job submit.
@@ -56,19 +59,20 @@ export function createHttpApp(given: HttpDeps, options: HttpAppOptions = {}): Ho
 /** The admin listener's app (`server.adminPort`): `/admin/*`, `/healthz`, `/readyz`, `/metrics`. */
 export function createAdminApp(
   given: HttpDeps,
-  options: AdminOpsOptions & { access?: AccessControl } = {},
+  options: AdminOpsOptions & Pick<HttpAppOptions, "access" | "accessLog"> = {},
 ): Hono<AppEnv> {
   const deps = withAccess(given, options.access);
-  const app = base(deps, options.access);
+  const app = base(deps, options);
   app.route("/", healthRoutes(deps));
   app.route("/", adminOpsRoutes(deps, options));
   return finish(app, deps);
 }
 
-function base(deps: HttpDeps, access: AccessControl | undefined): Hono<AppEnv> {
+function base(deps: HttpDeps, options: Pick<HttpAppOptions, "access" | "accessLog">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
-  if (access !== undefined) app.use("*", accessControl(access));
+  if (options.accessLog !== undefined) app.use("*", httpAccessLog(options.accessLog));
+  if (options.access !== undefined) app.use("*", accessControl(options.access));
   app.use(
     "*",
     payloadLimit({

@@ -2,7 +2,9 @@
  * Operations routes (SPEC 5): liveness, readiness, Prometheus metrics and config reload, plus the
  * routing admin routes of admin.ts.
  */
+
 import { Hono } from "hono";
+import { currentCaller } from "../auth/principal.js";
 import { adminRoutes } from "./admin.js";
 import { adminWriteGuard } from "./admin-guard.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
@@ -54,7 +56,12 @@ export function adminOpsRoutes(
     const result = await deps.reload();
     // One audit line per admin change (the runtime logs the reload's own details).
     deps.logger?.info?.(
-      result.ok ? { outcome: "reloaded" } : { outcome: "rejected", errors: result.errors.length },
+      {
+        who: currentCaller(),
+        ...(result.ok
+          ? { outcome: "reloaded" }
+          : { outcome: "rejected", errors: result.errors.length }),
+      },
       "admin: config reload",
     );
     if (result.ok) return c.json({ status: "reloaded" }, 200);
