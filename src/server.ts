@@ -13,6 +13,7 @@ import { type HttpListener, listenHttp } from "./http/listener.js";
 import { JobEngine } from "./jobs/engine.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
+import { startTracingIfRequested } from "./observability/start.js";
 import { GATEWAY_VERSION } from "./version.js";
 
 /** A running gateway. */
@@ -75,6 +76,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   };
   // Without auth, /admin/* answers only on a loopback listener (docs/security.md "Admin exposure").
   const config = runtime.current().config;
+  const tracing = await startTracingIfRequested(config.tracing, options.env ?? process.env);
   const placement = adminPlacement({ ...server, auth: config.auth !== undefined });
   // Keys, tokens and rate limits on every front (docs/access.md).
   const access = new AccessControl(() => runtime.current().config, logger);
@@ -155,6 +157,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       await jobs.close(Math.max(0, drainMs - (Date.now() - started)));
       await runtime.close(Math.max(0, drainMs - (Date.now() - started)));
       await access.close();
+      await tracing?.shutdown();
       logger.info("stopped");
     })();
     return stopping;

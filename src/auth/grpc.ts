@@ -3,16 +3,11 @@
  * health probes) needs `authorization: Bearer <key>` (or `x-api-key`) metadata. The handler then
  * runs as the caller, so model checks and per-model limits apply as on HTTP.
  */
-import {
-  Metadata,
-  type ServerUnaryCall,
-  type ServiceError,
-  type sendUnaryData,
-  type UntypedHandleCall,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import { Metadata, type ServiceError, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { GRPC_STATUS, RateLimitedError, toGatewayError } from "../errors.js";
 import { type AccessLogger, grpcAccessLog } from "../observability/access-log.js";
+import { grpcTracing } from "../observability/trace-front.js";
+import { type Unary, wrapUnary } from "../observability/unary.js";
 import { type AccessControl, ANONYMOUS } from "./access.js";
 import { runAs } from "./principal.js";
 import { rateLimitHeaders } from "./rate-limit.js";
@@ -34,7 +29,8 @@ export function frontImplementation(
     options.access === undefined
       ? implementation
       : guardImplementation(implementation, options.access);
-  return options.accessLog === undefined ? guarded : grpcAccessLog(guarded, options.accessLog);
+  const traced = grpcTracing(guarded);
+  return options.accessLog === undefined ? traced : grpcAccessLog(traced, options.accessLog);
 }
 
 /** `implementation` with every unary handler behind the access check. */
@@ -42,23 +38,11 @@ export function guardImplementation(
   implementation: UntypedServiceImplementation,
   access: AccessControl,
 ): UntypedServiceImplementation {
-  const out: UntypedServiceImplementation = {};
-  for (const [rpc, handler] of Object.entries(implementation)) {
-    out[rpc] = guardUnary(rpc, handler, access);
-  }
-  return out;
+  return wrapUnary(implementation, (rpc, unary) => guardUnary(rpc, unary, access));
 }
 
-function guardUnary(
-  rpc: string,
-  handler: UntypedHandleCall,
-  access: AccessControl,
-): UntypedHandleCall {
-  const unary = handler as (
-    call: ServerUnaryCall<unknown, unknown>,
-    cb: sendUnaryData<unknown>,
-  ) => void;
-  const guarded = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+function guardUnary(rpc: string, unary: Unary, access: AccessControl): Unary {
+  return (call, callback) => {
     if (!access.enabled || OPEN_RPCS.has(rpc)) {
       runAs(ANONYMOUS, () => unary(call, callback));
       return;
@@ -90,5 +74,4 @@ function guardUnary(
         },
       );
   };
-  return guarded as UntypedHandleCall;
 }

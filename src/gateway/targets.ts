@@ -12,6 +12,7 @@ import { effectivePolicy, mergedPolicy } from "../config/effective.js";
 import type { GatewayConfig, ModelConfig } from "../config/schema.js";
 import { BackendUnavailableError } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
+import { spanPolicy } from "../observability/trace-front.js";
 import { Batcher } from "../pipeline/batcher.js";
 import { type BreakerState, TargetBreaker } from "../pipeline/breaker.js";
 import { ConcurrencyLimiter } from "../pipeline/limiter.js";
@@ -118,7 +119,12 @@ export class TargetRegistry {
       onQueueDepth: (depth) => this.metrics.queueDepth.set(labels, depth),
     });
     const retryConfig = effectivePolicy(config, modelConfig, "retry");
-    const policies: Policy[] = [];
+    // Spans for the target or fallback, the cache and the batch queue (docs/access.md "Tracing").
+    const policies: Policy[] = [
+      spanPolicy(slot.kind === "fallback" ? "fallback" : "target", {
+        "infergate.backend": target.backend,
+      }),
+    ];
     const cacheConfig = modelConfig.cache ?? config.defaults.cache;
     if (cacheConfig !== undefined && this.cache !== undefined) {
       // The namespace pins model, version slot, target and backend config: a new version, target
@@ -130,6 +136,7 @@ export class TargetRegistry {
         config.backends[target.backend] ?? null,
       ]);
       policies.push(
+        spanPolicy("cache"),
         this.cache.instance.policy({
           namespace,
           ttlSeconds: cacheConfig.ttlSeconds,
@@ -148,7 +155,7 @@ export class TargetRegistry {
             onQueueWait: (ms) =>
               this.metrics.batchQueueWait.observe({ backend: target.backend }, ms / 1000),
           });
-    if (batcher !== undefined) policies.push(batcher.policy);
+    if (batcher !== undefined) policies.push(spanPolicy("batch queue"), batcher.policy);
     policies.push(limiter.policy);
     if (retryConfig !== undefined && retryConfig.attempts > 0) {
       const budget = new RetryBudget(retryConfig);

@@ -8,6 +8,7 @@ import { guardedGetter } from "../auth/guard-service.js";
 import { accessControl } from "../auth/http.js";
 import { asyncRoutes } from "../jobs/routes.js";
 import { type AccessLogger, httpAccessLog } from "../observability/access-log.js";
+import { httpTracing } from "../observability/trace-front.js";
 import { payloadLimit } from "./body-limit.js";
 import type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
@@ -72,6 +73,7 @@ function base(deps: HttpDeps, options: Pick<HttpAppOptions, "access" | "accessLo
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
   if (options.accessLog !== undefined) app.use("*", httpAccessLog(options.accessLog));
+  app.use("*", httpTracing());
   if (options.access !== undefined) app.use("*", accessControl(options.access));
   app.use(
     "*",

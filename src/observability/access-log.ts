@@ -3,18 +3,13 @@
  * id, tenant, model, version, backend, outcome code, latency, cache and fallback. Headers, bodies
  * and query strings are never logged, so keys and tokens cannot leak into the log.
  */
-import type {
-  ServerUnaryCall,
-  ServiceError,
-  sendUnaryData,
-  UntypedHandleCall,
-  UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { status as grpcStatus } from "@grpc/grpc-js";
 import type { MiddlewareHandler } from "hono";
 import { inScope, type RequestScope } from "../auth/principal.js";
 import { toGatewayError } from "../errors.js";
 import type { AppEnv } from "../http/deps.js";
+import { onSettled, wrapUnary } from "./unary.js";
 
 /** Where access lines go (pino's `info`). */
 export interface AccessLogger {
@@ -84,35 +79,23 @@ export function grpcAccessLog(
   implementation: UntypedServiceImplementation,
   logger: AccessLogger,
 ): UntypedServiceImplementation {
-  const out: UntypedServiceImplementation = {};
-  for (const [rpc, handler] of Object.entries(implementation)) {
-    const unary = handler as (
-      call: ServerUnaryCall<unknown, unknown>,
-      cb: sendUnaryData<unknown>,
-    ) => void;
-    const logged = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      const started = performance.now();
-      const scope: RequestScope = {};
-      const done: sendUnaryData<unknown> = (err, value, trailer, flags) => {
-        const code =
-          err === null || err === undefined ? 0 : ((err as Partial<ServiceError>).code ?? 2);
-        const header = call.metadata.get("x-request-id").find((v) => typeof v === "string");
-        logger.info(
-          {
-            requestId: scope.requestId ?? header ?? null,
-            protocol: "grpc",
-            method: rpc,
-            status: code,
-            code: GRPC_NAMES.get(code) ?? String(code),
-            ...line(scope, started),
-          },
-          "request",
-        );
-        callback(err, value, trailer, flags);
-      };
-      inScope(scope, () => unary(call, done));
-    };
-    out[rpc] = logged as UntypedHandleCall;
-  }
-  return out;
+  return wrapUnary(implementation, (rpc, unary) => (call, callback) => {
+    const started = performance.now();
+    const scope: RequestScope = {};
+    const done = onSettled(callback, (code) => {
+      const header = call.metadata.get("x-request-id").find((v) => typeof v === "string");
+      logger.info(
+        {
+          requestId: scope.requestId ?? header ?? null,
+          protocol: "grpc",
+          method: rpc,
+          status: code,
+          code: GRPC_NAMES.get(code) ?? String(code),
+          ...line(scope, started),
+        },
+        "request",
+      );
+    });
+    inScope(scope, () => unary(call, done));
+  });
 }

@@ -15,7 +15,7 @@ import { kserveClient } from "./kserve-client.js";
 
 const ISSUER = "https://issuer.test/";
 const AUDIENCE = "infergate";
-const COOLDOWN_MS = 300;
+const COOLDOWN_MS = 1000;
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 let gw: TestGateway;
@@ -24,10 +24,12 @@ let published: JWK[] = [];
 let fetches = 0;
 let first: KeyPair;
 let second: KeyPair;
+let stranger: KeyPair;
 
 beforeAll(async () => {
   first = await generateKeyPair("RS256", { extractable: true });
   second = await generateKeyPair("RS256", { extractable: true });
+  stranger = await generateKeyPair("RS256");
   published = [{ ...(await exportJWK(first.publicKey)), kid: "k1", alg: "RS256", use: "sig" }];
   jwks = createServer((_req, res) => {
     fetches += 1;
@@ -110,14 +112,13 @@ describe("JWT", () => {
 
   it("picks up a rotated key by its new kid, refetching at most once per cooldown", async () => {
     // Wait out the cooldown of the first fetch, then rotate: k2 replaces k1.
+    const unknown = await sign(stranger, "k-unknown");
     await new Promise((r) => setTimeout(r, COOLDOWN_MS + 50));
     published = [{ ...(await exportJWK(second.publicKey)), kid: "k2", alg: "RS256", use: "sig" }];
     const before = fetches;
     expect((await predict(await sign(second, "k2"))).status).toBe(200);
     expect(fetches).toBe(before + 1);
     // A burst of unknown kids inside the cooldown costs no further fetch.
-    const stranger = await generateKeyPair("RS256");
-    const unknown = await sign(stranger, "k-unknown");
     const answers = await Promise.all([1, 2, 3, 4, 5].map(() => predict(unknown)));
     expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 401, 401]);
     expect(fetches).toBe(before + 1);
