@@ -32,6 +32,11 @@ export function setTracingEnabled(on: boolean): void {
   enabled = on;
 }
 
+/** True while a tracer provider runs. */
+export function isTracing(): boolean {
+  return enabled;
+}
+
 const headerGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
   keys: (headers) => [...headers.keys()],

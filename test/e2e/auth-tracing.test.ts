@@ -6,16 +6,20 @@
  */
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../../src/server.js";
 import type { EmulatorControl } from "../emulators/control.js";
 import { startEmulator } from "../emulators/host.js";
 import { KSERVE_OUTPUTS } from "../emulators/hostile.js";
 import { TritonCore } from "../emulators/triton/core.js";
+import { grpcImplementation, tritonServiceDefinition } from "../emulators/triton/grpc.js";
 import { restHandler } from "../emulators/triton/rest.js";
 import { writeConfig } from "./harness.js";
 import { kserveClient } from "./kserve-client.js";
 import { captureLogger } from "./log-capture.js";
+
+type UnaryCall = ServerUnaryCall<unknown, unknown>;
 
 interface OtlpSpan {
   traceId: string;
@@ -72,10 +76,12 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  // A REST-only Triton emulator whose handler notes the traceparent of every call.
-  triton = await startEmulator({ grpc: false }, (runner) => {
+  // A Triton emulator whose handlers note the traceparent of every inference call.
+  triton = await startEmulator({}, (runner) => {
     const core = new TritonCore(runner);
     const rest = restHandler(core);
+    const grpc = grpcImplementation(core);
+    const infer = grpc.ModelInfer as (call: UnaryCall, callback: sendUnaryData<unknown>) => void;
     return {
       gate: core.gate,
       rest: (req, res) => {
@@ -85,7 +91,19 @@ beforeAll(async () => {
         rest(req, res);
       },
       restKeepAliveMs: 30_000,
-      grpc: () => [],
+      grpc: () => [
+        {
+          definition: tritonServiceDefinition(),
+          implementation: {
+            ...grpc,
+            ModelInfer: (call: UnaryCall, callback: sendUnaryData<unknown>) => {
+              const header = call.metadata.get("traceparent")[0];
+              if (typeof header === "string") seenTraceparents.push(header);
+              infer(call, callback);
+            },
+          },
+        },
+      ],
       grpcMaxMessageBytes: 1024 * 1024,
       outputsFormat: KSERVE_OUTPUTS,
     };
@@ -107,11 +125,14 @@ describe("tracing", () => {
 tracing: { endpoint: "http://127.0.0.1:${port}", protocol: http/json, serviceName: infergate-test }
 backends:
   triton: { type: triton, url: "${triton.restUrl}", protocol: rest }
+  tritonGrpc: { type: triton, grpc: "${triton.grpcAddress}" }
 defaults:
   cache: { ttlSeconds: 60 }
 models:
   iris:
     versions: { "1": { backend: triton, model: iris, version: "1" } }
+  irisOverGrpc:
+    versions: { "1": { backend: tritonGrpc, model: iris, version: "1" } }
 `);
     const gateway = await startGateway({ configPath, logger: captureLogger().logger, env: {} });
     try {
@@ -128,7 +149,7 @@ models:
         await client.call(
           "ModelInfer",
           {
-            model_name: "iris",
+            model_name: "irisOverGrpc",
             inputs: [
               {
                 name: "input",
@@ -168,6 +189,11 @@ models:
     const grpcEdge = spans.find((s) => s.traceId === GRPC_TRACE_ID && s.kind === SERVER);
     expect(grpcEdge?.name).toBe("inference.GRPCInferenceService/ModelInfer");
     expect(grpcEdge?.parentSpanId).toBe(CALLER_SPAN);
-    expect(seenTraceparents.some((t) => t.startsWith(`00-${GRPC_TRACE_ID}-`))).toBe(true);
+    // A gRPC backend call: a client span under the gRPC edge whose traceparent the emulator got.
+    const grpcAttempt = spans.find(
+      (s) => s.traceId === GRPC_TRACE_ID && s.kind === CLIENT && s.name.endsWith("/ModelInfer"),
+    );
+    expect(grpcAttempt).toBeDefined();
+    expect(seenTraceparents).toContain(`00-${GRPC_TRACE_ID}-${grpcAttempt?.spanId}-01`);
   });
 });
