@@ -9,6 +9,7 @@ import type { InferenceService } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "../http/deps.js";
 import { isPlainObject, parseJson, readBodyBytes } from "../http/request.js";
 import { parsePredictBody } from "../http/unified-codec.js";
+import { submitTraceHeaders } from "../observability/job-span.js";
 import type { JobEngine } from "./engine.js";
 import { JOB_STATUSES, type JobStatus } from "./types.js";
 import { jobJson, pageJson, statusUrl } from "./view.js";
@@ -85,6 +86,7 @@ export function asyncRoutes(
       const value = c.req.header(name);
       if (value !== undefined) headers[name] = value;
     }
+    Object.assign(headers, submitTraceHeaders());
     const webhook = isPlainObject(parsed) ? parsed.webhook : undefined;
     const path: { model?: string; version?: string } = {};
     const model = c.req.param("model");

@@ -1,5 +1,8 @@
 /** Shared pieces of the access tests: key hashes, headers, error codes, a two-model config. */
 import { createHash } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { MODELS_DIR } from "./harness.js";
 
 /** The sha256 hex of a key, as `auth.keys[].hash` wants it. */
@@ -12,9 +15,15 @@ export const bearer = (key: string): Record<string, string> => ({ authorization:
 export const codeOf = (body: unknown): string | undefined =>
   (body as { error?: { code?: string } }).error?.code;
 
+/** A `jobs:` line with a fresh job store directory, so parallel test files never share one. */
+export function ownJobsDir(): string {
+  return `jobs: { dir: "${mkdtempSync(join(tmpdir(), "infergate-jobs-"))}" }`;
+}
+
 /** Backends and the models iris and ops (in process), then `extra` top-level YAML. */
 export function irisAndOps(extra: string): string {
-  return `backends:
+  return `${ownJobsDir()}
+backends:
   local: { type: onnx, modelDir: ${MODELS_DIR} }
 models:
   iris:

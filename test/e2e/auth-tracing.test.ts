@@ -15,6 +15,7 @@ import { KSERVE_OUTPUTS } from "../emulators/hostile.js";
 import { TritonCore } from "../emulators/triton/core.js";
 import { grpcImplementation, tritonServiceDefinition } from "../emulators/triton/grpc.js";
 import { restHandler } from "../emulators/triton/rest.js";
+import { ownJobsDir } from "./auth-support.js";
 import { writeConfig } from "./harness.js";
 import { kserveClient } from "./kserve-client.js";
 import { captureLogger } from "./log-capture.js";
@@ -25,6 +26,7 @@ interface OtlpSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  links?: { traceId: string; spanId: string }[];
   name: string;
   kind: number;
   attributes?: { key: string; value: Record<string, unknown> }[];
@@ -50,14 +52,17 @@ function postWithNodeHttp(
   url: string,
   body: string,
   headers: Record<string, string>,
-): Promise<number> {
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       { method: "POST", headers: { "content-type": "application/json", ...headers } },
       (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        );
       },
     );
     req.on("error", reject);
@@ -117,11 +122,13 @@ afterAll(async () => {
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN = "00f067aa0ba902b7";
 const GRPC_TRACE_ID = "5cf92f3577b34da6a3ce929d0e0e4799";
+const JOB_TRACE_ID = "6df92f3577b34da6a3ce929d0e0e4700";
 
 describe("tracing", () => {
   it("exports edge to backend spans with the caller's trace id, as the backend saw it", async () => {
     const port = (receiver.address() as AddressInfo).port;
     const configPath = writeConfig(`server: { host: 127.0.0.1, port: 0, grpcPort: 0 }
+${ownJobsDir()}
 tracing: { endpoint: "http://127.0.0.1:${port}", protocol: http/json, serviceName: infergate-test }
 backends:
   triton: { type: triton, url: "${triton.restUrl}", protocol: rest }
@@ -138,12 +145,28 @@ models:
     try {
       // node:http, not fetch: the gateway's undici instrumentation is process-wide and would
       // replace the test's own traceparent with a span of its own.
-      const status = await postWithNodeHttp(
+      const { status } = await postWithNodeHttp(
         `http://127.0.0.1:${gateway.httpPort}/v1/models/iris/predict`,
         JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] }),
         { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` },
       );
       expect(status).toBe(200);
+      const submit = await postWithNodeHttp(
+        `http://127.0.0.1:${gateway.httpPort}/v1/models/iris/async/predict`,
+        JSON.stringify({ inputs: [[6.1, 2.8, 4.7, 1.2]] }),
+        { traceparent: `00-${JOB_TRACE_ID}-${CALLER_SPAN}-01` },
+      );
+      expect(submit.status).toBe(202);
+      const jobId = (JSON.parse(submit.body) as { id: string }).id;
+      await expect
+        .poll(
+          async () => {
+            const res = await fetch(`http://127.0.0.1:${gateway.httpPort}/v1/async/${jobId}`);
+            return ((await res.json()) as { status: string }).status;
+          },
+          { timeout: 10_000, interval: 50 },
+        )
+        .toBe("succeeded");
       const client = kserveClient(`127.0.0.1:${gateway.grpcPort}`);
       try {
         await client.call(
@@ -195,5 +218,15 @@ models:
     );
     expect(grpcAttempt).toBeDefined();
     expect(seenTraceparents).toContain(`00-${GRPC_TRACE_ID}-${grpcAttempt?.spanId}-01`);
+
+    // The job ran in a trace of its own, linked to the submit's server span, down to the backend.
+    const submitEdge = spans.find((s) => s.traceId === JOB_TRACE_ID && s.kind === SERVER);
+    expect(submitEdge?.name).toBe("POST /v1/models/iris/async/predict");
+    const run = spans.find((s) => s.name === "async job");
+    expect(run?.traceId).not.toBe(JOB_TRACE_ID);
+    expect(run?.links).toMatchObject([{ traceId: JOB_TRACE_ID, spanId: submitEdge?.spanId }]);
+    const runTarget = spans.find((s) => s.name === "target" && s.parentSpanId === run?.spanId);
+    expect(runTarget?.traceId).toBe(run?.traceId);
+    expect(seenTraceparents.some((t) => t.startsWith(`00-${run?.traceId}-`))).toBe(true);
   });
 });

@@ -6,7 +6,7 @@
 import type { ServiceError } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, codeOf, sha } from "./auth-support.js";
+import { bearer, codeOf, ownJobsDir, sha } from "./auth-support.js";
 import { MODELS_DIR, postJson, startTestGateway, type TestGateway } from "./harness.js";
 import { kserveClient } from "./kserve-client.js";
 
@@ -15,6 +15,7 @@ const KEY_B = "key-of-team-b-0123456789";
 const KEY_ADMIN = "key-of-the-admin-0123456789";
 
 const config = `server: { host: 127.0.0.1, port: 0, grpcPort: 0 }
+${ownJobsDir()}
 backends:
   local: { type: onnx, modelDir: ${MODELS_DIR} }
 defaults:
