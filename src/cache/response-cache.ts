@@ -10,7 +10,6 @@
  * A hit is decoded afresh for each request; callers that shared one flight share its answer's
  * tensors, which (like every answer in the chain) are read-only.
  */
-
 import { LRUCache } from "lru-cache";
 import { currentTenant } from "../auth/principal.js";
 import { abortError } from "../backends/remote/errors.js";

@@ -2,7 +2,6 @@
  * Operations routes (SPEC 5): liveness, readiness, Prometheus metrics and config reload, plus the
  * routing admin routes of admin.ts.
  */
-
 import { Hono } from "hono";
 import { currentCaller } from "../auth/principal.js";
 import { adminRoutes } from "./admin.js";
