@@ -158,3 +158,26 @@ describe("gRPC keys", () => {
     }
   });
 });
+
+describe("admin listener with auth", () => {
+  it("serves /admin/* only there, and only to an admin key", async () => {
+    const withPort = await startTestGateway(
+      config
+        .replace("port: 0, grpcPort: 0 }", "port: 0, grpcPort: 0, adminPort: 0 }")
+        .replace(/^jobs: .*$/m, ownJobsDir()),
+    );
+    try {
+      const admin = `http://127.0.0.1:${withPort.adminPort}`;
+      expect((await fetch(`${admin}/admin/routes`)).status).toBe(401);
+      expect((await fetch(`${admin}/admin/routes`, { headers: bearer(KEY_A) })).status).toBe(403);
+      expect((await fetch(`${admin}/admin/routes`, { headers: bearer(KEY_ADMIN) })).status).toBe(
+        200,
+      );
+      // Not on the public port, even with the admin key.
+      const onPublic = await fetch(`${withPort.url}/admin/routes`, { headers: bearer(KEY_ADMIN) });
+      expect(onPublic.status).toBe(404);
+    } finally {
+      await withPort.stop();
+    }
+  });
+});
