@@ -14,6 +14,7 @@ import { JobEngine } from "./jobs/engine.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { startTracingIfRequested } from "./observability/start.js";
+import { keyTenants, withTenantMetrics } from "./observability/tenant-metrics.js";
 import { GATEWAY_VERSION } from "./version.js";
 
 /** A running gateway. */
@@ -80,19 +81,20 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const placement = adminPlacement({ ...server, auth: config.auth !== undefined });
   // Keys, tokens and rate limits on every front (docs/access.md).
   const access = new AccessControl(() => runtime.current().config, logger);
+  const tenants = keyTenants();
+  const accessLog = withTenantMetrics(logger, metrics.registry, () =>
+    tenants(runtime.current().config.auth),
+  );
   for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
   try {
-    http = await listenHttp(
-      createHttpApp(deps, { admin: placement.onPublic, access, accessLog: logger }),
-      {
-        host: server.host,
-        port: server.port,
-        protocol: "http",
-        logger,
-        limits,
-      },
-    );
+    http = await listenHttp(createHttpApp(deps, { admin: placement.onPublic, access, accessLog }), {
+      host: server.host,
+      port: server.port,
+      protocol: "http",
+      logger,
+      limits,
+    });
   } catch (err) {
     await jobs.close(0);
     await runtime.close(0);
@@ -104,7 +106,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       // Admin requests may name a non-loopback admin bind address as their origin.
       const wildcard = ["0.0.0.0", "::"].includes(placement.adminHost);
       const hosts = wildcard ? [] : [placement.adminHost];
-      admin = await listenHttp(createAdminApp(deps, { hosts, access, accessLog: logger }), {
+      admin = await listenHttp(createAdminApp(deps, { hosts, access, accessLog }), {
         host: placement.adminHost,
         port: server.adminPort,
         protocol: "admin",
@@ -129,7 +131,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
       decodeLimits: () => runtime.current().config.server.limits,
       access,
-      accessLog: logger,
+      accessLog,
     });
     try {
       grpcPort = await grpc.listen(server.host, server.grpcPort);

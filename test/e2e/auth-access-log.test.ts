@@ -86,6 +86,18 @@ describe("access log", () => {
     ]);
   });
 
+  it("counts requests per configured tenant, model and code in /metrics", async () => {
+    const res = await fetch(`${url}/metrics`, { headers: bearer(KEY) });
+    const text = await res.text();
+    const value = (labels: string) =>
+      Number(
+        new RegExp(`^infergate_tenant_requests_total\\{${labels}\\} (\\d+)$`, "m").exec(text)?.[1],
+      );
+    expect(value('tenant="team-log",model="iris",code="OK"')).toBeGreaterThanOrEqual(1);
+    expect(value('tenant="none",model="none",code="UNAUTHENTICATED"')).toBeGreaterThanOrEqual(1);
+    expect(value('tenant="none",model="none",code="UNAUTHENTICATED"')).toBeLessThan(10);
+  });
+
   it("names the admin key's tenant in the audit line and never logs a key", async () => {
     const set = await postJson(
       `${url}/admin/models/iris/traffic`,
