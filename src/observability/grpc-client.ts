@@ -15,7 +15,7 @@ const setter = {
 export const traceInterceptor: Interceptor = (options, nextCall) => {
   if (!isTracing()) return new InterceptingCall(nextCall(options));
   const method = options.method_definition.path.replace(/^\//, "");
-  const span = tracer.startSpan(method, {
+  const span = tracer().startSpan(method, {
     kind: SpanKind.CLIENT,
     attributes: { "rpc.system": "grpc", "rpc.method": method },
   });

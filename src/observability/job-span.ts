@@ -42,7 +42,7 @@ export function inJobSpan<T>(job: JobIdentity, fn: () => Promise<T>): Promise<T>
   if (!isTracing()) return run();
   const submitted = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, job.request.headers));
   const links: Link[] = submitted === undefined ? [] : [{ context: submitted }];
-  const span = tracer.startSpan(
+  const span = tracer().startSpan(
     "async job",
     { root: true, links, attributes: { "infergate.job_id": job.id } },
     ROOT_CONTEXT,

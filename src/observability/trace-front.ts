@@ -14,6 +14,7 @@ import {
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  type Tracer,
   trace,
 } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
@@ -22,8 +23,13 @@ import type { AppEnv } from "../http/deps.js";
 import type { Policy } from "../pipeline/types.js";
 import { onSettled, wrapUnary } from "./unary.js";
 
-/** The gateway's tracer (a no-op until tracing.ts starts a provider). */
-export const tracer = trace.getTracer("infergate");
+/**
+ * The gateway's tracer (a no-op until tracing.ts starts a provider). Looked up on each use: a
+ * tracer kept from before a provider was replaced would keep feeding the old one.
+ */
+export function tracer(): Tracer {
+  return trace.getTracer("infergate");
+}
 
 let enabled = false;
 
@@ -70,7 +76,7 @@ export function httpTracing(): MiddlewareHandler<AppEnv> {
   return async function traced(c, next) {
     if (!enabled) return next();
     const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter);
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       `${c.req.method} ${c.req.path}`,
       {
         kind: SpanKind.SERVER,
@@ -99,7 +105,7 @@ export function grpcTracing(
       return;
     }
     const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       `inference.GRPCInferenceService/${rpc}`,
       { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", "rpc.method": rpc } },
       parent,
@@ -138,7 +144,7 @@ export async function inSpan<T>(
   fn: (span: Span) => Promise<T>,
   attributes: Attributes = {},
 ): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+  return tracer().startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await fn(span);
     } catch (err) {

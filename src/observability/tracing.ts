@@ -5,6 +5,7 @@
  * fronts (trace-front.ts) and written into every HTTP backend call by the undici instrumentation,
  * which also makes one client span per backend attempt (retries and fallbacks included).
  */
+import { context, propagation, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { UndiciInstrumentation } from "@opentelemetry/instrumentation-undici";
@@ -63,6 +64,10 @@ export function startTracing(
       running = undefined;
       setTracingEnabled(false);
       await sdk.shutdown();
+      // Unregister the globals too, so a later start in this process (tests) registers anew.
+      trace.disable();
+      context.disable();
+      propagation.disable();
     },
   };
   running = started;

@@ -39,13 +39,15 @@ const SERVER = 2;
 const CLIENT = 3;
 const spans: OtlpSpan[] = [];
 const seenTraceparents: string[] = [];
+/** OTLP/HTTP protobuf bodies as they arrived. */
+const protobufBodies: Buffer[] = [];
 let receiver: Server;
 let triton: EmulatorControl;
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 function postWithNodeHttp(
@@ -72,8 +74,14 @@ function postWithNodeHttp(
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
-    void readBody(req).then((text) => {
-      const body = JSON.parse(text) as OtlpRequest;
+    void readBody(req).then((raw) => {
+      if (req.headers["content-type"] === "application/x-protobuf") {
+        protobufBodies.push(raw);
+        res.writeHead(200, { "content-type": "application/x-protobuf" });
+        res.end();
+        return;
+      }
+      const body = JSON.parse(raw.toString("utf8")) as OtlpRequest;
       for (const rs of body.resourceSpans ?? [])
         for (const ss of rs.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
       res.writeHead(200, { "content-type": "application/json" });
@@ -228,5 +236,36 @@ models:
     const runTarget = spans.find((s) => s.name === "target" && s.parentSpanId === run?.spanId);
     expect(runTarget?.traceId).toBe(run?.traceId);
     expect(seenTraceparents.some((t) => t.startsWith(`00-${run?.traceId}-`))).toBe(true);
+  });
+
+  it("exports OTLP/HTTP protobuf by default, with the caller's trace id in the spans", async () => {
+    const port = (receiver.address() as AddressInfo).port;
+    const configPath = writeConfig(`server: { host: 127.0.0.1, port: 0 }
+${ownJobsDir()}
+tracing: { endpoint: "http://127.0.0.1:${port}" }
+backends:
+  triton: { type: triton, url: "${triton.restUrl}", protocol: rest }
+models:
+  iris:
+    versions: { "1": { backend: triton, model: iris, version: "1" } }
+`);
+    const gateway = await startGateway({ configPath, logger: captureLogger().logger, env: {} });
+    const traceId = "7ef92f3577b34da6a3ce929d0e0e4711";
+    try {
+      const { status } = await postWithNodeHttp(
+        `http://127.0.0.1:${gateway.httpPort}/v1/models/iris/predict`,
+        JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] }),
+        { traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+      );
+      expect(status).toBe(200);
+    } finally {
+      await gateway.stop();
+    }
+    // Trace and span ids are raw 16- and 8-byte fields in the protobuf encoding.
+    const all = Buffer.concat(protobufBodies);
+    expect(all.includes(Buffer.from(traceId, "hex"))).toBe(true);
+    expect(all.includes(Buffer.from(CALLER_SPAN, "hex"))).toBe(true);
+    expect(all.includes(Buffer.from("POST /v1/models/iris/predict"))).toBe(true);
+    expect(seenTraceparents.some((t) => t.startsWith(`00-${traceId}-`))).toBe(true);
   });
 });
