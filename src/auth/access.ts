@@ -3,6 +3,8 @@
  * use the model, and the rate limits. Built on a config getter, so a reload's new keys apply to the
  * next request while the limit counters carry over.
  */
+
+import type { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/schema.js";
 import {
   PermissionDeniedError,
@@ -48,6 +50,7 @@ export class AccessControl {
   readonly #logger: AccessLogger | undefined;
   readonly #snapshots = new WeakMap<AuthConfig, Snapshot>();
   readonly #store: LimitStore;
+  #redis: Redis | undefined;
   readonly #perKey: LimitFamily;
   readonly #perModel: LimitFamily;
   readonly #failures: LimitFamily;
@@ -56,12 +59,21 @@ export class AccessControl {
     this.#config = config;
     this.#logger = logger;
     const redis = config().redis;
+    // Connected only once a limit is used, so a gateway without limits opens no connection.
     this.#store = {
-      redis: redis === undefined ? undefined : connectRedis(redis.url, 200),
+      redis: () => {
+        if (redis === undefined) return undefined;
+        if (this.#redis === undefined) {
+          this.#redis = connectRedis(redis.url, 200);
+          // Without a listener ioredis prints every failed reconnect; the insurance limiter covers.
+          this.#redis.on("error", () => {});
+        }
+        return this.#redis;
+      },
       keyPrefix: `${redis?.keyPrefix ?? "infergate:"}rl:`,
     };
-    // Without this listener ioredis prints every failed reconnect; the insurance limiter covers.
-    this.#store.redis?.on("error", () => {});
+    // With limits configured, connect now: the first requests then already count in Redis.
+    if (config().auth !== undefined || config().rateLimits !== undefined) this.#store.redis();
     this.#perKey = new LimitFamily("key", this.#store);
     this.#perModel = new LimitFamily("model", this.#store);
     this.#failures = new LimitFamily("fail", this.#store, { fixedWindow: true });
@@ -127,7 +139,7 @@ export class AccessControl {
 
   /** Disconnects from Redis. */
   async close(): Promise<void> {
-    await this.#store.redis?.quit().catch(() => undefined);
+    await this.#redis?.quit().catch(() => undefined);
   }
 
   async #identify(

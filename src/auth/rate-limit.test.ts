@@ -23,9 +23,13 @@ const takeAll = async (
 
 describe("LimitFamily (in memory)", () => {
   it("lets requestsPerSecond through, then refuses with the limit's state", async () => {
-    const { ok, refused } = await takeAll(new LimitFamily("t", { keyPrefix: "p:" }), 5, {
-      requestsPerSecond: 3,
-    });
+    const { ok, refused } = await takeAll(
+      new LimitFamily("t", { keyPrefix: "p:", redis: () => undefined }),
+      5,
+      {
+        requestsPerSecond: 3,
+      },
+    );
     expect(ok).toBe(3);
     expect(refused?.code).toBe("RATE_LIMITED");
     expect(refused?.rateLimit).toEqual({ limit: 3, remaining: 0, resetSeconds: 1 });
@@ -33,16 +37,24 @@ describe("LimitFamily (in memory)", () => {
   });
 
   it("adds the burst above the rate on top, and reports the burst as the limit", async () => {
-    const { ok, refused } = await takeAll(new LimitFamily("t", { keyPrefix: "p:" }), 10, {
-      requestsPerSecond: 2,
-      burst: 6,
-    });
+    const { ok, refused } = await takeAll(
+      new LimitFamily("t", { keyPrefix: "p:", redis: () => undefined }),
+      10,
+      {
+        requestsPerSecond: 2,
+        burst: 6,
+      },
+    );
     expect(ok).toBe(6);
     expect(refused?.rateLimit.limit).toBe(6);
   });
 
   it("reads a fixed-window family's exhaustion without spending it", async () => {
-    const family = new LimitFamily("f", { keyPrefix: "p:" }, { fixedWindow: true });
+    const family = new LimitFamily(
+      "f",
+      { keyPrefix: "p:", redis: () => undefined },
+      { fixedWindow: true },
+    );
     const config = { requestsPerSecond: 1, burst: 2 };
     expect(await family.exhausted("id", config)).toBeUndefined();
     await takeAll(family, 2, config);

@@ -24,7 +24,8 @@ type Limiter = RateLimiterMemory | RateLimiterRedis | BurstyRateLimiter;
 
 /** Where limit counters are kept. */
 export interface LimitStore {
-  redis?: Redis | undefined;
+  /** The Redis client, connected on first use; undefined = count in memory. */
+  redis: () => Redis | undefined;
   /** Prefix of every Redis key (the config's `redis.keyPrefix` plus `rl:`). */
   keyPrefix: string;
 }
@@ -103,9 +104,10 @@ export class LimitFamily {
   #make(suffix: string, points: number, duration: number): RateLimiterMemory | RateLimiterRedis {
     const keyPrefix = `${this.#store.keyPrefix}${this.#name}:${suffix}`;
     const memory = new RateLimiterMemory({ points, duration, keyPrefix });
-    if (this.#store.redis === undefined) return memory;
+    const redis = this.#store.redis();
+    if (redis === undefined) return memory;
     return new RateLimiterRedis({
-      storeClient: this.#store.redis,
+      storeClient: redis,
       points,
       duration,
       keyPrefix,

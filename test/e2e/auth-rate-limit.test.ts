@@ -123,8 +123,10 @@ ${base(`auth:
         });
       }),
     );
-    // Each process connects to Redis in the background; until then it counts in memory.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Each process connects to Redis in the background; until then it counts in memory. One
+    // request each, then a pause longer than the one-second window, so counting starts afresh.
+    for (const url of urls) await postJson(`${url}/v1/models/iris/predict`, row, bearer(SLOW_KEY));
+    await new Promise((r) => setTimeout(r, 1100));
     // Fixed one-second windows starting at the first request: stopping just before the fourth
     // second ends gives exactly four windows.
     const started = Date.now();
