@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/ports.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 import { bearer, codeOf, irisAndOps, sha } from "./auth-support.js";
 import { postJson, startTestGateway, type TestGateway, writeConfig } from "./harness.js";
@@ -145,5 +146,26 @@ ${base(`auth:
     const expected = RATE * 4;
     expect(limited).toBeGreaterThan(0);
     expect(Math.abs(ok - expected)).toBeLessThanOrEqual(expected * 0.1);
+  });
+});
+
+describe("rate limits while Redis is unreachable", () => {
+  it("keeps limiting in memory instead of failing requests", async () => {
+    const port = await freePort();
+    const gw = await startTestGateway(`server: { host: 127.0.0.1, port: 0 }
+redis: { url: "redis://127.0.0.1:${port}" }
+${base(`auth:
+  keys:
+    - { id: slow, hash: "${sha(SLOW_KEY)}", rateLimit: { requestsPerSecond: 2 } }
+`)}`);
+    try {
+      const url = `${gw.url}/v1/models/iris/predict`;
+      const statuses = [];
+      for (let i = 0; i < 3; i++)
+        statuses.push((await postJson(url, row, bearer(SLOW_KEY))).status);
+      expect(statuses).toEqual([200, 200, 429]);
+    } finally {
+      await gw.stop();
+    }
   });
 });
