@@ -16,7 +16,10 @@ export type ErrorCode =
   | "BACKEND_TIMEOUT"
   | "BACKEND_ERROR"
   | "INTERNAL"
-  | "JOB_NOT_FOUND";
+  | "JOB_NOT_FOUND"
+  | "UNAUTHENTICATED"
+  | "PERMISSION_DENIED"
+  | "RATE_LIMITED";
 
 /** HTTP status for each code (docs/api.md "Errors"). */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -30,6 +33,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BACKEND_ERROR: 502,
   INTERNAL: 500,
   JOB_NOT_FOUND: 404,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  RATE_LIMITED: 429,
 };
 
 /**
@@ -47,6 +53,9 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
   BACKEND_ERROR: GrpcCode.INTERNAL,
   INTERNAL: GrpcCode.INTERNAL,
   JOB_NOT_FOUND: GrpcCode.NOT_FOUND,
+  UNAUTHENTICATED: GrpcCode.UNAUTHENTICATED,
+  PERMISSION_DENIED: GrpcCode.PERMISSION_DENIED,
+  RATE_LIMITED: GrpcCode.RESOURCE_EXHAUSTED,
 };
 
 /**
@@ -144,6 +153,37 @@ export class BackendError extends GatewayError {
 export class JobNotFoundError extends GatewayError {
   constructor(id: string) {
     super("JOB_NOT_FOUND", `job "${id}" not found`);
+  }
+}
+
+/** No key, or a key or token that does not verify (docs/access.md). */
+export class UnauthenticatedError extends GatewayError {
+  constructor(message = "missing or invalid credentials") {
+    super("UNAUTHENTICATED", message);
+  }
+}
+
+/** A valid key that may not use this model or route. */
+export class PermissionDeniedError extends GatewayError {
+  constructor(message: string) {
+    super("PERMISSION_DENIED", message);
+  }
+}
+
+/** The state of the rate limit that refused a request, for the `RateLimit-*` headers. */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  /** Seconds until the bucket has room again (whole, at least 1 when refused). */
+  resetSeconds: number;
+}
+
+/** Over a per-key, per-model or failed-authentication rate limit. */
+export class RateLimitedError extends GatewayError {
+  readonly rateLimit: RateLimitState;
+  constructor(message: string, rateLimit: RateLimitState) {
+    super("RATE_LIMITED", message, { retryAfterSeconds: rateLimit.resetSeconds });
+    this.rateLimit = rateLimit;
   }
 }
 

@@ -2,7 +2,7 @@
  * Starts a whole gateway: the runtime (config + backends), the HTTP listener and, when
  * `server.grpcPort` is set, the gRPC listener. `stop()` drains as docs/operations.md "Drain and shutdown" describes.
  */
-
+import { AccessControl } from "./auth/access.js";
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
@@ -14,6 +14,8 @@ import { JobEngine } from "./jobs/engine.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { TimeSeries } from "./metrics/timeseries.js";
+import { startTracingIfRequested } from "./observability/start.js";
+import { keyTenants, withTenantMetrics } from "./observability/tenant-metrics.js";
 import { TRITON_EXTENSIONS } from "./triton/grpc-proto.js";
 import { GATEWAY_VERSION } from "./version.js";
 
@@ -76,10 +78,18 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     logger,
   };
   // Without auth, /admin/* answers only on a loopback listener (docs/security.md "Admin exposure").
-  const placement = adminPlacement(server);
+  const config = runtime.current().config;
+  const tracing = await startTracingIfRequested(config.tracing, options.env ?? process.env);
+  const placement = adminPlacement({ ...server, auth: config.auth !== undefined });
+  // Keys, tokens and rate limits on every front (docs/access.md).
+  const access = new AccessControl(() => runtime.current().config, logger);
+  const tenants = keyTenants();
+  const accessLog = withTenantMetrics(logger, metrics.registry, () =>
+    tenants(runtime.current().config.auth),
+  );
   for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
-  const publicApp = createHttpApp(deps, { admin: placement.onPublic });
+  const publicApp = createHttpApp(deps, { admin: placement.onPublic, access, accessLog });
   // The admin page's charts (docs/ui.md); its timer never keeps the process alive.
   const timeseries = new TimeSeries(metrics);
   try {
@@ -102,13 +112,16 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       const wildcard = ["0.0.0.0", "::"].includes(placement.adminHost);
       const hosts = wildcard ? [] : [placement.adminHost];
       timeseries.start();
-      admin = await listenHttp(createAdminApp(deps, { hosts, timeseries, jobsApp: publicApp }), {
-        host: placement.adminHost,
-        port: server.adminPort,
-        protocol: "admin",
-        logger,
-        limits,
-      });
+      admin = await listenHttp(
+        createAdminApp(deps, { hosts, timeseries, jobsApp: publicApp, access, accessLog }),
+        {
+          host: placement.adminHost,
+          port: server.adminPort,
+          protocol: "admin",
+          logger,
+          limits,
+        },
+      );
     } catch (err) {
       http.server.close();
       await jobs.close(0);
@@ -126,6 +139,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       limits: server.grpc,
       onInternalError: (err, rpc) => logger.error({ err, rpc }, "internal error"),
       decodeLimits: () => runtime.current().config.server.limits,
+      access,
+      accessLog,
     });
     try {
       grpcPort = await grpc.listen(server.host, server.grpcPort);
@@ -153,6 +168,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       ]);
       await jobs.close(Math.max(0, drainMs - (Date.now() - started)));
       await runtime.close(Math.max(0, drainMs - (Date.now() - started)));
+      await access.close();
+      await tracing?.shutdown();
       logger.info("stopped");
     })();
     return stopping;

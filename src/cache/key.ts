@@ -58,6 +58,15 @@ export function cacheKey(
   return hash.digest("hex");
 }
 
+/**
+ * The namespace of one tenant's entries: the tenant "" (no auth, or a shared cache) keeps the
+ * namespace as it is, so turning auth on never reuses another tenant's keys and turning it off
+ * keeps the existing ones.
+ */
+export function tenantScope(namespace: string, tenant: string): string {
+  return tenant === "" ? namespace : JSON.stringify(["tenant", tenant, namespace]);
+}
+
 /** A number as 8 little-endian bytes: fixed width, and exact for every integer below 2^53. */
 function writeNumber(hash: Hash, value: number): void {
   const bytes = Buffer.allocUnsafe(8);

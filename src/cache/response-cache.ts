@@ -12,10 +12,11 @@
  */
 import { LRUCache } from "lru-cache";
 import { abortError } from "../abort.js";
+import { currentTenant } from "../auth/principal.js";
 import type { BackendResult } from "../backends/types.js";
 import type { InferFn, Policy, TargetCall } from "../pipeline/types.js";
 import { type CachedAnswer, decodeAnswer, encodeAnswer } from "./codec.js";
-import { cacheKey } from "./key.js";
+import { cacheKey, tenantScope } from "./key.js";
 import { RedisTier, type WarnLogger } from "./redis-tier.js";
 import { SingleFlight } from "./single-flight.js";
 import { HMAC_KEY_ENV, resolveHmacKey } from "./value-mac.js";
@@ -127,7 +128,7 @@ export class ResponseCache {
    * The cache policy for one target. `namespace` identifies model, resolved gateway version and
    * target; `ttlSeconds` bounds how long an answer is served from either tier.
    */
-  policy(options: { namespace: string; ttlSeconds: number }): Policy {
+  policy(options: { namespace: string; ttlSeconds: number; shared?: boolean | undefined }): Policy {
     const { namespace, ttlSeconds } = options;
     if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
       throw new RangeError(`ttlSeconds must be positive, got ${ttlSeconds}`);
@@ -138,7 +139,9 @@ export class ResponseCache {
       // Parameters may change the answer (a sequence's state does): such calls are never cached.
       if (call.parameters !== undefined || call.tensorParameters !== undefined)
         return next(request);
-      const key = cacheKey(namespace, call.outputs, call.inputs);
+      // Per tenant unless shared (docs/access.md "Tenants"); without auth the tenant is "".
+      const scope = options.shared === true ? namespace : tenantScope(namespace, currentTenant());
+      const key = cacheKey(scope, call.outputs, call.inputs);
       if (call.noCache) {
         this.onLookup?.("memory", "bypass");
         const result = await next(request);

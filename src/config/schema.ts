@@ -4,7 +4,9 @@
  * existing versions, targets naming existing backends) are checked in `references.ts`.
  */
 import { z } from "zod";
+import { authSchema, rateLimitsSchema } from "../auth/schema.js";
 import { jobsSchema } from "../jobs/config.js";
+import { tracingSchema } from "../observability/schema.js";
 import { DATATYPES } from "../tensor/types.js";
 
 /** Versions are strings; a bare YAML integer (`default: 1`) is accepted and read as "1". */
@@ -87,6 +89,8 @@ export const cacheSchema = z.strictObject({
     .number()
     .positive()
     .max(365 * 24 * 3600),
+  /** With `auth`, one entry for every tenant instead of one per tenant (docs/access.md). */
+  shared: z.boolean().optional(),
 });
 
 const httpAddress = z.url({ protocol: /^https?$/ });
@@ -316,6 +320,10 @@ export const configSchema = z.strictObject({
   defaults: defaultsSchema.default(() => defaultsSchema.parse({})),
   models: z.record(z.string().min(1), modelSchema),
   jobs: jobsSchema.default(() => jobsSchema.parse({})),
+  // Access control and tracing (docs/access.md); schemas live in src/auth and src/observability.
+  auth: authSchema.optional(),
+  rateLimits: rateLimitsSchema.optional(),
+  tracing: tracingSchema.optional(),
 });
 
 /** A parsed, defaults-applied config. */

@@ -16,6 +16,7 @@ import {
   DEFAULT_SHADOW_MAX_QUEUE,
   ShadowRunner,
 } from "../routing/shadow.js";
+import { carryRuntimeWeights } from "./carry-weights.js";
 import { ReadinessMonitor, type ReadinessProbe } from "./readiness.js";
 import { GatewayService } from "./service.js";
 import { closeState, TargetRegistry, type TargetState } from "./targets.js";
@@ -148,6 +149,7 @@ export class Runtime {
       .filter(([name, live]) => adapters.get(name)?.adapter !== live.adapter)
       .map(([, live]) => live.adapter);
     const next = this.serviceFor(config, adapters);
+    carryRuntimeWeights(old, next.service, logger);
     this.service = next.service;
     this.adapters = adapters;
     metrics.configReloads.inc({ result: "success" });

@@ -10,6 +10,7 @@ import type { ResponseCache } from "../cache/response-cache.js";
 import type { GatewayConfig, ModelConfig } from "../config/schema.js";
 import { BackendUnavailableError } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
+import { spanPolicy } from "../observability/trace-front.js";
 import type { TargetBreaker } from "../pipeline/breaker.js";
 import { compose, type InferFn } from "../pipeline/types.js";
 import { batchingPolicy } from "./policies/batching.js";
@@ -110,7 +111,14 @@ function create(env: SlotEnv, fingerprint: string, settings: readonly unknown[])
   });
   const { adapters, target } = env;
   const backend = target.backend;
-  const pipeline = compose(...built.map((b) => b.policy))((request) => {
+  // The target or fallback runs in a span of its own (docs/access.md "Tracing").
+  const span = spanPolicy(env.slot.kind === "fallback" ? "fallback" : "target", {
+    "infergate.backend": backend,
+  });
+  const pipeline = compose(
+    span,
+    ...built.map((b) => b.policy),
+  )((request) => {
     const adapter = adapters.get(backend);
     if (adapter === undefined)
       throw new BackendUnavailableError(`backend "${backend}" is not running`);

@@ -113,6 +113,9 @@ describe("ModelInfer errors", () => {
           BACKEND_ERROR: status.INTERNAL,
           INTERNAL: status.INTERNAL,
           JOB_NOT_FOUND: status.NOT_FOUND,
+          UNAUTHENTICATED: status.UNAUTHENTICATED,
+          PERMISSION_DENIED: status.PERMISSION_DENIED,
+          RATE_LIMITED: status.RESOURCE_EXHAUSTED,
         }[code],
       );
       expect(err.details).toBe(expected.message);

@@ -13,10 +13,14 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import type { AccessControl } from "../auth/access.js";
+import { frontImplementation, limitTrailers } from "../auth/grpc.js";
+import { guardedGetter } from "../auth/guard-service.js";
 import type { GrpcServerConfig } from "../config/schema.js";
 import { GRPC_STATUS, retryAfterValue, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { HeaderLookup, InferenceApi, RequestContext, Route } from "../gateway/types.js";
+import type { AccessLogger } from "../observability/access-log.js";
 import {
   type KserveMethods,
   kserveService,
@@ -46,6 +50,10 @@ export interface GrpcFrontOptions {
   onInternalError?: (err: unknown, rpc: string) => void;
   /** The current `server.limits` (decoding bounds, docs/tensors.md "Limits"); absent = defaults. */
   decodeLimits?: () => DecodeLimits;
+  /** Keys, tokens and rate limits (docs/access.md); absent = open to every caller. */
+  access?: AccessControl;
+  /** Writes one access line per call (docs/access.md "Access log"); absent = none. */
+  accessLog?: AccessLogger;
 }
 
 /** A running (or not yet bound) gRPC front. */
@@ -66,7 +74,8 @@ type Handler<M extends keyof KserveMethods> =
  * Creates the gRPC front. `service` is read once per RPC, so a config reload that swaps the
  * service takes effect on the next call while calls in flight keep theirs.
  */
-export function createGrpcFront(service: () => InferenceApi, options: GrpcFrontOptions): GrpcFront {
+export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOptions): GrpcFront {
+  const service = options.access ? guardedGetter(given, options.access) : given;
   const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
   const guard = sendGuard({
     sendTimeoutMs: limits.sendTimeoutMs,
@@ -93,6 +102,7 @@ export function createGrpcFront(service: () => InferenceApi, options: GrpcFrontO
     const metadata = trailers ?? new Metadata();
     const retryAfter = retryAfterValue(gatewayError);
     if (retryAfter !== undefined) metadata.set("retry-after", retryAfter);
+    limitTrailers(gatewayError, metadata);
     const error: ServiceError = Object.assign(new Error(gatewayError.message), {
       code: GRPC_STATUS[gatewayError.code],
       details: gatewayError.message,
@@ -253,11 +263,14 @@ export function createGrpcFront(service: () => InferenceApi, options: GrpcFrontO
     ModelMetadata,
     ModelInfer,
   };
-  server.addService(passSerialized(kserveService().definition), implementation);
+  server.addService(
+    passSerialized(kserveService().definition),
+    frontImplementation(implementation, options),
+  );
   // Triton's extension RPCs (docs/triton.md), from Triton's own proto.
   server.addService(
     passSerialized(extensionDefinition()),
-    tritonExtensionHandlers(service, options),
+    frontImplementation(tritonExtensionHandlers(service, options), options),
   );
 
   return {

@@ -129,7 +129,12 @@ describe("admin audit log", () => {
       {
         level: "info",
         msg: "admin: traffic split set",
-        obj: { model: "iris", before: "default version 1", after: "1=90, 2=10 (runtime)" },
+        obj: {
+          who: "anonymous",
+          model: "iris",
+          before: "default version 1",
+          after: "1=90, 2=10 (runtime)",
+        },
       },
     ]);
   });
@@ -140,8 +145,16 @@ describe("admin audit log", () => {
     settings.reload = { ok: false, errors: ["a: b", "c: d"] };
     await post(app, "/admin/reload", { "content-type": "application/json" });
     expect(logged).toEqual([
-      { level: "info", msg: "admin: config reload", obj: { outcome: "reloaded" } },
-      { level: "info", msg: "admin: config reload", obj: { outcome: "rejected", errors: 2 } },
+      {
+        level: "info",
+        msg: "admin: config reload",
+        obj: { who: "anonymous", outcome: "reloaded" },
+      },
+      {
+        level: "info",
+        msg: "admin: config reload",
+        obj: { who: "anonymous", outcome: "rejected", errors: 2 },
+      },
     ]);
   });
 

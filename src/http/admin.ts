@@ -3,6 +3,7 @@
  * `POST /admin/models/:model/traffic`, which sets a model's split until the next reload.
  */
 import { Hono } from "hono";
+import { currentCaller } from "../auth/principal.js";
 import { ModelNotFoundError } from "../errors.js";
 import type { ModelRoutes } from "../gateway/types.js";
 import { parseTrafficBody } from "../routing/versions.js";
@@ -24,7 +25,10 @@ export function adminRoutes(deps: Pick<HttpDeps, "service" | "logger">): Hono<Ap
     // A bad split throws TrafficInvalidError, whose details the error encoder sends.
     service.setTraffic(model, parseTrafficBody(await readJsonBody(c)));
     const after = service.routes().models[model];
-    deps.logger?.info?.({ model, before, after: describeSplit(after) }, "admin: traffic split set");
+    deps.logger?.info?.(
+      { who: currentCaller(), model, before, after: describeSplit(after) },
+      "admin: traffic split set",
+    );
     return c.json(after, 200);
   });
 

@@ -3,8 +3,13 @@
  * on one Hono app.
  */
 import { Hono } from "hono";
+import type { AccessControl } from "../auth/access.js";
+import { guardedGetter } from "../auth/guard-service.js";
+import { accessControl } from "../auth/http.js";
 import { batchRoutes } from "../jobs/batch/routes.js";
 import { asyncRoutes } from "../jobs/routes.js";
+import { type AccessLogger, httpAccessLog } from "../observability/access-log.js";
+import { httpTracing } from "../observability/trace-front.js";
 import { payloadLimit } from "./body-limit.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
@@ -21,11 +26,16 @@ export type { AppEnv, HttpDeps, HttpLogger, ReloadResult } from "./deps.js";
 export interface HttpAppOptions {
   /** Serve `/admin/*` here (default true); false when a separate admin listener has them. */
   admin?: boolean;
+  /** Keys, tokens and rate limits (docs/access.md); absent = open to every caller. */
+  access?: AccessControl;
+  /** Writes one access line per request (docs/access.md "Access log"); absent = none. */
+  accessLog?: AccessLogger;
 }
 
 /** Builds the HTTP app; serve it with `@hono/node-server` or call `app.request()` in tests. */
-export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hono<AppEnv> {
-  const app = base(deps);
+export function createHttpApp(given: HttpDeps, options: HttpAppOptions = {}): Hono<AppEnv> {
+  const deps = withAccess(given, options.access);
+  const app = base(deps, options);
   app.route("/", healthRoutes(deps));
   if (options.admin !== false) app.route("/", adminOpsRoutes(deps));
   // Before the unified routes: `Prefer: respond-async` on a predict path is a job submit.
@@ -41,19 +51,23 @@ export function createHttpApp(deps: HttpDeps, options: HttpAppOptions = {}): Hon
  * and the admin page `/ui` (docs/ui.md).
  */
 export function createAdminApp(
-  deps: HttpDeps,
-  options: AdminOpsOptions & UiOptions = {},
+  given: HttpDeps,
+  options: AdminOpsOptions & UiOptions & Pick<HttpAppOptions, "access" | "accessLog"> = {},
 ): Hono<AppEnv> {
-  const app = base(deps);
+  const deps = withAccess(given, options.access);
+  const app = base(deps, options);
   app.route("/", healthRoutes(deps));
   app.route("/", adminOpsRoutes(deps, options));
   app.route("/", uiRoutes(options));
   return finish(app, deps);
 }
 
-function base(deps: HttpDeps): Hono<AppEnv> {
+function base(deps: HttpDeps, options: Pick<HttpAppOptions, "access" | "accessLog">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
+  if (options.accessLog !== undefined) app.use("*", httpAccessLog(options.accessLog));
+  app.use("*", httpTracing());
+  if (options.access !== undefined) app.use("*", accessControl(options.access));
   app.use(
     "*",
     payloadLimit({
@@ -63,6 +77,11 @@ function base(deps: HttpDeps): Hono<AppEnv> {
     }),
   );
   return app;
+}
+
+/** The deps whose service checks the caller's models and limits (see src/auth). */
+function withAccess(deps: HttpDeps, access: AccessControl | undefined): HttpDeps {
+  return access === undefined ? deps : { ...deps, service: guardedGetter(deps.service, access) };
 }
 
 function finish(app: Hono<AppEnv>, deps: HttpDeps): Hono<AppEnv> {

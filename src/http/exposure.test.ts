@@ -23,6 +23,19 @@ describe("adminPlacement", () => {
     });
   });
 
+  it("serves admin on any public port when auth is set (an admin key guards it)", () => {
+    expect(adminPlacement({ host: "0.0.0.0", auth: true })).toEqual({
+      onPublic: true,
+      separate: false,
+      adminHost: "127.0.0.1",
+      warnings: [],
+    });
+    expect(adminPlacement({ host: "0.0.0.0", adminPort: 8082, auth: true })).toMatchObject({
+      onPublic: false,
+      separate: true,
+    });
+  });
+
   it("serves admin nowhere, with a warning, on a non-loopback public port without adminPort", () => {
     const placement = adminPlacement({ host: "0.0.0.0" });
     expect(placement).toMatchObject({ onPublic: false, separate: false });

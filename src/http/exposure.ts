@@ -30,6 +30,8 @@ export interface ExposureSettings {
   host: string;
   adminPort?: number | undefined;
   adminHost?: string | undefined;
+  /** `auth` is configured: the admin routes then need an admin key instead of loopback. */
+  auth?: boolean;
 }
 
 /** Where the admin routes go, and what to warn the operator about at start. */
@@ -44,7 +46,7 @@ export interface AdminPlacement {
   warnings: string[];
 }
 
-/** Decides where `/admin/*` is served for these server settings (no auth configured). */
+/** Decides where `/admin/*` is served for these server settings. */
 export function adminPlacement(server: ExposureSettings): AdminPlacement {
   const adminHost = server.adminHost ?? "127.0.0.1";
   const warnings: string[] = [];
@@ -56,7 +58,10 @@ export function adminPlacement(server: ExposureSettings): AdminPlacement {
     }
     return { onPublic: false, separate: true, adminHost, warnings };
   }
-  if (isLoopbackHost(server.host)) return { onPublic: true, separate: false, adminHost, warnings };
+  // With auth an admin key guards them (docs/access.md), so any public port may serve them.
+  if (isLoopbackHost(server.host) || server.auth === true) {
+    return { onPublic: true, separate: false, adminHost, warnings };
+  }
   warnings.push(
     `server.host ${server.host} is not loopback and there is no server.adminPort: /admin/* answers 404 (set adminPort to reach it)`,
   );

@@ -3,6 +3,7 @@
  * routing admin routes of admin.ts.
  */
 import { Hono } from "hono";
+import { currentCaller } from "../auth/principal.js";
 import { InvalidRequestError } from "../errors.js";
 import { adminRoutes } from "./admin.js";
 import { adminWriteGuard } from "./admin-guard.js";
@@ -55,7 +56,12 @@ export function adminOpsRoutes(
     const result = await deps.reload();
     // One audit line per admin change (the runtime logs the reload's own details).
     deps.logger?.info?.(
-      result.ok ? { outcome: "reloaded" } : { outcome: "rejected", errors: result.errors.length },
+      {
+        who: currentCaller(),
+        ...(result.ok
+          ? { outcome: "reloaded" }
+          : { outcome: "rejected", errors: result.errors.length }),
+      },
       "admin: config reload",
     );
     if (result.ok) return c.json({ status: "reloaded" }, 200);

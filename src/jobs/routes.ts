@@ -3,11 +3,13 @@
  * `Prefer: respond-async` on the predict paths), poll, list and cancel.
  */
 import { type Context, Hono, type Next } from "hono";
+import { currentTenant } from "../auth/principal.js";
 import { InvalidRequestError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "../http/deps.js";
 import { isPlainObject, parseJson, readBodyBytes } from "../http/request.js";
 import { parsePredictBody } from "../http/unified-codec.js";
+import { submitTraceHeaders } from "../observability/job-span.js";
 import type { JobEngine } from "./engine.js";
 import { JOB_STATUSES, type JobStatus } from "./types.js";
 import { jobJson, pageJson, statusUrl } from "./view.js";
@@ -33,9 +35,9 @@ function stickyHeader(service: InferenceService, model: string): string | undefi
   return known.get(model);
 }
 
-/** The tenant of a request; "" until the gateway has auth. */
+/** The tenant of a request (docs/access.md); "" without auth. */
 function tenantOf(_c: Context<AppEnv>): string {
-  return "";
+  return currentTenant();
 }
 
 /** True when a `Prefer` header asks for `respond-async` (RFC 7240). */
@@ -84,6 +86,7 @@ export function asyncRoutes(
       const value = c.req.header(name);
       if (value !== undefined) headers[name] = value;
     }
+    Object.assign(headers, submitTraceHeaders());
     const webhook = isPlainObject(parsed) ? parsed.webhook : undefined;
     const path: { model?: string; version?: string } = {};
     const model = c.req.param("model");

@@ -10,6 +10,7 @@ import {
   encodeUnifiedResponse,
   parsePredictBody,
 } from "../http/unified-codec.js";
+import { inJobSpan } from "../observability/job-span.js";
 import { DEFAULT_LIMITS, DecodeBudget, type DecodeLimits } from "../tensor/index.js";
 import type { JobHandler, JobOutcome, JobRecord } from "./types.js";
 
@@ -25,7 +26,9 @@ export function serviceHandler(
   onInternal: (err: unknown, job: JobRecord) => void,
   limits: () => DecodeLimits = () => DEFAULT_LIMITS,
 ): JobHandler {
-  return (job, signal) => runJob(service(), job, signal, onInternal, limits());
+  // Each run as the job's tenant, in a span linked to the submit (docs/access.md "Tracing").
+  return (job, signal) =>
+    inJobSpan(job, () => runJob(service(), job, signal, onInternal, limits()));
 }
 
 async function runJob(

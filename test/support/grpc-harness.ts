@@ -22,6 +22,9 @@ import {
   ModelNotFoundError,
   OverloadedError,
   PayloadTooLargeError,
+  PermissionDeniedError,
+  RateLimitedError,
+  UnauthenticatedError,
   VersionNotFoundError,
 } from "../../src/errors.js";
 import type { RequestContext } from "../../src/gateway/types.js";
@@ -50,6 +53,10 @@ export const ERRORS: Record<ErrorCode, () => GatewayError> = {
   BACKEND_ERROR: () => new BackendError("backend said no"),
   INTERNAL: () => new InternalError(new Error("secret")),
   JOB_NOT_FOUND: () => new JobNotFoundError("job_1"),
+  UNAUTHENTICATED: () => new UnauthenticatedError(),
+  PERMISSION_DENIED: () => new PermissionDeniedError('this key may not use model "fail"'),
+  RATE_LIMITED: () =>
+    new RateLimitedError("rate limit exceeded", { limit: 5, remaining: 0, resetSeconds: 2 }),
 };
 
 /** Doubles every element, keeping the datatype (FP16/BF16: exponent + 1 on normal numbers). */

@@ -6,6 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { abortError } from "../../abort.js";
 import { BackendError } from "../../errors.js";
+import { traceInterceptor } from "../../observability/grpc-client.js";
 import { errorFromGrpcStatus } from "./errors.js";
 import { guardAnswerEntries } from "./grpc-guard.js";
 import { DEFAULT_MAX_RESPONSE_BYTES } from "./http-client.js";
@@ -27,6 +28,8 @@ export function channelOptions(maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES): g
     // Fail fast on a dead backend instead of waiting for reconnection until the deadline.
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 2_000,
+    // A client span and traceparent per call while tracing is on (docs/access.md "Tracing").
+    interceptors: [traceInterceptor],
   };
 }
 

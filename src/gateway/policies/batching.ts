@@ -1,6 +1,8 @@
 /** Dynamic batching's entry in the chain (docs/resilience.md "Batching"). */
 import { effectivePolicy } from "../../config/effective.js";
+import { spanPolicy } from "../../observability/trace-front.js";
 import { Batcher } from "../../pipeline/batcher.js";
+import { compose } from "../../pipeline/types.js";
 import { tritonStats } from "../../triton/statistics.js";
 import { definePolicy } from "./spec.js";
 
@@ -23,6 +25,10 @@ export const batchingPolicy = definePolicy({
         if (version !== undefined) tritonStats.queued(model, version, ms);
       },
     });
-    return { policy: batcher.policy, close: () => batcher.close() };
+    // The wait in the batch queue runs in its own span (docs/access.md "Tracing").
+    return {
+      policy: compose(spanPolicy("batch queue"), batcher.policy),
+      close: () => batcher.close(),
+    };
   },
 });

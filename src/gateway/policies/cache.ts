@@ -1,4 +1,6 @@
 /** The response cache's entry in the chain (docs/resilience.md "Caching"). */
+import { spanPolicy } from "../../observability/trace-front.js";
+import { compose } from "../../pipeline/types.js";
 import { targetId } from "../route.js";
 import { definePolicy } from "./spec.js";
 
@@ -11,6 +13,8 @@ export const cachePolicy = definePolicy({
     // is in the namespace so that a changed backend never serves another's answers.
     return {
       ttlSeconds: settings.ttlSeconds,
+      // Per tenant unless shared (docs/access.md "Tenants").
+      shared: settings.shared === true,
       generation: cache.generation,
       backend: config.backends[target.backend] ?? null,
     };
@@ -19,7 +23,15 @@ export const cachePolicy = definePolicy({
     if (cache === undefined) throw new Error("cache policy created without a cache");
     const namespace = JSON.stringify([model, slot, targetId(target), settings.backend]);
     return {
-      policy: cache.instance.policy({ namespace, ttlSeconds: settings.ttlSeconds }),
+      // The lookup runs in its own span (docs/access.md "Tracing").
+      policy: compose(
+        spanPolicy("cache"),
+        cache.instance.policy({
+          namespace,
+          ttlSeconds: settings.ttlSeconds,
+          shared: settings.shared,
+        }),
+      ),
       cached: true,
     };
   },

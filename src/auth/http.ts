@@ -1,0 +1,59 @@
+/**
+ * The HTTP front's access check (docs/access.md): every path but the public ones needs a key or
+ * token; `/admin/*` and `/ui` need an admin one. The caller is then known to everything the
+ * request runs (model checks, cache keys, job ownership, the access log).
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { PermissionDeniedError, RateLimitedError, type RateLimitState } from "../errors.js";
+import type { AppEnv } from "../http/deps.js";
+import { errorResponse } from "../http/errors.js";
+import { type AccessControl, ANONYMOUS } from "./access.js";
+import { runAs } from "./principal.js";
+import { rateLimitHeaders } from "./rate-limit.js";
+
+/** True for the admin routes and the admin page. */
+export function isAdminPath(path: string): boolean {
+  return (
+    path === "/admin" || path.startsWith("/admin/") || path === "/ui" || path.startsWith("/ui/")
+  );
+}
+
+/** The middleware; mount it before every route. */
+export function accessControl(access: AccessControl): MiddlewareHandler<AppEnv> {
+  return async function checkAccess(c, next) {
+    const path = c.req.path;
+    if (!access.enabled || (!isAdminPath(path) && access.isPublic(path))) {
+      await runAs(ANONYMOUS, next);
+      return withLimitHeaders(c, undefined);
+    }
+    let limit: RateLimitState | undefined;
+    try {
+      const found = await access.authenticate(
+        { authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") },
+        c.env?.incoming?.socket.remoteAddress ?? "unknown",
+      );
+      if (isAdminPath(path) && !found.principal.admin) {
+        throw new PermissionDeniedError("admin routes need an admin key");
+      }
+      limit = found.limit;
+      await runAs(found.principal, next);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      c.res = limited(errorResponse(c, err), err.rateLimit);
+      return;
+    }
+    return withLimitHeaders(c, limit);
+  };
+}
+
+/** Adds the `RateLimit-*` headers: of a limit the handler hit, else of the key's own limit. */
+function withLimitHeaders(c: Context<AppEnv>, keyLimit: RateLimitState | undefined): void {
+  const state = c.error instanceof RateLimitedError ? c.error.rateLimit : keyLimit;
+  if (state !== undefined) c.res = limited(c.res, state);
+}
+
+function limited(res: Response, state: RateLimitState): Response {
+  const out = new Response(res.body, res);
+  for (const [name, value] of rateLimitHeaders(state)) out.headers.set(name, value);
+  return out;
+}

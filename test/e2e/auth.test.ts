@@ -1,0 +1,183 @@
+/**
+ * Keys end to end on a real gateway (docs/access.md): 401 without or with a wrong key, 403 for a
+ * model outside the key's list and for admin routes without an admin key, the same answers over
+ * gRPC, per-tenant cache entries and job ownership.
+ */
+import type { ServiceError } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bearer, codeOf, ownJobsDir, sha } from "./auth-support.js";
+import { MODELS_DIR, postJson, startTestGateway, type TestGateway } from "./harness.js";
+import { kserveClient } from "./kserve-client.js";
+
+const KEY_A = "key-of-team-a-0123456789";
+const KEY_B = "key-of-team-b-0123456789";
+const KEY_ADMIN = "key-of-the-admin-0123456789";
+
+const config = `server: { host: 127.0.0.1, port: 0, grpcPort: 0 }
+${ownJobsDir()}
+backends:
+  local: { type: onnx, modelDir: ${MODELS_DIR} }
+defaults:
+  cache: { ttlSeconds: 60 }
+models:
+  iris:
+    versions: { "1": { backend: local, model: iris, version: "1" } }
+  irisShared:
+    versions: { "1": { backend: local, model: iris, version: "1" } }
+    cache: { ttlSeconds: 60, shared: true }
+  ops:
+    versions: { "1": { backend: local, model: ops } }
+auth:
+  keys:
+    - { id: team-a, hash: "${sha(KEY_A)}", models: ["iris*"] }
+    - { id: team-b, hash: "${sha(KEY_B)}", models: ["iris", "irisShared"] }
+    - { id: ops-admin, hash: "${sha(KEY_ADMIN)}", admin: true }
+`;
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway(config);
+});
+afterAll(async () => {
+  await gw?.stop();
+});
+
+const row = (x: number) => ({ inputs: [[x, 3.5, 1.4, 0.2]] });
+const predict = (model: string, body: unknown, headers: Record<string, string>) =>
+  postJson(`${gw.url}/v1/models/${model}/predict`, body, headers);
+
+describe("HTTP keys", () => {
+  it("answers 401 UNAUTHENTICATED without a key and with a wrong key", async () => {
+    const none = await predict("iris", row(5), {});
+    expect(none.status).toBe(401);
+    expect(codeOf(none.body)).toBe("UNAUTHENTICATED");
+    const wrong = await predict("iris", row(5), bearer("not-a-key"));
+    expect(wrong.status).toBe(401);
+    expect(codeOf(wrong.body)).toBe("UNAUTHENTICATED");
+  });
+
+  it("accepts a key as Bearer or x-api-key, and refuses a model outside its list with 403", async () => {
+    const ok = await predict("iris", row(5), bearer(KEY_A));
+    expect(ok.status).toBe(200);
+    const viaHeader = await predict("iris", row(5), { "x-api-key": KEY_A });
+    expect(viaHeader.status).toBe(200);
+    const forbidden = await predict("ops", { inputs: { a: [1] } }, bearer(KEY_A));
+    expect(forbidden.status).toBe(403);
+    expect(codeOf(forbidden.body)).toBe("PERMISSION_DENIED");
+    // The model in the body counts like the one in the path.
+    const inBody = await postJson(
+      `${gw.url}/v1/predict`,
+      { model: "ops", inputs: {} },
+      bearer(KEY_A),
+    );
+    expect(inBody.status).toBe(403);
+    // KServe v2 paths are checked too, with the v2 error body.
+    const v2 = await fetch(`${gw.url}/v2/models/ops`, { headers: bearer(KEY_B) });
+    expect(v2.status).toBe(403);
+  });
+
+  it("keeps /healthz open and /metrics behind a key", async () => {
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${gw.url}/metrics`, { headers: bearer(KEY_B) })).status).toBe(200);
+  });
+
+  it("serves /admin/* only to an admin key: 401 without a key, 403 with another", async () => {
+    expect((await fetch(`${gw.url}/admin/routes`)).status).toBe(401);
+    const plain = await fetch(`${gw.url}/admin/routes`, { headers: bearer(KEY_A) });
+    expect(plain.status).toBe(403);
+    expect(codeOf(await plain.json())).toBe("PERMISSION_DENIED");
+    expect((await fetch(`${gw.url}/admin/routes`, { headers: bearer(KEY_ADMIN) })).status).toBe(
+      200,
+    );
+  });
+});
+
+describe("tenants", () => {
+  it("keeps cache entries per tenant unless the model's cache is shared", async () => {
+    const a = await predict("iris", row(6.1), bearer(KEY_A));
+    expect(a.headers.get("x-infergate-cache")).toBe("miss");
+    expect((await predict("iris", row(6.1), bearer(KEY_A))).headers.get("x-infergate-cache")).toBe(
+      "hit",
+    );
+    const b = await predict("iris", row(6.1), bearer(KEY_B));
+    expect(b.status).toBe(200);
+    expect(b.headers.get("x-infergate-cache")).toBe("miss");
+    expect(b.body).toEqual(a.body);
+
+    expect(
+      (await predict("irisShared", row(6.2), bearer(KEY_A))).headers.get("x-infergate-cache"),
+    ).toBe("miss");
+    expect(
+      (await predict("irisShared", row(6.2), bearer(KEY_B))).headers.get("x-infergate-cache"),
+    ).toBe("hit");
+  });
+
+  it("gives another tenant 404 for a job", async () => {
+    const submit = await postJson(`${gw.url}/v1/models/iris/async/predict`, row(5), bearer(KEY_A));
+    expect(submit.status).toBe(202);
+    const id = (submit.body as { id: string }).id;
+    const mine = await fetch(`${gw.url}/v1/async/${id}`, { headers: bearer(KEY_A) });
+    expect(mine.status).toBe(200);
+    const theirs = await fetch(`${gw.url}/v1/async/${id}`, { headers: bearer(KEY_B) });
+    expect(theirs.status).toBe(404);
+    expect(codeOf(await theirs.json())).toBe("JOB_NOT_FOUND");
+  });
+});
+
+describe("gRPC keys", () => {
+  const grpcError = async (promise: Promise<unknown>): Promise<ServiceError> => {
+    try {
+      await promise;
+    } catch (err) {
+      return err as ServiceError;
+    }
+    throw new Error("the call succeeded");
+  };
+
+  it("answers UNAUTHENTICATED, PERMISSION_DENIED and OK as the key decides", async () => {
+    const client = kserveClient(gw.grpcAddress);
+    try {
+      const live = await client.call("ServerLive", {});
+      expect(live.live).toBe(true);
+      const none = await grpcError(client.call("ModelMetadata", { name: "iris" }));
+      expect(none.code).toBe(status.UNAUTHENTICATED);
+      const wrong = await grpcError(
+        client.call("ModelMetadata", { name: "iris" }, { authorization: "Bearer nope" }),
+      );
+      expect(wrong.code).toBe(status.UNAUTHENTICATED);
+      const forbidden = await grpcError(
+        client.call("ModelMetadata", { name: "ops" }, bearer(KEY_A)),
+      );
+      expect(forbidden.code).toBe(status.PERMISSION_DENIED);
+      const ok = await client.call("ModelMetadata", { name: "iris" }, bearer(KEY_A));
+      expect(ok.name).toBe("iris");
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("admin listener with auth", () => {
+  it("serves /admin/* only there, and only to an admin key", async () => {
+    const withPort = await startTestGateway(
+      config
+        .replace("port: 0, grpcPort: 0 }", "port: 0, grpcPort: 0, adminPort: 0 }")
+        .replace(/^jobs: .*$/m, ownJobsDir()),
+    );
+    try {
+      const admin = `http://127.0.0.1:${withPort.adminPort}`;
+      expect((await fetch(`${admin}/admin/routes`)).status).toBe(401);
+      expect((await fetch(`${admin}/admin/routes`, { headers: bearer(KEY_A) })).status).toBe(403);
+      expect((await fetch(`${admin}/admin/routes`, { headers: bearer(KEY_ADMIN) })).status).toBe(
+        200,
+      );
+      // Not on the public port, even with the admin key.
+      const onPublic = await fetch(`${withPort.url}/admin/routes`, { headers: bearer(KEY_ADMIN) });
+      expect(onPublic.status).toBe(404);
+    } finally {
+      await withPort.stop();
+    }
+  });
+});
