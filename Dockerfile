@@ -38,9 +38,9 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/protos ./protos
 COPY config ./config
 COPY models ./models
-# The one writable place: the embedded job store's default jobs.dir (./data/jobs), a volume in
-# docker-compose so queued jobs and results survive a new container.
-RUN mkdir -p /app/data/jobs && chown -R node:node /app/data
+# The one writable place: config/docker.yaml's jobs.dir and jobs.dataDir (batch files), a volume
+# so queued jobs, results and batch files survive a new container.
+RUN mkdir -p /app/data/jobs /app/data/files && chown -R node:node /app/data
 VOLUME /app/data
 USER node
 # 8082 is the admin listener (config/docker.yaml binds it for compose to publish on loopback).

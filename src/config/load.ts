@@ -77,7 +77,7 @@ function parseDocument(
       raw,
     };
   }
-  const config = resolveModelDirs(result.data, options.baseDir ?? process.cwd());
+  const config = resolvePaths(result.data, options.baseDir ?? process.cwd());
   return { result: { ok: true, config }, raw };
 }
 
@@ -108,15 +108,20 @@ export async function loadConfigFile(
   return { ok: false, errors: [...known, ...fileErrors] };
 }
 
-function resolveModelDirs(config: GatewayConfig, baseDir: string): GatewayConfig {
+/**
+ * Relative paths of the file resolved against its directory, as the file's author reads them:
+ * onnx `modelDir`s and the job store's `jobs.dir` and `jobs.dataDir` (so two configs in two
+ * folders never share a job store by accident).
+ */
+function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
+  const against = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
   const backends: GatewayConfig["backends"] = {};
   for (const [name, backend] of Object.entries(config.backends)) {
     backends[name] =
-      backend.type === "onnx" && !isAbsolute(backend.modelDir)
-        ? { ...backend, modelDir: resolve(baseDir, backend.modelDir) }
-        : backend;
+      backend.type === "onnx" ? { ...backend, modelDir: against(backend.modelDir) } : backend;
   }
-  return { ...config, backends };
+  const jobs = { ...config.jobs, dir: against(config.jobs.dir), dataDir: against(config.jobs.dataDir) };
+  return { ...config, backends, jobs };
 }
 
 function unique(lines: string[]): string[] {
