@@ -91,7 +91,12 @@ describe("gRPC clients that never read", () => {
           { name: "x", datatype: "FP32", shape: [1, 2], contents: { fp32_contents: [1, 2] } },
         ],
       });
-      expect(res.outputs).toMatchObject([{ name: "y", contents: { fp32_contents: [1, 2] } }]);
+      // Answers are raw, as Triton's are: two little-endian FP32 values.
+      expect(res.outputs).toMatchObject([{ name: "y", shape: ["1", "2"] }]);
+      const raw = (res as { raw_output_contents?: Buffer[] }).raw_output_contents?.[0];
+      expect(raw === undefined ? [] : [...new Float32Array(new Uint8Array(raw).buffer)]).toEqual([
+        1, 2,
+      ]);
     } finally {
       client.close();
     }

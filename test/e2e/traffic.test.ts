@@ -71,6 +71,21 @@ async function versions(n: number, headers: (i: number) => Record<string, string
 
 const post = (path: string, body: unknown) => postJson(`${gw.url}${path}`, body);
 
+/** Reloads `text` as the gateway's config file. */
+async function reloadWith(text: string): Promise<void> {
+  writeFileSync(gw.configPath, text);
+  expect((await post("/admin/reload", {})).status).toBe(200);
+}
+
+/**
+ * Drops run-time weights: they survive a reload that leaves the traffic block unchanged, so the
+ * block is changed once and restored.
+ */
+async function restoreFileWeights(): Promise<void> {
+  await reloadWith(CONFIG.replace("weight: 90", "weight: 91"));
+  await reloadWith(CONFIG);
+}
+
 describe("weighted split of unversioned requests", () => {
   it("sends about 10% of 2000 requests to the canary on 90/10", async () => {
     const seen = await versions(2000);
@@ -105,7 +120,7 @@ describe("weighted split of unversioned requests", () => {
       expect(await versionOf({ "x-infergate-version": "canary" })).toBe("2");
       expect(await versionOf({ "x-infergate-version": "2", "x-user-id": "alice" })).toBe("2");
     }
-    expect((await post("/admin/reload", {})).status).toBe(200);
+    await restoreFileWeights();
   });
 });
 
@@ -133,7 +148,7 @@ describe("routing admin", () => {
     });
   });
 
-  it("applies POSTed weights at once, and a reload restores the file's", async () => {
+  it("applies POSTed weights at once; a reload keeps them until the file's traffic block changes", async () => {
     const set = await post("/admin/models/iris/traffic", {
       traffic: [
         { version: "1", weight: 0 },
@@ -156,12 +171,24 @@ describe("routing admin", () => {
     );
     expect(all.every((v) => v === "2")).toBe(true);
 
-    writeFileSync(gw.configPath, CONFIG);
-    expect((await post("/admin/reload", {})).status).toBe(200);
-    const routes = (await (await fetch(`${gw.url}/admin/routes`)).json()) as {
-      models: { iris: { traffic: unknown } };
-    };
-    expect(routes.models.iris.traffic).toEqual({
+    const trafficNow = async () =>
+      (
+        (await (await fetch(`${gw.url}/admin/routes`)).json()) as {
+          models: { iris: { traffic: unknown } };
+        }
+      ).models.iris.traffic;
+    // The same traffic block: the operator's weights stay.
+    await reloadWith(CONFIG);
+    expect(await trafficNow()).toEqual({
+      source: "runtime",
+      weights: [
+        { version: "1", weight: 0 },
+        { version: "2", weight: 100 },
+      ],
+    });
+    // A changed block is the file's new word.
+    await restoreFileWeights();
+    expect(await trafficNow()).toEqual({
       source: "config",
       weights: [
         { version: "1", weight: 90 },

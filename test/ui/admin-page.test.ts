@@ -202,7 +202,7 @@ describe.skipIf(!enabled)("admin page", () => {
     ]);
     const saved = await download.path();
     const output = readFileSync(saved, "utf8").trim().split("\n");
-    expect(output.map((l) => (JSON.parse(l) as { id: unknown }).id)).toEqual([1, 2, 3]);
+    expect(output.map((l) => (JSON.parse(l) as { id: unknown }).id)).toEqual(["1", "2", "3"]);
     await page.locator("#batches").screenshot({ path: `${IMAGES}/ui-batches.png` });
   });
 });
