@@ -143,10 +143,10 @@ export class GatewayService implements InferenceService {
   }
 
   /**
-   * One request, step by step: note live traffic, pin the snapshot, build the call under one
-   * deadline (the earlier of the model's `timeoutMs` and the client's), run it through the
-   * fallback list with each target's input check, then count it, copy it to the shadow version
-   * and record it for a rollout.
+   * One request, step by step: note live traffic, build the call under one deadline (the earlier
+   * of the model's `timeoutMs` and the client's), run it through the fallback list with each
+   * target's input check, then count it, copy it to the shadow version and record it for a
+   * rollout. The caller holds the snapshot (`hold`) around the call, so it is pinned once.
    */
   async infer(
     route: Route,
@@ -156,7 +156,6 @@ export class GatewayService implements InferenceService {
     const r = this.own(route);
     if ((context.priority ?? "live") === "live") noteLiveRequest();
     const started = process.hrtime.bigint();
-    const release = this.inFlight.enter();
     // A progressive rollout judges versions by server-side failures only; bad input is the client's.
     let serverFailure = false;
     try {
@@ -190,7 +189,6 @@ export class GatewayService implements InferenceService {
       noteRequest(r.model, r.version, started, undefined);
       throw err;
     } finally {
-      release();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.requests.observe(r.model, r.version, seconds);
       this.rolloutFor?.(r.model)?.record(r.version, !serverFailure, seconds * 1000);

@@ -138,7 +138,8 @@ export interface InferenceApi {
   ready(route: Route): Promise<boolean>;
   /**
    * Runs a request. Inputs are checked against the model metadata (names, datatypes, shapes);
-   * errors are GatewayErrors.
+   * errors are GatewayErrors. Call it under {@link hold}: the hold is what keeps the snapshot's
+   * backends open until the answer is built.
    */
   infer(route: Route, request: InferRequest, context: RequestContext): Promise<InferResponse>;
   /**

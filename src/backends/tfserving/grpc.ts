@@ -16,6 +16,8 @@ import type {
   ModelMetadata,
   TargetRef,
 } from "../types.js";
+import { fromTensorProto, toTensorProto } from "./grpc-codec.js";
+import { DEFAULT_SIGNATURE, signatureSpecs, toModelMetadata } from "./metadata.js";
 import {
   tfServingMethods,
   type WireMetadataRequest,
@@ -25,8 +27,6 @@ import {
   type WirePredictResponse,
   type WireVersionStatus,
 } from "./proto.js";
-import { DEFAULT_SIGNATURE, signatureSpecs, toModelMetadata } from "./signature.js";
-import { fromTensorProto, toTensorProto } from "./tensor-proto.js";
 
 const PROBE_TIMEOUT_MS = 2_000;
 const METADATA_TIMEOUT_MS = 5_000;

@@ -18,9 +18,9 @@ import type {
   ModelMetadata,
   TargetRef,
 } from "../types.js";
-import { errorMessage, parseAnswer, tensorFromAnswer } from "./json-read.js";
-import { predictRequestText } from "./json-write.js";
-import { DEFAULT_SIGNATURE, signatureSpecs, toModelMetadata } from "./signature.js";
+import { DEFAULT_SIGNATURE, signatureSpecs, toModelMetadata } from "./metadata.js";
+import { errorMessage, parseAnswer, tensorFromAnswer } from "./rest-read.js";
+import { predictRequestText } from "./rest-write.js";
 
 /** How long a fetched signature is trusted before it is read again. */
 const SIGNATURE_TTL_MS = 30_000;

@@ -2,11 +2,11 @@
 import { effectiveProtocol } from "../../config/references.js";
 import type { SingleAddressConfig } from "../../config/schema.js";
 import type { BackendAdapter } from "../types.js";
-import { TritonGrpcAdapter } from "./grpc-adapter.js";
-import { TritonRestAdapter } from "./rest-adapter.js";
+import { TritonGrpcAdapter } from "./grpc.js";
+import { TritonRestAdapter } from "./rest.js";
 
-export { TritonGrpcAdapter } from "./grpc-adapter.js";
-export { TritonRestAdapter } from "./rest-adapter.js";
+export { TritonGrpcAdapter } from "./grpc.js";
+export { TritonRestAdapter } from "./rest.js";
 
 /** The adapter for Triton backend `name`, speaking the protocol its config selects. */
 export function createTritonAdapter(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NamedTensor } from "../../tensor/types.js";
-import { parseAnswer, tensorFromAnswer } from "./json-read.js";
-import { predictRequestText, tensorJsonText } from "./json-write.js";
+import { parseAnswer, tensorFromAnswer } from "./rest-read.js";
+import { predictRequestText, tensorJsonText } from "./rest-write.js";
 
 const t = (tensor: Omit<NamedTensor, "name">): NamedTensor => ({ name: "x", ...tensor });
 

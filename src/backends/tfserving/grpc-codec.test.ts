@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NamedTensor } from "../../tensor/types.js";
-import { fromTensorProto, toTensorProto } from "./tensor-proto.js";
+import { fromTensorProto, toTensorProto } from "./grpc-codec.js";
 
 describe("TensorProto codec", () => {
   it("sends numeric tensors as little-endian tensor_content and strings as string_val", () => {
