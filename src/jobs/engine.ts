@@ -106,9 +106,10 @@ export class JobEngine {
   private constructor(options: JobEngineOptions) {
     this.#options = options;
     const { logger, metrics } = options;
-    const batchRedis = options.config.jobs.redis ?? options.config.redis;
-    const batchPrefix =
-      options.config.jobs.redis?.keyPrefix ?? options.config.redis?.keyPrefix ?? "infergate:";
+    // Batches use a Redis of the jobs' own only: a cache Redis may evict keys (a lost shard), and
+    // a gateway that never runs a batch should add no queue traffic to it.
+    const batchRedis = options.config.jobs.redis;
+    const batchPrefix = batchRedis?.keyPrefix ?? options.config.redis?.keyPrefix ?? "infergate:";
     const batchOptions = {
       config: options.config,
       service: options.service,
