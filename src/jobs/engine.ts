@@ -8,12 +8,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/schema.js";
-import {
-  BackendUnavailableError,
-  GatewayError,
-  InvalidRequestError,
-  JobNotFoundError,
-} from "../errors.js";
+import { InvalidRequestError, JobNotFoundError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import { BatchManager } from "./batch/manager.js";
 import { RedisBatches } from "./batch/redis-batches.js";
@@ -34,6 +29,7 @@ import type {
   ListQuery,
   PathParams,
 } from "./types.js";
+import { unavailableOnFailure } from "./unavailable.js";
 import { checkWebhook, webhookSender } from "./webhook.js";
 
 /** The logger the engine writes to (pino's signature). */
@@ -358,18 +354,5 @@ export class JobEngine {
         );
       }
     }
-  }
-}
-
-/** Runs a store call; a failure of the store itself (Redis down, disk full) is a 503. */
-async function unavailableOnFailure<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    throw new BackendUnavailableError("the job store is unavailable; try again later", {
-      cause: err,
-      retryAfterSeconds: 1,
-    });
   }
 }

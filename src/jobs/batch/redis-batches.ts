@@ -16,9 +16,11 @@ import type { InferenceService } from "../../gateway/types.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { errorsPath } from "../io/jsonl-sink.js";
 import type { OutputCheckpoints } from "../io/open.js";
+import { unavailableOnFailure } from "../unavailable.js";
 import { countRecords } from "./count.js";
 import type { BatchLogger } from "./manager.js";
 import type { BatchMetrics } from "./metrics.js";
+import { notifyBatch } from "./notify.js";
 import { runBatch } from "./run.js";
 import { concatParts, planShards, removeParts, type ShardPlan } from "./shards.js";
 import { TargetSlots } from "./slots.js";
@@ -61,6 +63,7 @@ export class RedisBatches implements Batches {
   readonly #workers: Worker[] = [];
   readonly #slots: TargetSlots;
   readonly #running = new Set<AbortController>();
+  #closed = false;
 
   constructor(options: RedisBatchesOptions) {
     this.#o = options;
@@ -113,7 +116,11 @@ export class RedisBatches implements Batches {
     return batch;
   }
 
-  async create(spec: BatchSpec, tenant: string): Promise<BatchRecord> {
+  create(spec: BatchSpec, tenant: string): Promise<BatchRecord> {
+    return unavailableOnFailure(() => this.#create(spec, tenant), "batch");
+  }
+
+  async #create(spec: BatchSpec, tenant: string): Promise<BatchRecord> {
     this.#o.service().resolve(spec.model, spec.version, () => undefined);
     const id = `batch_${randomUUID().replaceAll("-", "")}`;
     const errors =
@@ -153,13 +160,21 @@ export class RedisBatches implements Batches {
     return batch;
   }
 
-  async get(id: string, tenant: string): Promise<BatchRecord> {
+  get(id: string, tenant: string): Promise<BatchRecord> {
+    return unavailableOnFailure(() => this.#get(id, tenant), "batch");
+  }
+
+  async #get(id: string, tenant: string): Promise<BatchRecord> {
     const batch = await this.#load(id);
     if (batch === undefined || batch.tenant !== tenant) throw new JobNotFoundError(id);
     return batch;
   }
 
-  async list(tenant: string, limit: number, after?: string): Promise<BatchPage> {
+  list(tenant: string, limit: number, after?: string): Promise<BatchPage> {
+    return unavailableOnFailure(() => this.#list(tenant, limit, after), "batch");
+  }
+
+  async #list(tenant: string, limit: number, after?: string): Promise<BatchPage> {
     const max = after === undefined ? "+inf" : `(${decodeCursor(after)}`;
     const ids = await this.#redis.zrevrangebyscore(
       `${this.#p}index:${tenant}`,
@@ -180,15 +195,21 @@ export class RedisBatches implements Batches {
     return { data: page, next: ids.length > limit * 2 ? encodeCursor(lastSeq) : null };
   }
 
-  async cancel(id: string, tenant: string): Promise<BatchRecord> {
-    const batch = await this.get(id, tenant);
+  cancel(id: string, tenant: string): Promise<BatchRecord> {
+    return unavailableOnFailure(() => this.#cancel(id, tenant), "batch");
+  }
+
+  async #cancel(id: string, tenant: string): Promise<BatchRecord> {
+    const batch = await this.#get(id, tenant);
     if (isFinal(batch.status)) return batch;
-    // Shards see "cancelling" at their next checkpoint; the finalizer then ends it.
-    return this.#save({
-      ...batch,
-      status: batch.status === "queued" ? "cancelled" : "cancelling",
-      ...(batch.status === "queued" ? { finishedAt: Date.now() } : {}),
-    });
+    if (batch.status === "queued") {
+      // Its shards see a final status and do nothing; the finalizer too.
+      const cancelled = await this.#save({ ...batch, status: "cancelled", finishedAt: Date.now() });
+      this.#ended(cancelled);
+      return cancelled;
+    }
+    // Running shards see "cancelling" at their next checkpoint; the finalizer then ends it.
+    return this.#save({ ...batch, status: "cancelling" });
   }
 
   async counts(): Promise<Partial<Record<string, number>>> {
@@ -294,12 +315,14 @@ export class RedisBatches implements Batches {
         throw new Error("the replica is stopping; the shard goes back to the queue");
       if (result.kind === "failed") {
         const current = (await this.#load(id)) ?? batch;
-        await this.#save({
-          ...current,
-          status: "failed",
-          error: result.error,
-          finishedAt: Date.now(),
-        });
+        this.#ended(
+          await this.#save({
+            ...current,
+            status: "failed",
+            error: result.error,
+            finishedAt: Date.now(),
+          }),
+        );
       }
       if (result.kind === "succeeded") {
         const current = (await this.#load(id)) ?? batch;
@@ -315,7 +338,7 @@ export class RedisBatches implements Batches {
     if (batch === undefined || isFinal(batch.status)) return;
     if (batch.status === "cancelling") {
       await removeParts(this.dataDir, id);
-      await this.#save({ ...batch, status: "cancelled", finishedAt: Date.now() });
+      this.#ended(await this.#save({ ...batch, status: "cancelled", finishedAt: Date.now() }));
       return;
     }
     await this.#save({ ...batch, status: "finalizing" });
@@ -339,7 +362,7 @@ export class RedisBatches implements Batches {
     const summed = await this.#sumCounts(batch);
     const counts = { ...summed.counts, total: summed.counts.done };
     const failed = spec.maxErrors !== undefined && counts.failed > spec.maxErrors;
-    await this.#save({
+    const finished = await this.#save({
       ...summed,
       counts,
       status: failed ? "failed" : "succeeded",
@@ -353,11 +376,18 @@ export class RedisBatches implements Batches {
           }
         : {}),
     });
-    this.#o.metrics?.batchesTotal.inc({ outcome: failed ? "failed" : "succeeded" });
+    this.#ended(finished);
     for (let i = 0; i < shards.length; i++) await this.#redis.del(`${this.#p}${id}:shard:${i}`);
   }
 
+  /** Metrics and the completion webhook of a batch that just reached a final status. */
+  #ended(batch: BatchRecord): void {
+    this.#o.metrics?.batchesTotal.inc({ outcome: batch.status });
+    void notifyBatch(batch, this.config.webhooks, this.#o.metrics, () => this.#closed);
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
     for (const abort of this.#running) abort.abort("stop");
     await Promise.all(this.#workers.map((w) => w.close()));
     await Promise.all([this.#flow.close(), this.#queue.close()]);
