@@ -120,7 +120,11 @@ function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
     backends[name] =
       backend.type === "onnx" ? { ...backend, modelDir: against(backend.modelDir) } : backend;
   }
-  const jobs = { ...config.jobs, dir: against(config.jobs.dir), dataDir: against(config.jobs.dataDir) };
+  const jobs = {
+    ...config.jobs,
+    dir: against(config.jobs.dir),
+    dataDir: against(config.jobs.dataDir),
+  };
   return { ...config, backends, jobs };
 }
 

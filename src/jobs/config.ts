@@ -3,20 +3,17 @@
  * default, so async inference works with no `jobs` block at all, on the embedded store.
  */
 import { z } from "zod";
-import { batchSettingsSchema, postgresAccessSchema, schedulesSchema } from "./batch/config.js";
+import {
+  batchSettingsSchema,
+  hostPattern,
+  postgresAccessSchema,
+  schedulesSchema,
+} from "./batch/config.js";
 
 // Node timers cannot wait longer than 2^31-1 ms.
 const MAX_TIMER_MS = 2_147_483_647;
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive().max(MAX_TIMER_MS);
-
-/** `host`, `*.example.com` or either with `:port`; matched case-insensitively. */
-const hostPattern = z
-  .string()
-  .regex(
-    /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i,
-    "expected host, *.domain or host:port",
-  );
 
 export const webhooksSchema = z
   .strictObject({

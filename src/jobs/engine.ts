@@ -8,12 +8,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/schema.js";
-import {
-  BackendUnavailableError,
-  GatewayError,
-  InvalidRequestError,
-  JobNotFoundError,
-} from "../errors.js";
+import { InvalidRequestError, JobNotFoundError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import { BatchManager } from "./batch/manager.js";
 import { RedisBatches } from "./batch/redis-batches.js";
@@ -34,6 +29,7 @@ import type {
   ListQuery,
   PathParams,
 } from "./types.js";
+import { unavailableOnFailure } from "./unavailable.js";
 import { checkWebhook, webhookSender } from "./webhook.js";
 
 /** The logger the engine writes to (pino's signature). */
@@ -106,9 +102,10 @@ export class JobEngine {
   private constructor(options: JobEngineOptions) {
     this.#options = options;
     const { logger, metrics } = options;
-    const batchRedis = options.config.jobs.redis ?? options.config.redis;
-    const batchPrefix =
-      options.config.jobs.redis?.keyPrefix ?? options.config.redis?.keyPrefix ?? "infergate:";
+    // Batches use a Redis of the jobs' own only: a cache Redis may evict keys (a lost shard), and
+    // a gateway that never runs a batch should add no queue traffic to it.
+    const batchRedis = options.config.jobs.redis;
+    const batchPrefix = batchRedis?.keyPrefix ?? options.config.redis?.keyPrefix ?? "infergate:";
     const batchOptions = {
       config: options.config,
       service: options.service,
@@ -357,18 +354,5 @@ export class JobEngine {
         );
       }
     }
-  }
-}
-
-/** Runs a store call; a failure of the store itself (Redis down, disk full) is a 503. */
-async function unavailableOnFailure<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    throw new BackendUnavailableError("the job store is unavailable; try again later", {
-      cause: err,
-      retryAfterSeconds: 1,
-    });
   }
 }

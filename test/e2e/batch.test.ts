@@ -216,4 +216,27 @@ describe("batches API", () => {
     });
     expect(refused.status).toBe(400);
   });
+
+  it("takes an upload past the body limit when it is streamed (chunked), and serves it back", async () => {
+    const size = 9 * 1024 * 1024; // over the default 8 MiB server.bodyLimitBytes
+    const piece = new Uint8Array(1024 * 1024).fill(0x61);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= size) return controller.close();
+        controller.enqueue(piece);
+        sent += piece.length;
+      },
+    });
+    const up = await fetch(`${gw.url}/v1/files?name=big/blob.txt`, {
+      method: "POST",
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(up.status).toBe(201);
+    expect(await up.json()).toEqual({ name: "big/blob.txt", bytes: size });
+    const down = await fetch(`${gw.url}/v1/files/big/blob.txt`);
+    expect((await down.arrayBuffer()).byteLength).toBe(size);
+    expect((await fetch(`${gw.url}/v1/files/big/none.txt`)).status).toBe(404);
+  });
 });

@@ -10,7 +10,7 @@ import { isTimeZone } from "../io/placeholders.js";
 const positiveInt = z.number().int().positive();
 
 /** `host`, `*.example.com` or either with `:port`; matched case-insensitively. */
-const hostPattern = z
+export const hostPattern = z
   .string()
   .regex(
     /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i,

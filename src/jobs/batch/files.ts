@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { open, rename, rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { Context } from "hono";
-import { InvalidRequestError, JobNotFoundError, PayloadTooLargeError } from "../../errors.js";
+import { GatewayError, InvalidRequestError, PayloadTooLargeError } from "../../errors.js";
 import type { AppEnv } from "../../http/deps.js";
 import { resolveDataPath } from "../io/paths.js";
 
@@ -45,7 +45,7 @@ export async function uploadFile(
   }
 }
 
-/** Streams `name` from the data dir; JOB_NOT_FOUND-style 404 when it does not exist. */
+/** Streams `name` from the data dir; a 404 (JOB_NOT_FOUND) when it does not exist. */
 export async function downloadFile(name: string, dataDir: string): Promise<Response> {
   const path = await resolveDataPath(dataDir, name);
   let size: number;
@@ -55,7 +55,7 @@ export async function downloadFile(name: string, dataDir: string): Promise<Respo
     size = info.size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new JobNotFoundError(`file ${name}`);
+      throw new GatewayError("JOB_NOT_FOUND", `file ${JSON.stringify(name)} not found`);
     }
     throw err;
   }

@@ -9,15 +9,13 @@ import { join, resolve } from "node:path";
 import type { GatewayConfig } from "../../config/schema.js";
 import { JobNotFoundError } from "../../errors.js";
 import type { InferenceService } from "../../gateway/types.js";
-import { newDeliveryId, nextStep } from "../delivery.js";
 import { errorsPath } from "../io/jsonl-sink.js";
-import { webhookSender } from "../webhook.js";
 import type { BatchMetrics } from "./metrics.js";
+import { notifyBatch } from "./notify.js";
 import { runBatch } from "./run.js";
 import { TargetSlots } from "./slots.js";
 import { type BatchPage, SqliteBatchStore } from "./store.js";
 import { type Batches, type BatchRecord, type BatchSpec, isFinal } from "./types.js";
-import { batchView } from "./view.js";
 
 /** The logger the manager writes to. */
 export interface BatchLogger {
@@ -147,7 +145,12 @@ export class BatchManager implements Batches {
   #finish(batch: BatchRecord, change: Partial<BatchRecord>): BatchRecord {
     const done = this.#save({ ...batch, ...change, finishedAt: Date.now() });
     this.#options.metrics?.batchesTotal.inc({ outcome: done.status });
-    if (done.spec.webhook !== undefined) void this.#notify(done);
+    void notifyBatch(
+      done,
+      this.#options.config.jobs.webhooks,
+      this.#options.metrics,
+      () => this.#closed,
+    );
     return done;
   }
 
@@ -218,32 +221,6 @@ export class BatchManager implements Batches {
     else if (result.kind === "cancelled") this.#finish(batch, { status: "cancelled", counts });
     else if (result.kind === "failed") {
       this.#finish(batch, { status: "failed", counts, error: result.error });
-    }
-  }
-
-  /** Delivers the completion event with the async jobs' signing and retry schedule. */
-  async #notify(batch: BatchRecord): Promise<void> {
-    const url = batch.spec.webhook?.url;
-    if (url === undefined) return;
-    const webhooks = this.#options.config.jobs.webhooks;
-    const send = webhookSender(() => webhooks);
-    const payload = JSON.stringify({
-      type: `batch.${batch.status}`,
-      timestamp: new Date().toISOString(),
-      data: batchView(batch),
-    });
-    const delivery = { id: newDeliveryId(), jobId: batch.id, url, payload, attempts: 0 };
-    const policy = { ...webhooks, leaseMs: webhooks.timeoutMs };
-    for (;;) {
-      const result = await send(delivery);
-      delivery.attempts++;
-      const step = nextStep(result, delivery.attempts, policy);
-      if (step.done) {
-        this.#options.metrics?.webhookDeliveries?.inc({ outcome: step.outcome });
-        return;
-      }
-      if (this.#closed) return;
-      await new Promise((r) => setTimeout(r, step.delayMs).unref());
     }
   }
 }

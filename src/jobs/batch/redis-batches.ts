@@ -9,16 +9,16 @@
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { FlowProducer, type Job, Queue, Worker } from "bullmq";
-import { Redis } from "ioredis";
 import type { GatewayConfig } from "../../config/schema.js";
 import { JobNotFoundError } from "../../errors.js";
 import type { InferenceService } from "../../gateway/types.js";
-import { decodeCursor, encodeCursor } from "../cursor.js";
 import { errorsPath } from "../io/jsonl-sink.js";
-import type { OutputCheckpoints } from "../io/open.js";
+import { unavailableOnFailure } from "../unavailable.js";
 import { countRecords } from "./count.js";
 import type { BatchLogger } from "./manager.js";
 import type { BatchMetrics } from "./metrics.js";
+import { notifyBatch } from "./notify.js";
+import { RedisBatchStore, type ShardState } from "./redis-store.js";
 import { runBatch } from "./run.js";
 import { concatParts, planShards, removeParts, type ShardPlan } from "./shards.js";
 import { TargetSlots } from "./slots.js";
@@ -45,28 +45,20 @@ interface ShardData {
   readonly shard: ShardPlan;
 }
 
-interface ShardState {
-  readonly checkpoints: OutputCheckpoints;
-  readonly counts: BatchCounts;
-  readonly version: string;
-}
-
 /** Batches split into shards that any replica runs. */
 export class RedisBatches implements Batches {
   readonly #o: RedisBatchesOptions;
-  readonly #redis: Redis;
-  readonly #p: string;
+  readonly #store: RedisBatchStore;
   readonly #flow: FlowProducer;
   readonly #queue: Queue;
   readonly #workers: Worker[] = [];
   readonly #slots: TargetSlots;
   readonly #running = new Set<AbortController>();
+  #closed = false;
 
   constructor(options: RedisBatchesOptions) {
     this.#o = options;
-    this.#p = `${options.keyPrefix}batches:`;
-    this.#redis = new Redis(options.url, { maxRetriesPerRequest: 1 });
-    this.#redis.on("error", () => undefined);
+    this.#store = new RedisBatchStore(options.url, options.keyPrefix);
     const connection = { url: options.url, maxRetriesPerRequest: null };
     const prefix = `${options.keyPrefix}bull`;
     this.#flow = new FlowProducer({ connection, prefix });
@@ -103,23 +95,16 @@ export class RedisBatches implements Batches {
     return resolve(this.#o.config.jobs.dataDir);
   }
 
-  async #load(id: string): Promise<BatchRecord | undefined> {
-    const text = await this.#redis.get(`${this.#p}${id}`);
-    return text === null ? undefined : (JSON.parse(text) as BatchRecord);
+  create(spec: BatchSpec, tenant: string): Promise<BatchRecord> {
+    return unavailableOnFailure(() => this.#create(spec, tenant), "batch");
   }
 
-  async #save(batch: BatchRecord): Promise<BatchRecord> {
-    await this.#redis.set(`${this.#p}${batch.id}`, JSON.stringify(batch));
-    return batch;
-  }
-
-  async create(spec: BatchSpec, tenant: string): Promise<BatchRecord> {
+  async #create(spec: BatchSpec, tenant: string): Promise<BatchRecord> {
     this.#o.service().resolve(spec.model, spec.version, () => undefined);
     const id = `batch_${randomUUID().replaceAll("-", "")}`;
     const errors =
       "path" in spec.output ? errorsPath(spec.output.path) : `batches/${id}.errors.jsonl`;
     const total = await countRecords(spec.input, spec.format ?? "jsonl", this.dataDir);
-    const seq = await this.#redis.incr(`${this.#p}seq`);
     const batch: BatchRecord = {
       id,
       tenant,
@@ -129,11 +114,9 @@ export class RedisBatches implements Batches {
       errorsPath: errors,
       createdAt: Date.now(),
     };
-    await this.#save(batch);
-    await this.#redis.zadd(`${this.#p}index:${tenant}`, seq, id);
     const shards = planShards(id, spec, total, this.config.batch.shardRecords, errors);
     batch.shards = shards.length;
-    await this.#save(batch);
+    await this.#store.add(batch);
     await this.#flow.add({
       name: "finalize",
       queueName: FINAL_QUEUE,
@@ -153,42 +136,39 @@ export class RedisBatches implements Batches {
     return batch;
   }
 
-  async get(id: string, tenant: string): Promise<BatchRecord> {
-    const batch = await this.#load(id);
+  get(id: string, tenant: string): Promise<BatchRecord> {
+    return unavailableOnFailure(() => this.#get(id, tenant), "batch");
+  }
+
+  async #get(id: string, tenant: string): Promise<BatchRecord> {
+    const batch = await this.#store.load(id);
     if (batch === undefined || batch.tenant !== tenant) throw new JobNotFoundError(id);
     return batch;
   }
 
-  async list(tenant: string, limit: number, after?: string): Promise<BatchPage> {
-    const max = after === undefined ? "+inf" : `(${decodeCursor(after)}`;
-    const ids = await this.#redis.zrevrangebyscore(
-      `${this.#p}index:${tenant}`,
-      max,
-      "-inf",
-      "WITHSCORES",
-      "LIMIT",
-      0,
-      limit + 1,
-    );
-    const page: BatchRecord[] = [];
-    let lastSeq = 0;
-    for (let i = 0; i < ids.length && page.length < limit; i += 2) {
-      const batch = await this.#load(ids[i] as string);
-      lastSeq = Number(ids[i + 1]);
-      if (batch !== undefined) page.push(batch);
-    }
-    return { data: page, next: ids.length > limit * 2 ? encodeCursor(lastSeq) : null };
+  list(tenant: string, limit: number, after?: string): Promise<BatchPage> {
+    return unavailableOnFailure(() => this.#store.list(tenant, limit, after), "batch");
   }
 
-  async cancel(id: string, tenant: string): Promise<BatchRecord> {
-    const batch = await this.get(id, tenant);
+  cancel(id: string, tenant: string): Promise<BatchRecord> {
+    return unavailableOnFailure(() => this.#cancel(id, tenant), "batch");
+  }
+
+  async #cancel(id: string, tenant: string): Promise<BatchRecord> {
+    const batch = await this.#get(id, tenant);
     if (isFinal(batch.status)) return batch;
-    // Shards see "cancelling" at their next checkpoint; the finalizer then ends it.
-    return this.#save({
-      ...batch,
-      status: batch.status === "queued" ? "cancelled" : "cancelling",
-      ...(batch.status === "queued" ? { finishedAt: Date.now() } : {}),
-    });
+    if (batch.status === "queued") {
+      // Its shards see a final status and do nothing; the finalizer too.
+      const cancelled = await this.#store.save({
+        ...batch,
+        status: "cancelled",
+        finishedAt: Date.now(),
+      });
+      this.#ended(cancelled);
+      return cancelled;
+    }
+    // Running shards see "cancelling" at their next checkpoint; the finalizer then ends it.
+    return this.#store.save({ ...batch, status: "cancelling" });
   }
 
   async counts(): Promise<Partial<Record<string, number>>> {
@@ -200,41 +180,12 @@ export class RedisBatches implements Batches {
     };
   }
 
-  async #shardState(id: string, index: number): Promise<ShardState | undefined> {
-    const text = await this.#redis.get(`${this.#p}${id}:shard:${index}`);
-    return text === null ? undefined : (JSON.parse(text) as ShardState);
-  }
-
-  /** Recomputes the batch's counts from its shards' and stores them. */
-  async #sumCounts(batch: BatchRecord): Promise<BatchRecord> {
-    const counts: BatchCounts = { total: batch.counts.total, done: 0, failed: 0 };
-    let version = batch.version;
-    const keys = Array.from(
-      { length: batch.shards ?? 1 },
-      (_, i) => `${this.#p}${batch.id}:shard:${i}`,
-    );
-    for (const text of await this.#redis.mget(...keys)) {
-      if (text === null) continue;
-      const state = JSON.parse(text) as ShardState;
-      counts.done += state.counts.done;
-      counts.failed += state.counts.failed;
-      version ??= state.version;
-    }
-    const seconds = batch.startedAt === undefined ? 0 : (Date.now() - batch.startedAt) / 1000;
-    return {
-      ...batch,
-      counts,
-      ...(version === undefined ? {} : { version }),
-      recordsPerSecond: seconds > 0 ? counts.done / seconds : 0,
-    };
-  }
-
   async #runShard(job: Job<ShardData>): Promise<void> {
     const { id, shard } = job.data;
-    let batch = await this.#load(id);
+    let batch = await this.#store.load(id);
     if (batch === undefined || isFinal(batch.status) || batch.status === "cancelling") return;
     if (batch.status === "queued") {
-      batch = await this.#save({ ...batch, status: "running", startedAt: Date.now() });
+      batch = await this.#store.save({ ...batch, status: "running", startedAt: Date.now() });
     }
     const spec: BatchSpec =
       shard.part === undefined
@@ -248,7 +199,7 @@ export class RedisBatches implements Batches {
                 : {}),
             },
           };
-    const state = await this.#shardState(id, shard.index);
+    const state = await this.#store.shardState(id, shard.index);
     this.#o.logger.info(
       { batchId: id, shard: shard.index, from: state?.counts.done ?? 0 },
       "batch shard running",
@@ -273,7 +224,7 @@ export class RedisBatches implements Batches {
         ...(state ? { checkpoints: state.checkpoints } : {}),
         onCheckpoint: async ({ counts, checkpoints, version }) => {
           const saved: ShardState = { checkpoints, counts, version };
-          await this.#redis.set(`${this.#p}${id}:shard:${shard.index}`, JSON.stringify(saved));
+          await this.#store.saveShardState(id, shard.index, saved);
           const newFailed = counts.failed - last.failed;
           const newDone = counts.done - last.done;
           last = counts;
@@ -283,27 +234,29 @@ export class RedisBatches implements Batches {
           );
           if (newFailed > 0)
             this.#o.metrics?.records.inc({ model: spec.model, outcome: "failed" }, newFailed);
-          const current = await this.#load(id);
+          const current = await this.#store.load(id);
           if (current?.status === "cancelling") abort.abort("cancel");
           else if (current !== undefined && !isFinal(current.status)) {
-            await this.#save(await this.#sumCounts(current));
+            await this.#store.save(await this.#store.withShardCounts(current));
           }
         },
       });
       if (result.kind === "stopped")
         throw new Error("the replica is stopping; the shard goes back to the queue");
       if (result.kind === "failed") {
-        const current = (await this.#load(id)) ?? batch;
-        await this.#save({
-          ...current,
-          status: "failed",
-          error: result.error,
-          finishedAt: Date.now(),
-        });
+        const current = (await this.#store.load(id)) ?? batch;
+        this.#ended(
+          await this.#store.save({
+            ...current,
+            status: "failed",
+            error: result.error,
+            finishedAt: Date.now(),
+          }),
+        );
       }
       if (result.kind === "succeeded") {
-        const current = (await this.#load(id)) ?? batch;
-        await this.#save(await this.#sumCounts(current));
+        const current = (await this.#store.load(id)) ?? batch;
+        await this.#store.save(await this.#store.withShardCounts(current));
       }
     } finally {
       this.#running.delete(abort);
@@ -311,14 +264,16 @@ export class RedisBatches implements Batches {
   }
 
   async #finalize(id: string, shards: readonly ShardPlan[]): Promise<void> {
-    const batch = await this.#load(id);
+    const batch = await this.#store.load(id);
     if (batch === undefined || isFinal(batch.status)) return;
     if (batch.status === "cancelling") {
       await removeParts(this.dataDir, id);
-      await this.#save({ ...batch, status: "cancelled", finishedAt: Date.now() });
+      this.#ended(
+        await this.#store.save({ ...batch, status: "cancelled", finishedAt: Date.now() }),
+      );
       return;
     }
-    await this.#save({ ...batch, status: "finalizing" });
+    await this.#store.save({ ...batch, status: "finalizing" });
     const spec = batch.spec;
     if ("path" in spec.output && shards.every((s) => s.part !== undefined)) {
       const csv = (spec.output.format ?? spec.format) === "csv";
@@ -336,10 +291,10 @@ export class RedisBatches implements Batches {
       );
       await removeParts(this.dataDir, id);
     }
-    const summed = await this.#sumCounts(batch);
+    const summed = await this.#store.withShardCounts(batch);
     const counts = { ...summed.counts, total: summed.counts.done };
     const failed = spec.maxErrors !== undefined && counts.failed > spec.maxErrors;
-    await this.#save({
+    const finished = await this.#store.save({
       ...summed,
       counts,
       status: failed ? "failed" : "succeeded",
@@ -353,14 +308,21 @@ export class RedisBatches implements Batches {
           }
         : {}),
     });
-    this.#o.metrics?.batchesTotal.inc({ outcome: failed ? "failed" : "succeeded" });
-    for (let i = 0; i < shards.length; i++) await this.#redis.del(`${this.#p}${id}:shard:${i}`);
+    this.#ended(finished);
+    await this.#store.dropShards(id, shards.length);
+  }
+
+  /** Metrics and the completion webhook of a batch that just reached a final status. */
+  #ended(batch: BatchRecord): void {
+    this.#o.metrics?.batchesTotal.inc({ outcome: batch.status });
+    void notifyBatch(batch, this.config.webhooks, this.#o.metrics, () => this.#closed);
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const abort of this.#running) abort.abort("stop");
     await Promise.all(this.#workers.map((w) => w.close()));
     await Promise.all([this.#flow.close(), this.#queue.close()]);
-    this.#redis.disconnect();
+    this.#store.disconnect();
   }
 }

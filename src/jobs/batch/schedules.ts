@@ -6,7 +6,7 @@
 import { Queue, Worker } from "bullmq";
 import { Cron } from "croner";
 import { Redis } from "ioredis";
-import { JobNotFoundError } from "../../errors.js";
+import { GatewayError } from "../../errors.js";
 import type { BatchLocation } from "../io/open.js";
 import { expandPathPlaceholders } from "../io/placeholders.js";
 import type { ScheduleConfig } from "./config.js";
@@ -126,7 +126,9 @@ export class Scheduler {
 
   async #start(name: string, at: Date): Promise<BatchRecord> {
     const entry = this.#entries.get(name);
-    if (entry === undefined) throw new JobNotFoundError(`schedule ${name}`);
+    if (entry === undefined) {
+      throw new GatewayError("JOB_NOT_FOUND", `schedule ${JSON.stringify(name)} not found`);
+    }
     const batch = await this.#batches.create(scheduledSpec(entry.config, at), "");
     entry.lastRunAt = at;
     entry.lastBatchId = batch.id;
