@@ -1,12 +1,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { collect, tempDir } from "../../../test/support/batch-io.js";
 import { InvalidRequestError } from "../../errors.js";
 import { decodeUnifiedInputs } from "../../http/unified-codec.js";
 import type { TensorSpec } from "../../tensor/index.js";
 import { openCsvSink } from "./csv-sink.js";
 import { openCsvSource } from "./csv-source.js";
-import { collect, tempDir } from "./test-helpers.js";
 import type { OutputRecord } from "./types.js";
 
 let dir: string;

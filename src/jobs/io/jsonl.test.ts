@@ -1,10 +1,10 @@
 import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { collect, tempDir } from "../../../test/support/batch-io.js";
 import { partialPath } from "./durable-file.js";
 import { errorsPath, openErrorSink, openJsonlSink } from "./jsonl-sink.js";
 import { openJsonlSource } from "./jsonl-source.js";
-import { collect, tempDir } from "./test-helpers.js";
 import type { OutputRecord, SinkCheckpoint } from "./types.js";
 
 const specs = [{ name: "x", datatype: "FP32" as const, shape: [-1, 2] }];

@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tempDir } from "../../../test/support/batch-io.js";
 import { InvalidRequestError } from "../../errors.js";
 import type { TensorSpec } from "../../tensor/index.js";
 import {
@@ -12,7 +13,6 @@ import {
   parseFormat,
   parseLocation,
 } from "./open.js";
-import { tempDir } from "./test-helpers.js";
 import { type IoFormat, isBadRecord, type OutputRecord, resumePosition } from "./types.js";
 
 let dataDir: string;

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { collect, tempDir } from "../../../test/support/batch-io.js";
 import type { TensorSpec } from "../../tensor/index.js";
 import { openParquetSink, PARQUET_ROWS_PER_PART } from "./parquet-sink.js";
 import { openParquetSource } from "./parquet-source.js";
 import { spoolDir } from "./parquet-spool.js";
-import { collect, tempDir } from "./test-helpers.js";
 import type { InputRecord, OutputRecord } from "./types.js";
 
 let dir: string;

@@ -1,10 +1,10 @@
 import { mkdir, realpath, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tempDir } from "../../../test/support/batch-io.js";
 import { InvalidRequestError } from "../../errors.js";
 import { resolveDataPath } from "./paths.js";
 import { expandPathPlaceholders, isTimeZone } from "./placeholders.js";
-import { tempDir } from "./test-helpers.js";
 
 let base: string;
 let dataDir: string;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openJsonlSink } from "../../../src/jobs/io/jsonl-sink.js";
 import { openJsonlSource } from "../../../src/jobs/io/jsonl-source.js";
-import { tempDir } from "../../../src/jobs/io/test-helpers.js";
+import { tempDir } from "../../support/batch-io.js";
 import { pump, writeJsonl } from "./pump.js";
 
 const COUNT = 1_000_000;

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RecordSource, SourceRecord } from "./types.js";
+import type { RecordSource, SourceRecord } from "../../src/jobs/io/types.js";
 
 /** A fresh temp directory and its cleanup. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
