@@ -1,6 +1,6 @@
 /** The routing table: splits, labels, versions with backend, readiness and breaker, rollouts. */
 import { useState } from "preact/hooks";
-import type { RolloutSnapshot } from "../../src/routing/rollout.js";
+import type { RolloutSnapshot } from "../../src/routing/rollout/types.js";
 import { errorText, type ModelRoutes, postJson, type RoutesTable, type RouteTarget } from "./api";
 import type { Polled } from "./poll";
 import { Badge, Section, whenLoaded } from "./section";
