@@ -6,9 +6,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresSink } from "../../../src/jobs/io/pg-sink.js";
 import { openPostgresSource } from "../../../src/jobs/io/pg-source.js";
-import { collect } from "../../support/batch-io.js";
 import type { InputRecord, OutputRecord } from "../../../src/jobs/io/types.js";
 import type { TensorSpec } from "../../../src/tensor/index.js";
+import { collect } from "../../support/batch-io.js";
 import { skipWithoutPostgres, startPostgres, type TestPostgres } from "../../support/postgres.js";
 
 const irisSpec: TensorSpec[] = [{ name: "float_input", datatype: "FP32", shape: [-1, 4] }];
