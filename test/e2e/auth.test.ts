@@ -4,8 +4,9 @@
  * gRPC, per-tenant cache entries and job ownership.
  */
 import type { ServiceError } from "@grpc/grpc-js";
-import { status } from "@grpc/grpc-js";
+import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tritonClient } from "../triton/triton-client.js";
 import { bearer, codeOf, ownJobsDir, sha } from "./auth-support.js";
 import { MODELS_DIR, postJson, startTestGateway, type TestGateway } from "./harness.js";
 import { kserveClient } from "./kserve-client.js";
@@ -178,6 +179,52 @@ describe("admin listener with auth", () => {
       expect(onPublic.status).toBe(404);
     } finally {
       await withPort.stop();
+    }
+  });
+
+  it("authenticates a ModelStreamInfer stream and checks each of its requests' model", async () => {
+    const client = tritonClient(gw.grpcAddress);
+    const irisRequest = (model: string) => ({
+      model_name: model,
+      inputs: [
+        {
+          name: "input",
+          datatype: "FP32",
+          shape: [1, 4],
+          contents: { fp32_contents: [5, 3, 1, 0] },
+        },
+      ],
+    });
+    const withKey = (key: string) => {
+      const metadata = new Metadata();
+      metadata.set("authorization", `Bearer ${key}`);
+      return metadata;
+    };
+    const streamError = (answer: Promise<unknown>) =>
+      answer.then(
+        () => {
+          throw new Error("the stream succeeded");
+        },
+        (err: unknown) => err as ServiceError,
+      );
+    try {
+      const none = await streamError(client.stream([irisRequest("iris")]));
+      expect(none.code).toBe(status.UNAUTHENTICATED);
+      const wrong = await streamError(
+        client.stream([irisRequest("iris")], undefined, withKey("nope")),
+      );
+      expect(wrong.code).toBe(status.UNAUTHENTICATED);
+      // A good key: its model answers; a model outside its list is that response's error.
+      const answers = await client.stream(
+        [irisRequest("iris"), irisRequest("ops")],
+        undefined,
+        withKey(KEY_A),
+      );
+      expect(answers).toHaveLength(2);
+      expect(answers[0]?.error_message).toBe("");
+      expect(String(answers[1]?.error_message)).toMatch(/ops/);
+    } finally {
+      client.close();
     }
   });
 });

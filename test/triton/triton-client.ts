@@ -24,9 +24,16 @@ export interface TritonClient {
   /** The error a call fails with; throws when it succeeds. */
   callError(method: string, request: Message): Promise<grpc.ServiceError>;
   /** Sends `requests` on one ModelStreamInfer stream, half-closes, and collects every answer. */
-  stream(requests: Message[], options?: grpc.CallOptions): Promise<Message[]>;
+  stream(
+    requests: Message[],
+    options?: grpc.CallOptions,
+    metadata?: grpc.Metadata,
+  ): Promise<Message[]>;
   /** The raw stream, for tests that steer it themselves. */
-  openStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<Message, Message>;
+  openStream(
+    options?: grpc.CallOptions,
+    metadata?: grpc.Metadata,
+  ): grpc.ClientDuplexStream<Message, Message>;
   close(): void;
 }
 
@@ -59,13 +66,10 @@ export function tritonClient(address: string): TritonClient {
         err ? fail(err) : done(res),
       );
     });
-  const openStream = (options: grpc.CallOptions = {}) => {
+  const openStream = (options: grpc.CallOptions = {}, metadata = new grpc.Metadata()) => {
     const fn = (client as unknown as Record<string, (...a: unknown[]) => unknown>).ModelStreamInfer;
     if (fn === undefined) throw new Error("no ModelStreamInfer");
-    return fn.call(client, new grpc.Metadata(), options) as grpc.ClientDuplexStream<
-      Message,
-      Message
-    >;
+    return fn.call(client, metadata, options) as grpc.ClientDuplexStream<Message, Message>;
   };
   return {
     call,
@@ -77,9 +81,9 @@ export function tritonClient(address: string): TritonClient {
       }
       throw new Error(`${method} succeeded`);
     },
-    stream(requests, options = { deadline: Date.now() + 5000 }) {
+    stream(requests, options = { deadline: Date.now() + 5000 }, metadata = new grpc.Metadata()) {
       return new Promise((done, fail) => {
-        const s = openStream(options);
+        const s = openStream(options, metadata);
         const got: Message[] = [];
         s.on("data", (m: Message) => got.push(m));
         s.on("error", fail);
