@@ -9,7 +9,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { GRPC_STATUS, RateLimitedError, toGatewayError } from "../errors.js";
+import { GRPC_STATUS, RateLimitedError, retryAfterValue, toGatewayError } from "../errors.js";
 import { type AccessLogger, grpcAccessLog } from "../observability/access-log.js";
 import { grpcTracing } from "../observability/trace-front.js";
 import { type Unary, wrapUnary } from "../observability/unary.js";
@@ -73,35 +73,40 @@ function guardStream(
       runAs(ANONYMOUS, () => stream(call));
       return;
     }
-    const first = (name: string) => call.metadata.get(name).find((v) => typeof v === "string");
-    access
-      .authenticate(
-        {
-          authorization: first("authorization") as string | undefined,
-          apiKey: first("x-api-key") as string | undefined,
-        },
-        call.getPeer().replace(/:\d+$/, ""),
-      )
-      .then(
-        ({ principal }) => {
-          const on = call.on.bind(call) as (event: string | symbol, listener: Listener) => Duplex;
-          const asCaller = (event: string | symbol, listener: Listener): Duplex =>
-            on(event, (...args: unknown[]) => runAs(principal, () => listener(...args)));
-          Object.defineProperty(call, "on", { value: asCaller });
-          runAs(principal, () => stream(call));
-        },
-        (err: unknown) => call.emit("error", failureOf(err)),
-      );
+    authenticateCall(access, call).then(
+      ({ principal }) => {
+        const on = call.on.bind(call) as (event: string | symbol, listener: Listener) => Duplex;
+        const asCaller = (event: string | symbol, listener: Listener): Duplex =>
+          on(event, (...args: unknown[]) => runAs(principal, () => listener(...args)));
+        Object.defineProperty(call, "on", { value: asCaller });
+        runAs(principal, () => stream(call));
+      },
+      (err: unknown) => call.emit("error", failureOf(err)),
+    );
   };
+}
+
+/** Authenticates a call from its `authorization` / `x-api-key` metadata and its peer address. */
+function authenticateCall(
+  access: AccessControl,
+  call: { metadata: Metadata; getPeer(): string },
+): ReturnType<AccessControl["authenticate"]> {
+  const first = (name: string) => call.metadata.get(name).find((v) => typeof v === "string");
+  return access.authenticate(
+    {
+      authorization: first("authorization") as string | undefined,
+      apiKey: first("x-api-key") as string | undefined,
+    },
+    call.getPeer().replace(/:\d+$/, ""),
+  );
 }
 
 /** The gRPC error of a refused call, with its rate-limit trailers. */
 function failureOf(err: unknown): ServiceError {
   const error = toGatewayError(err);
   const metadata = new Metadata();
-  if (error.retryAfterSeconds !== undefined) {
-    metadata.set("retry-after", String(Math.max(0, Math.ceil(error.retryAfterSeconds))));
-  }
+  const retryAfter = retryAfterValue(error);
+  if (retryAfter !== undefined) metadata.set("retry-after", retryAfter);
   limitTrailers(error, metadata);
   return Object.assign(new Error(error.message), {
     code: GRPC_STATUS[error.code],
@@ -116,18 +121,9 @@ function guardUnary(rpc: string, unary: Unary, access: AccessControl): Unary {
       runAs(ANONYMOUS, () => unary(call, callback));
       return;
     }
-    const first = (name: string) => call.metadata.get(name).find((v) => typeof v === "string");
-    access
-      .authenticate(
-        {
-          authorization: first("authorization") as string | undefined,
-          apiKey: first("x-api-key") as string | undefined,
-        },
-        call.getPeer().replace(/:\d+$/, ""),
-      )
-      .then(
-        ({ principal }) => runAs(principal, () => unary(call, callback)),
-        (err: unknown) => callback(failureOf(err)),
-      );
+    authenticateCall(access, call).then(
+      ({ principal }) => runAs(principal, () => unary(call, callback)),
+      (err: unknown) => callback(failureOf(err)),
+    );
   };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobsSchema } from "../jobs/config.js";
 import { type ConfigResult, loadConfigFile, parseConfigText } from "./load.js";
 import { grpcServerSchema, limitsSchema } from "./schema.js";
 
@@ -52,7 +53,12 @@ describe("loadConfigFile", () => {
         grpc: grpcServerSchema.parse({}),
       },
       redis: { url: "redis://127.0.0.1:6379", keyPrefix: "infergate:" },
-      jobs: expect.any(Object), // defaults: src/jobs/config.test.ts
+      // Defaults (pinned in src/jobs/config.test.ts), paths relative to the file.
+      jobs: {
+        ...jobsSchema.parse({}),
+        dir: resolve(dirname(exampleFull), "data/jobs"),
+        dataDir: resolve(dirname(exampleFull), "data/files"),
+      },
       backends: {
         tfs: {
           type: "tfserving",

@@ -14,7 +14,12 @@ describe("webhook retry schedule", () => {
   });
 
   it("retries until maxAttempts deliveries, and stops at once on 2xx, 410 or a refused host", () => {
-    expect(nextStep("retry", 1, policy)).toEqual({ done: false, delayMs: expect.any(Number) });
+    const first = nextStep("retry", 1, policy);
+    expect(first.done).toBe(false);
+    // The first retry waits the base, ±20% jitter.
+    const delayMs = first.done ? Number.NaN : first.delayMs;
+    expect(delayMs).toBeGreaterThanOrEqual(4000);
+    expect(delayMs).toBeLessThanOrEqual(6000);
     expect(nextStep("retry", 8, policy)).toEqual({ done: true, outcome: "failed" });
     expect(nextStep("delivered", 1, policy)).toEqual({ done: true, outcome: "delivered" });
     expect(nextStep("gone", 1, policy)).toEqual({ done: true, outcome: "gone" });

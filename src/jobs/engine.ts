@@ -10,9 +10,8 @@ import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/schema.js";
 import { InvalidRequestError, JobNotFoundError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
-import { BatchManager } from "./batch/manager.js";
-import { RedisBatches } from "./batch/redis-batches.js";
-import { Scheduler } from "./batch/schedules.js";
+import type { Scheduler } from "./batch/schedules.js";
+import { startBatches } from "./batch/setup.js";
 import type { Batches } from "./batch/types.js";
 import type { JobsConfig } from "./config.js";
 import type { DeliveryOutcome, DeliveryPolicy } from "./delivery.js";
@@ -102,34 +101,8 @@ export class JobEngine {
   private constructor(options: JobEngineOptions) {
     this.#options = options;
     const { logger, metrics } = options;
-    // Batches use a Redis of the jobs' own only: a cache Redis may evict keys (a lost shard), and
-    // a gateway that never runs a batch should add no queue traffic to it.
-    const batchRedis = options.config.jobs.redis;
-    const batchPrefix = batchRedis?.keyPrefix ?? options.config.redis?.keyPrefix ?? "infergate:";
-    const batchOptions = {
-      config: options.config,
-      service: options.service,
-      logger,
-      metrics: metrics.batch,
-    };
-    this.batches =
-      batchRedis === undefined
-        ? new BatchManager(batchOptions)
-        : new RedisBatches({
-            ...batchOptions,
-            url: batchRedis.url,
-            keyPrefix:
-              options.config.jobs.redis?.keyPrefix ??
-              options.config.redis?.keyPrefix ??
-              "infergate:",
-          });
+    ({ batches: this.batches, schedules: this.schedules } = startBatches(options));
     metrics.setCountSource("batch", async () => this.batches.counts());
-    this.schedules = new Scheduler(
-      options.config.jobs.schedules,
-      this.batches,
-      (err, name) => logger.error({ err, schedule: name }, "scheduled batch failed to start"),
-      batchRedis === undefined ? undefined : { url: batchRedis.url, keyPrefix: batchPrefix },
-    );
     const config = options.config.jobs;
     this.#throttle = new LoadThrottle({
       max: config.concurrency,

@@ -16,10 +16,17 @@
 import { DelayedError, type Job, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { OverloadedError } from "../errors.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { JobLogger, StoreHooks } from "./engine.js";
 import { Permits } from "./permits.js";
 import { RedisOutbox } from "./redis-outbox.js";
+import {
+  expireFinished,
+  listJobs,
+  SWEEP_MS,
+  TRANSITION,
+  type Transitioner,
+  warnOnEviction,
+} from "./redis-records.js";
 import {
   isFinal,
   JOB_STATUSES,
@@ -39,49 +46,9 @@ export interface RedisStoreOptions extends StoreHooks {
   logger: JobLogger;
 }
 
-/**
- * KEYS: job key. ARGV: allowed current statuses (comma list), new record, new status, prefix,
- * ms to expire (0 = keep), global score. Returns [1, new] when it moved, [0, current] when the
- * current status was not allowed, nil for no record.
- */
-const TRANSITION = `
-local cur = redis.call('GET', KEYS[1])
-if not cur then return nil end
-local job = cjson.decode(cur)
-local allowed = false
-for s in string.gmatch(ARGV[1], '[^,]+') do if s == job.status then allowed = true end end
-if not allowed then return {0, cur} end
-local p, id, t, old, new = ARGV[4], job.id, job.tenant, job.status, ARGV[3]
-redis.call('SET', KEYS[1], ARGV[2])
-if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
-local member = t .. '|' .. id
-if old ~= new then
-  local seq = redis.call('ZSCORE', p .. 't:' .. t, id)
-  redis.call('ZREM', p .. 't:' .. t .. ':' .. old, id)
-  if seq then redis.call('ZADD', p .. 't:' .. t .. ':' .. new, seq, id) end
-  redis.call('ZREM', p .. 'g:' .. old, member)
-end
-redis.call('ZADD', p .. 'g:' .. new, ARGV[6], member)
-return {1, ARGV[2]}
-`;
-
-const SWEEP_MS = 30_000;
-const SWEEP_BATCH = 1000;
 /** BullMQ queue names, and the name of their jobs. */
 const JOBS_QUEUE = "async";
 const RUN = "run";
-
-interface Transitioner {
-  transition(
-    key: string,
-    allowed: string,
-    doc: string,
-    status: string,
-    prefix: string,
-    ttlMs: number,
-    score: number,
-  ): Promise<[number, string] | null>;
-}
 
 /** The BullMQ-backed store. */
 export class RedisJobStore implements JobStore {
@@ -137,14 +104,16 @@ export class RedisJobStore implements JobStore {
       await Promise.allSettled([store.#queue.close(), store.#outbox.close()]);
       throw err;
     }
-    await store.#warnOnEviction();
+    await warnOnEviction(store.#redis, options.logger);
     await store.#sub.subscribe(`${store.#p}cancel`);
     store.#sub.on("message", (_channel: string, id: string) => {
       store.#running.get(id)?.abort(new Error("job cancelled"));
     });
     store.#outbox.start();
     store.#sweep = setInterval(() => {
-      store.#expire().catch((err: unknown) => options.onError(err, "expiry sweep"));
+      expireFinished(store.#redis, store.#p).catch((err: unknown) =>
+        options.onError(err, "expiry sweep"),
+      );
     }, SWEEP_MS);
     store.#sweep.unref();
     return store;
@@ -197,39 +166,8 @@ export class RedisJobStore implements JobStore {
     return job.tenant === tenant ? job : undefined;
   }
 
-  async list(query: ListQuery): Promise<JobPage> {
-    const index =
-      query.status === undefined
-        ? `${this.#p}t:${query.tenant}`
-        : `${this.#p}t:${query.tenant}:${query.status}`;
-    const max = query.after === undefined ? "+inf" : `(${decodeCursor(query.after)}`;
-    const entries = await this.#redis.zrevrangebyscore(
-      index,
-      max,
-      "-inf",
-      "WITHSCORES",
-      "LIMIT",
-      0,
-      query.limit + 1,
-    );
-    const ids: string[] = [];
-    const scores: number[] = [];
-    for (let i = 0; i + 1 < entries.length; i += 2) {
-      ids.push(entries[i] ?? "");
-      scores.push(Number(entries[i + 1]));
-    }
-    const shown = ids.slice(0, query.limit);
-    const docs = shown.length === 0 ? [] : await this.#redis.mget(shown.map((id) => this.#key(id)));
-    const data: JobRecord[] = [];
-    const gone: string[] = [];
-    docs.forEach((doc, i) => {
-      if (doc === null) gone.push(shown[i] ?? "");
-      else data.push(JSON.parse(doc) as JobRecord);
-    });
-    if (gone.length > 0) await this.#redis.zrem(index, ...gone);
-    const last = scores[shown.length - 1];
-    const next = ids.length > query.limit && last !== undefined ? encodeCursor(last) : null;
-    return { data, next };
+  list(query: ListQuery): Promise<JobPage> {
+    return listJobs(this.#redis, this.#p, query);
   }
 
   async cancel(id: string, tenant: string): Promise<JobRecord | undefined> {
@@ -273,7 +211,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async counts(): Promise<Record<JobStatus, number>> {
-    await this.#expire();
+    await expireFinished(this.#redis, this.#p);
     const multi = this.#redis.multi();
     for (const status of JOB_STATUSES) multi.zcard(`${this.#p}g:${status}`);
     const results = (await multi.exec()) ?? [];
@@ -376,39 +314,6 @@ export class RedisJobStore implements JobStore {
     if (answer === null) return { ok: false, job: undefined };
     if (answer[0] === 1) return { ok: true };
     return { ok: false, job: JSON.parse(answer[1]) as JobRecord };
-  }
-
-  /** Drops expired finished jobs from the indexes (their records expire by themselves). */
-  async #expire(): Promise<void> {
-    const now = Date.now();
-    for (const status of ["succeeded", "failed", "cancelled"] as const) {
-      const key = `${this.#p}g:${status}`;
-      const members = await this.#redis.zrangebyscore(key, "-inf", now, "LIMIT", 0, SWEEP_BATCH);
-      if (members.length === 0) continue;
-      const multi = this.#redis.multi().zrem(key, ...members);
-      for (const member of members) {
-        const cut = member.lastIndexOf("|");
-        const tenant = member.slice(0, cut);
-        const id = member.slice(cut + 1);
-        multi.zrem(`${this.#p}t:${tenant}`, id).zrem(`${this.#p}t:${tenant}:${status}`, id);
-      }
-      await multi.exec();
-    }
-  }
-
-  async #warnOnEviction(): Promise<void> {
-    try {
-      const answer = (await this.#redis.config("GET", "maxmemory-policy")) as string[];
-      const policy = answer[1];
-      if (policy !== undefined && policy !== "noeviction") {
-        this.#o.logger.warn(
-          { maxmemoryPolicy: policy },
-          "the jobs Redis may evict keys (maxmemory-policy is not noeviction): jobs can be lost; give jobs a Redis of their own with jobs.redis.url",
-        );
-      }
-    } catch {
-      // CONFIG may be disabled (managed Redis): nothing to check then.
-    }
   }
 
   #key(id: string): string {

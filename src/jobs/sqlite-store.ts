@@ -20,6 +20,7 @@ import {
   type Sender,
 } from "./delivery.js";
 import { SqliteOutbox } from "./sqlite-outbox.js";
+import { expiryColumn, SCHEMA } from "./sqlite-schema.js";
 import {
   isFinal,
   JOB_STATUSES,
@@ -44,22 +45,6 @@ export interface SqliteStoreOptions {
   /** Called with errors of background work (a failed sweep, a failed delivery update). */
   onError?: (err: unknown, what: string) => void;
 }
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  tenant TEXT NOT NULL,
-  status TEXT NOT NULL,
-  idem TEXT,
-  expires_at INTEGER NOT NULL,
-  doc TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(tenant, idem) WHERE idem IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);
-CREATE INDEX IF NOT EXISTS jobs_tenant ON jobs(tenant, seq);
-CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs(expires_at);
-`;
 
 const SWEEP_MS = 60_000;
 
@@ -343,9 +328,4 @@ export class SqliteJobStore implements JobStore {
       this.#options.onError?.(err, what);
     }
   }
-}
-
-/** The `expires_at` column: queued and running jobs never expire, so they stay listed. */
-function expiryColumn(job: JobRecord): number {
-  return isFinal(job.status) ? job.expiresAt : Number.MAX_SAFE_INTEGER;
 }
