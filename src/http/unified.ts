@@ -4,20 +4,13 @@
  */
 
 import { type Context, Hono } from "hono";
-import type { InferRequest } from "../gateway/types.js";
-import { DEFAULT_LIMITS, DecodeBudget } from "../tensor/index.js";
-import { classifyResponse } from "../triton/classification.js";
+import { DEFAULT_LIMITS } from "../tensor/index.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { errorHandler, unifiedErrorBody } from "./errors.js";
 import { stderrLogger } from "./logger.js";
-import {
-  predictionBody,
-  predictionHeaders,
-  readJsonBody,
-  requestContext,
-  yieldAfterInputs,
-} from "./request.js";
-import { decodeUnifiedInputs, encodeUnifiedResponse, parsePredictBody } from "./unified-codec.js";
+import { predictionBody, predictionHeaders, readJsonBody, requestContext } from "./request.js";
+import { parsePredictBody } from "./unified-codec.js";
+import { runUnified } from "./unified-run.js";
 
 /** Routes of the unified API; errors propagate to the app's error handler. */
 export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits" | "logger">): Hono<AppEnv> {
@@ -33,31 +26,8 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits" | "logge
         model: c.req.param("model"),
         version: c.req.param("version"),
       });
-      const context = requestContext(c);
-      // An undefined version lets the service apply the x-infergate-version header, then the split.
-      const route = service.resolve(body.model, body.version, context.header);
-      const metadata = await service.metadata(route);
-      const request: InferRequest = {
-        inputs: decodeUnifiedInputs(
-          route.model,
-          body.inputs,
-          metadata.inputs,
-          new DecodeBudget(limits),
-        ),
-      };
-      await yieldAfterInputs(request.inputs);
-      if (body.id !== undefined) request.id = body.id;
-      if (body.outputs !== undefined) request.outputs = body.outputs;
-      const response = classifyResponse(
-        route,
-        await service.infer(route, request, context),
-        body.classes,
-      );
-      return await predictionBody(
-        c,
-        await encodeUnifiedResponse(response, body.id, limits),
-        predictionHeaders(c, response, "application/json"),
-      );
+      const { response, text } = await runUnified(service, body, requestContext(c), limits);
+      return await predictionBody(c, text, predictionHeaders(c, response, "application/json"));
     } finally {
       release();
     }

@@ -3,15 +3,12 @@
  * batcher, breakers, fallback, metrics), in the "async" priority lane so live requests go first.
  */
 import { toGatewayError } from "../errors.js";
-import type { InferenceService, InferRequest } from "../gateway/types.js";
+import type { InferenceService } from "../gateway/types.js";
 import { parseJson } from "../http/request.js";
-import {
-  decodeUnifiedInputs,
-  encodeUnifiedResponse,
-  parsePredictBody,
-} from "../http/unified-codec.js";
+import { parsePredictBody } from "../http/unified-codec.js";
+import { runUnified } from "../http/unified-run.js";
 import { inJobSpan } from "../observability/job-span.js";
-import { DEFAULT_LIMITS, DecodeBudget, type DecodeLimits } from "../tensor/index.js";
+import { DEFAULT_LIMITS, type DecodeLimits } from "../tensor/index.js";
 import type { JobHandler, JobOutcome, JobRecord } from "./types.js";
 
 const encoder = new TextEncoder();
@@ -48,28 +45,18 @@ async function runJob(
       model: path.model,
       version: path.version,
     });
-    const route = service.resolve(body.model, body.version, header);
-    version = route.version;
-    const metadata = await service.metadata(route);
-    const request: InferRequest = {
-      inputs: decodeUnifiedInputs(
-        route.model,
-        body.inputs,
-        metadata.inputs,
-        new DecodeBudget(limits),
-      ),
-    };
-    if (body.id !== undefined) request.id = body.id;
-    if (body.outputs !== undefined) request.outputs = body.outputs;
-    const response = await service.infer(route, request, {
-      requestId: job.id,
-      header,
-      signal,
-      priority: "async",
-    });
+    const { response, text } = await runUnified(
+      service,
+      body,
+      { requestId: job.id, header, signal, priority: "async" },
+      limits,
+      (route) => {
+        version = route.version;
+      },
+    );
     return {
       kind: "succeeded",
-      result: await encodeUnifiedResponse(response, body.id, limits),
+      result: text,
       version: response.version,
     };
   } catch (err) {

@@ -368,6 +368,24 @@ describe("classification", () => {
     expect(outputs.probabilities?.[0]?.[0]).toMatch(/^0\.\d{6}:0:setosa$/);
   });
 
+  it("an async job's result classifies as /v1 does (the result is exactly the /v1 answer)", async () => {
+    const body = {
+      inputs: { input: [SETOSA] },
+      outputs: [{ name: "probabilities", classification: 1 }],
+    };
+    const submitted = await postJson(`${gw.url}/v1/models/irisc/async/predict`, body);
+    expect(submitted.status).toBe(202);
+    const id = (submitted.body as { id: string }).id;
+    let job: { status: string; result?: unknown } = { status: "queued" };
+    for (let i = 0; i < 100 && !["succeeded", "failed"].includes(job.status); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      job = (await (await fetch(`${gw.url}/v1/async/${id}`)).json()) as typeof job;
+    }
+    expect(job.status).toBe("succeeded");
+    const live = await postJson(`${gw.url}/v1/models/irisc/predict`, body);
+    expect(job.result).toEqual(live.body);
+  });
+
   it("a bad K is a 400 naming the output", async () => {
     const res = await restInfer("irisc", {
       inputs: [{ name: "input", datatype: "FP32", shape: [1, 4], data: SETOSA }],
