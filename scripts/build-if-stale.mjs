@@ -8,7 +8,7 @@
  * Run from the project root: `node scripts/build-if-stale.mjs [--force]`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -71,4 +71,6 @@ if (reason !== undefined) {
     stdio: "inherit",
   });
   process.exitCode = run.status ?? 1;
+  // tsc writes 0644; the package's bin (`npx infergate`) must be executable to run.
+  if (run.status === 0) chmodSync(join(root, "dist/cli.js"), 0o755);
 }
