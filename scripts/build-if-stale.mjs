@@ -72,5 +72,6 @@ if (reason !== undefined) {
   });
   process.exitCode = run.status ?? 1;
   // tsc writes 0644; the package's bin (`npx infergate`) must be executable to run.
-  if (run.status === 0) chmodSync(join(root, "dist/cli.js"), 0o755);
+  const bin = join(root, "dist/cli.js");
+  if (run.status === 0 && existsSync(bin)) chmodSync(bin, 0o755);
 }
