@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeMlpJsonl } from "../jobs/batch-data.js";
 import { expectExactlyOnce, mlpConfig, postBatch, waitForBatch } from "../jobs/batch-helpers.js";
@@ -57,7 +58,9 @@ describe.skipIf(skipWithoutRedis())("batches on Redis across two replicas", () =
     const shardsOf = (g: GatewayProcess) => g.logs.filter((l) => l.msg === "batch shard running");
     expect(shardsOf(a).length).toBeGreaterThan(0);
     expect(shardsOf(b).length).toBeGreaterThan(0);
-    // A runs a shard right now (concurrency 1, and the batch is half done): kill it mid-shard.
+    // Kill A mid-shard: once the shard it runs now has a checkpoint past its first chunk and far
+    // from its end (A may be between shards when the batch reaches 40%, so this is waited for).
+    await waitForMidShard(redis.url, res.body.id, () => shardsOf(a).at(-1));
     await a.kill();
     expect(seen.status).toBe("running");
 
@@ -71,6 +74,29 @@ describe.skipIf(skipWithoutRedis())("batches on Redis across two replicas", () =
     expect(readdirSync(join(dataDir, ".batches"))).toEqual([]);
   }, 120_000);
 });
+
+/** Waits until A's latest shard is checkpointed between its second chunk and 1,000 from its end. */
+async function waitForMidShard(
+  url: string,
+  batchId: string,
+  latestShard: () => Record<string, unknown> | undefined,
+): Promise<void> {
+  const client = new Redis(url);
+  try {
+    for (let i = 0; i < 3000; i++) {
+      const text = await client.get(
+        `infergate:batches:${batchId}:shard:${String(latestShard()?.shard)}`,
+      );
+      const done =
+        text === null ? 0 : (JSON.parse(text) as { counts: { done: number } }).counts.done;
+      if (done >= 512 && done <= 1500) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error("replica A never ran a shard past its first checkpoint");
+  } finally {
+    client.disconnect();
+  }
+}
 
 describe.skipIf(skipWithoutRedis())("schedules on Redis across two replicas", () => {
   it("runs each occurrence once, whichever replica takes it", async () => {
