@@ -5,7 +5,7 @@
  */
 import { effectiveProtocol, type RemoteBackendConfig } from "../config/references.js";
 import { type BackendConfig, outlierDetectionSchema } from "../config/schema.js";
-import { OnnxAdapter } from "./onnx/adapter.js";
+import { createOnnxAdapter } from "./onnx/index.js";
 import { DEFAULT_MAX_RESPONSE_BYTES } from "./remote/http-client.js";
 import { ReplicaSet } from "./replicas/replica-set.js";
 import { createTfServingAdapter } from "./tfserving/index.js";
@@ -37,13 +37,7 @@ export async function createAdapter(
   }
   switch (config.type) {
     case "onnx":
-      return OnnxAdapter.create(name, {
-        modelDir: config.modelDir,
-        workers: config.workers,
-        ...(config.intraOpNumThreads === undefined
-          ? {}
-          : { intraOpNumThreads: config.intraOpNumThreads }),
-      });
+      return createOnnxAdapter(name, config);
     case "triton":
       return replicated(name, config, hooks, (one) => createTritonAdapter(name, one));
     case "torchserve":

@@ -30,8 +30,6 @@ export class ConfigInvalidError extends Error {
   }
 }
 
-export type { ReloadResult } from "./types.js";
-
 interface LiveAdapter {
   key: string;
   adapter: BackendAdapter;

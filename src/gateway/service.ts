@@ -5,24 +5,27 @@
  * {@link GatewayService.infer}. A reload builds a new service; the old one finishes the requests
  * it already holds.
  */
-import type { BackendAdapter, BackendCall, ModelMetadata, TargetRef } from "../backends/types.js";
+import type { BackendAdapter, ModelMetadata, TargetRef } from "../backends/types.js";
 import type { GatewayConfig } from "../config/schema.js";
-import { InternalError, toGatewayError } from "../errors.js";
-import { isClientFault } from "../fault.js";
-import { noteLiveRequest } from "../jobs/live-activity.js";
+import { InternalError } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout/controller.js";
 import type { ShadowRunner } from "../routing/shadow.js";
 import type { SplitEntry } from "../routing/split.js";
-import { noteRequest } from "../triton/statistics.js";
 import { breakerList, modelRoutes, routesTable, type SnapshotView } from "./admin-views.js";
 import { MetadataCatalog } from "./catalog.js";
-import { checkRequest } from "./check-inputs.js";
-import { type BeforeTarget, runWithFallback } from "./fallback.js";
+import { runWithFallback } from "./fallback.js";
 import { InFlight } from "./in-flight.js";
 import { probeReady } from "./readiness.js";
 import { RequestMetrics } from "./request-metrics.js";
+import {
+  cacheOf,
+  REQUEST_STEPS,
+  type RequestRun,
+  runSteps,
+  type StepContext,
+} from "./request-steps.js";
 import { Resolver } from "./resolver.js";
 import { ResolvedRoute } from "./route.js";
 import type { TargetState } from "./targets.js";
@@ -66,8 +69,6 @@ export interface ServiceOptions {
 
 type OwnRoute = ResolvedRoute<GatewayService>;
 
-const NEVER_ABORTED = new AbortController().signal;
-
 /** The InferenceService of one config snapshot. */
 export class GatewayService implements InferenceService {
   readonly info: ServerInfo;
@@ -84,6 +85,8 @@ export class GatewayService implements InferenceService {
   private readonly probeTimeoutMs: number;
   private readonly rolloutFor: ((model: string) => RolloutController | undefined) | undefined;
   private readonly shadow: ShadowRunner | undefined;
+  /** What the request steps use of this snapshot. */
+  private readonly steps: StepContext;
 
   constructor(options: ServiceOptions) {
     this.config = options.config;
@@ -97,6 +100,13 @@ export class GatewayService implements InferenceService {
     this.requests = new RequestMetrics(options.metrics);
     const records = buildVersionRecords(options.config, options.states);
     this.resolver = new Resolver(options.config, records, options);
+    this.steps = {
+      catalog: this.catalog,
+      requests: this.requests,
+      rolloutFor: options.rolloutFor,
+      timeoutMs: (route) => this.timeoutMs(route),
+      shadow: (run, outputs) => this.maybeShadow(run, outputs),
+    };
     this.view = {
       config: options.config,
       states: options.states,
@@ -143,10 +153,9 @@ export class GatewayService implements InferenceService {
   }
 
   /**
-   * One request, step by step: note live traffic, build the call under one deadline (the earlier
-   * of the model's `timeoutMs` and the client's), run it through the fallback list with each
-   * target's input check, then count it, copy it to the shadow version and record it for a
-   * rollout. The caller holds the snapshot (`hold`) around the call, so it is pinned once.
+   * One request through {@link REQUEST_STEPS} (request-steps.ts): note live traffic, record for a
+   * rollout, count, copy to the shadow version, one deadline, each target's input check, the
+   * fallback list. The caller holds the snapshot (`hold`) around the call, so it is pinned once.
    */
   async infer(
     route: Route,
@@ -154,75 +163,16 @@ export class GatewayService implements InferenceService {
     context: RequestContext,
   ): Promise<InferResponse> {
     const r = this.own(route);
-    if ((context.priority ?? "live") === "live") noteLiveRequest();
-    const started = process.hrtime.bigint();
-    // A progressive rollout judges versions by server-side failures only; bad input is the client's.
-    let serverFailure = false;
-    try {
-      const call = this.backendCall(r, request, context);
-      // One deadline for the whole request: retries and fallbacks included.
-      const answer = await runWithDeadline(call, (c) =>
-        runWithFallback(r.record.chain, c, this.inputCheck(r, request, c.deadline)),
-      );
-      const backend = answer.state.target.backend;
-      this.requests.count(r.model, r.version, backend, "OK");
-      if (answer.index > 0) this.requests.fallback(r.model, r.version, backend);
-      this.maybeShadow(r, request, answer.result.outputs, started);
-      const cache = answer.result.cache ?? (answer.state.cached ? "miss" : "off");
-      noteRequest(r.model, r.version, started, {
-        cache,
-        batched: answer.state.batched,
-        firstShape: request.inputs[0]?.shape,
-      });
-      return {
-        ...(request.id === undefined ? {} : { id: request.id }),
-        model: r.model,
-        version: r.version,
-        outputs: answer.result.outputs,
-        backend,
-        fallback: answer.index > 0,
-        cache,
-      };
-    } catch (err) {
-      serverFailure = !isClientFault(err);
-      this.requests.count(r.model, r.version, r.backend, toGatewayError(err).code);
-      noteRequest(r.model, r.version, started, undefined);
-      throw err;
-    } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.requests.observe(r.model, r.version, seconds);
-      this.rolloutFor?.(r.model)?.record(r.version, !serverFailure, seconds * 1000);
-    }
-  }
-
-  /** The backend call of a request: its tensors, one deadline, the client's signal and hints. */
-  private backendCall(r: OwnRoute, request: InferRequest, context: RequestContext): BackendCall {
+    const run: RequestRun = { route: r, request, context, started: process.hrtime.bigint() };
+    const answer = await runSteps(REQUEST_STEPS, this.steps, run);
     return {
       ...(request.id === undefined ? {} : { id: request.id }),
-      inputs: request.inputs,
-      ...(request.outputs === undefined ? {} : { outputs: request.outputs }),
-      deadline: Math.min(
-        Date.now() + this.timeoutMs(r),
-        context.clientDeadline ?? Number.POSITIVE_INFINITY,
-      ),
-      signal: context.signal ?? NEVER_ABORTED,
-      noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
-      ...(context.priority === undefined ? {} : { priority: context.priority }),
-      ...(request.parameters === undefined ? {} : { parameters: request.parameters }),
-      ...(request.tensorParameters === undefined
-        ? {}
-        : { tensorParameters: request.tensorParameters }),
-    };
-  }
-
-  /**
-   * Each target checks the request against its own metadata first, so a primary that cannot even
-   * say what it takes is skipped like one that fails the call.
-   */
-  private inputCheck(r: OwnRoute, request: InferRequest, deadline: number): BeforeTarget {
-    return async (state, index, last) => {
-      const meta = await this.catalog.forTarget(r, state, index, deadline, last);
-      checkRequest(meta, request.inputs, request.outputs);
+      model: r.model,
+      version: r.version,
+      outputs: answer.result.outputs,
+      backend: answer.state.target.backend,
+      fallback: answer.index > 0,
+      cache: cacheOf(answer),
     };
   }
 
@@ -235,12 +185,8 @@ export class GatewayService implements InferenceService {
    * traffic": only requests the primary answered are copied, so the two can be compared). The
    * client never waits.
    */
-  private maybeShadow(
-    primary: OwnRoute,
-    request: InferRequest,
-    outputs: InferResponse["outputs"],
-    started: bigint,
-  ): void {
+  private maybeShadow(run: RequestRun, outputs: InferResponse["outputs"]): void {
+    const { route: primary, request, started } = run;
     const shadow = primary.modelConfig.shadow;
     if (this.shadow === undefined || shadow === undefined || shadow.version === primary.version)
       return;
@@ -308,7 +254,7 @@ export class GatewayService implements InferenceService {
     throw new InternalError("route was not made by a gateway service");
   }
 
-  private timeoutMs(route: OwnRoute): number {
+  private timeoutMs(route: ResolvedRoute): number {
     return route.modelConfig.timeoutMs ?? this.config.defaults.timeoutMs;
   }
 

@@ -19,8 +19,6 @@ import type { BuiltPolicy, SlotEnv } from "./policies/spec.js";
 import { toTargetRef } from "./route.js";
 import { type Slot, slotId, slotLabel } from "./slot.js";
 
-export { type Slot, slotId, slotLabel } from "./slot.js";
-
 /** One target's live state and its policy chain down to the adapter. */
 export interface TargetState {
   /** The state fingerprint: equal fingerprints across reloads keep the same state. */

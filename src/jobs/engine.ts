@@ -3,40 +3,26 @@
  * `jobs.redis` or `redis` is set), with the metrics, logs and submit-time checks that do not
  * depend on the store. See docs/async.md.
  */
-import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/schema.js";
-import { InvalidRequestError, JobNotFoundError } from "../errors.js";
+import { JobNotFoundError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { Scheduler } from "./batch/schedules.js";
 import { startBatches } from "./batch/setup.js";
 import type { Batches } from "./batch/types.js";
+import { changeRecorder } from "./change-log.js";
 import type { JobsConfig } from "./config.js";
-import type { DeliveryOutcome, DeliveryPolicy } from "./delivery.js";
 import type { JobMetrics } from "./metrics.js";
 import { serviceHandler } from "./runner.js";
 import { SqliteJobStore } from "./sqlite-store.js";
+import type { JobLogger, StoreHooks } from "./store-hooks.js";
+import { newJobRecord, type SubmitInput } from "./submit.js";
 import { LoadThrottle } from "./throttle.js";
-import type {
-  JobListener,
-  JobPage,
-  JobRecord,
-  JobStatus,
-  JobStore,
-  ListQuery,
-  PathParams,
-} from "./types.js";
+import type { JobPage, JobRecord, JobStore, ListQuery } from "./types.js";
 import { unavailableOnFailure } from "./unavailable.js";
-import { checkWebhook, webhookSender } from "./webhook.js";
-
-/** The logger the engine writes to (pino's signature). */
-export interface JobLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import { webhookSender } from "./webhook.js";
 
 /** Options of {@link JobEngine.start}. */
 export interface JobEngineOptions {
@@ -49,38 +35,10 @@ export interface JobEngineOptions {
   store?: (hooks: StoreHooks) => JobStore | Promise<JobStore>;
 }
 
-/** What a store is given by the engine. */
-export interface StoreHooks {
-  config: JobsConfig;
-  onChange: JobListener;
-  webhooks: {
-    send: ReturnType<typeof webhookSender>;
-    policy: DeliveryPolicy;
-    onOutcome: (o: DeliveryOutcome) => void;
-  };
-  onError: (err: unknown, what: string) => void;
-}
-
-/** A submit as the HTTP front parsed it. */
-export interface SubmitInput {
-  tenant: string;
-  model: string;
-  /** The version or label asked for, if any. */
-  version?: string;
-  body: string;
-  path: PathParams;
-  headers: Record<string, string>;
-  webhook?: unknown;
-  idempotencyKey?: string;
-}
-
 const RETRY_OPEN_MS = 5000;
 /** A delivery attempt's lease outlasts its timeout by this much. */
 const LEASE_MARGIN_MS = 5000;
 const DISCOVER_MS = 2000;
-
-/** Longest Idempotency-Key accepted. */
-const MAX_IDEMPOTENCY_KEY = 255;
 
 /** The engine behind the async API. */
 export class JobEngine {
@@ -110,7 +68,7 @@ export class JobEngine {
     });
     this.#hooks = {
       config,
-      onChange: (job, from) => this.#changed(job, from),
+      onChange: changeRecorder(logger, metrics),
       webhooks: {
         send: webhookSender(() => config.webhooks),
         policy: {
@@ -154,27 +112,7 @@ export class JobEngine {
   /** Creates a job (or returns the one its Idempotency-Key names). */
   async submit(input: SubmitInput): Promise<{ job: JobRecord; created: boolean }> {
     const config = this.#hooks.config;
-    const now = Date.now();
-    const job: JobRecord = {
-      id: `job_${randomUUID().replaceAll("-", "")}`,
-      tenant: input.tenant,
-      status: "queued",
-      model: input.model,
-      createdAt: now,
-      expiresAt: now + config.resultTtlSeconds * 1000,
-      request: { body: input.body, headers: input.headers, path: input.path },
-    };
-    if (input.version !== undefined) job.version = input.version;
-    if (input.webhook !== undefined) job.webhook = checkWebhook(input.webhook, config.webhooks);
-    if (input.idempotencyKey !== undefined) {
-      const key = input.idempotencyKey;
-      if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY) {
-        throw new InvalidRequestError(
-          `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`,
-        );
-      }
-      job.idempotencyKey = key;
-    }
+    const job = newJobRecord(input, config);
     return unavailableOnFailure(async () => (await this.#open()).add(job, config.maxQueued));
   }
 
@@ -303,29 +241,5 @@ export class JobEngine {
       resultTtlMs: config.jobs.resultTtlSeconds * 1000,
       ...this.#hooks,
     });
-  }
-
-  /** Metrics and one log line per state change. */
-  #changed(job: JobRecord, from: JobStatus | undefined): void {
-    const { logger, metrics } = this.#options;
-    logger.info(
-      {
-        jobId: job.id,
-        tenant: job.tenant || undefined,
-        model: job.model,
-        from,
-        status: job.status,
-      },
-      "async job",
-    );
-    if (job.status === "succeeded" || job.status === "failed" || job.status === "cancelled") {
-      metrics.jobsTotal.inc({ kind: "async", outcome: job.status });
-      if (job.startedAt !== undefined && job.finishedAt !== undefined && from === "running") {
-        metrics.jobDuration.observe(
-          { kind: "async", outcome: job.status },
-          (job.finishedAt - job.startedAt) / 1000,
-        );
-      }
-    }
   }
 }

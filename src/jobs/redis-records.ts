@@ -1,12 +1,21 @@
 /**
  * The Redis job store's record keeping beside BullMQ (docs/async.md "Several replicas on Redis"):
- * the one Lua script every state change goes through, listing and the expiry sweep of the
- * listing indexes, and the start-up check that the jobs Redis does not evict.
+ * {@link RedisJobRecords} reads and writes the records and their indexes, every state change
+ * through the one Lua script; listing, the expiry sweep of the listing indexes and the start-up
+ * check that the jobs Redis does not evict are the functions below it.
  */
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import type { JobLogger } from "./engine.js";
-import type { JobPage, JobRecord, ListQuery } from "./types.js";
+import type { JobLogger } from "./store-hooks.js";
+import { queueFullError } from "./transitions.js";
+import {
+  isFinal,
+  JOB_STATUSES,
+  type JobPage,
+  type JobRecord,
+  type JobStatus,
+  type ListQuery,
+} from "./types.js";
 
 /**
  * KEYS: job key. ARGV: allowed current statuses (comma list), new record, new status, prefix,
@@ -37,7 +46,7 @@ return {1, ARGV[2]}
 export const SWEEP_MS = 30_000;
 const SWEEP_BATCH = 1000;
 
-export interface Transitioner {
+interface Transitioner {
   transition(
     key: string,
     allowed: string,
@@ -120,4 +129,129 @@ export async function listJobs(redis: Redis, prefix: string, query: ListQuery): 
   const last = scores[shown.length - 1];
   const next = ids.length > query.limit && last !== undefined ? encodeCursor(last) : null;
   return { data, next };
+}
+
+/** A state change's answer: moved, or not (with the record as it is, if there is one). */
+export type Moved = { ok: true } | { ok: false; job: JobRecord | undefined };
+
+/** Job records, their listing indexes and Idempotency-Keys under `{prefix}jobs:`. */
+export class RedisJobRecords {
+  /** The key prefix of every job key (`{keyPrefix}jobs:`). */
+  readonly prefix: string;
+  readonly #redis: Redis & Transitioner;
+  readonly #ttlMs: number;
+
+  constructor(url: string, keyPrefix: string, ttlMs: number) {
+    this.prefix = `${keyPrefix}jobs:`;
+    this.#ttlMs = ttlMs;
+    // Fails fast while Redis is down: a submit or a poll answers 503 instead of hanging.
+    const redis = new Redis(url, { maxRetriesPerRequest: 1 }) as Redis & Transitioner;
+    redis.defineCommand("transition", { numberOfKeys: 1, lua: TRANSITION });
+    redis.on("error", () => undefined);
+    this.#redis = redis;
+  }
+
+  /** Checks the connection, then warns when the jobs Redis may evict keys. */
+  async open(logger: JobLogger): Promise<void> {
+    await this.#redis.ping();
+    await warnOnEviction(this.#redis, logger);
+  }
+
+  /**
+   * Takes the tenant's Idempotency-Key for `job`, unless it names a live job: then that job.
+   * A key whose job expired becomes this submit's.
+   */
+  async claimIdempotencyKey(job: JobRecord, key: string): Promise<JobRecord | undefined> {
+    const r = this.#redis;
+    const idemKey = `${this.prefix}idem:${job.tenant}:${key}`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const set = await r.set(idemKey, job.id, "PX", this.#ttlMs, "NX");
+      if (set === "OK") return undefined;
+      const existing = await r.get(idemKey);
+      const found = existing === null ? undefined : await this.load(existing, job.tenant);
+      if (found !== undefined) return found;
+      await r.del(idemKey);
+    }
+    return undefined;
+  }
+
+  /** Stores a new queued job and lists it; throws OverloadedError past `maxQueued`. */
+  async insert(job: JobRecord, maxQueued: number): Promise<void> {
+    const r = this.#redis;
+    const p = this.prefix;
+    if ((await r.zcard(`${p}g:queued`)) >= maxQueued) throw queueFullError(maxQueued);
+    const seq = await r.incr(`${p}seq`);
+    await r
+      .multi()
+      .set(this.#key(job.id), JSON.stringify(job))
+      .zadd(`${p}t:${job.tenant}`, seq, job.id)
+      .zadd(`${p}t:${job.tenant}:queued`, seq, job.id)
+      .zadd(`${p}g:queued`, job.createdAt, `${job.tenant}|${job.id}`)
+      .exec();
+  }
+
+  /** Drops a record whose queue entry could not be made. */
+  async remove(id: string): Promise<void> {
+    await this.#redis.del(this.#key(id));
+  }
+
+  /** The record; with `tenant`, only when it is that tenant's. */
+  async load(id: string, tenant?: string): Promise<JobRecord | undefined> {
+    const text = await this.#redis.get(this.#key(id));
+    if (text === null) return undefined;
+    const job = JSON.parse(text) as JobRecord;
+    return tenant === undefined || job.tenant === tenant ? job : undefined;
+  }
+
+  list(query: ListQuery): Promise<JobPage> {
+    return listJobs(this.#redis, this.prefix, query);
+  }
+
+  /** Stores `job` if the current record's status is one of `allowed`, moving its indexes. */
+  async transition(job: JobRecord, allowed: JobStatus[]): Promise<Moved> {
+    const final = isFinal(job.status);
+    const answer = await this.#redis.transition(
+      this.#key(job.id),
+      allowed.join(","),
+      JSON.stringify(job),
+      job.status,
+      this.prefix,
+      final ? this.#ttlMs : 0,
+      final ? job.expiresAt : job.createdAt,
+    );
+    if (answer === null) return { ok: false, job: undefined };
+    if (answer[0] === 1) return { ok: true };
+    return { ok: false, job: JSON.parse(answer[1]) as JobRecord };
+  }
+
+  /** Jobs per status, every replica's. */
+  async counts(): Promise<Record<JobStatus, number>> {
+    await this.expire();
+    const multi = this.#redis.multi();
+    for (const status of JOB_STATUSES) multi.zcard(`${this.prefix}g:${status}`);
+    const results = (await multi.exec()) ?? [];
+    const out = {} as Record<JobStatus, number>;
+    JOB_STATUSES.forEach((status, i) => {
+      out[status] = Number(results[i]?.[1] ?? 0);
+    });
+    return out;
+  }
+
+  /** Drops expired finished jobs from the indexes. */
+  expire(): Promise<void> {
+    return expireFinished(this.#redis, this.prefix);
+  }
+
+  /** Tells every replica (the one running it) that the job was cancelled. */
+  async publishCancel(id: string): Promise<void> {
+    await this.#redis.publish(`${this.prefix}cancel`, id);
+  }
+
+  disconnect(): void {
+    this.#redis.disconnect();
+  }
+
+  #key(id: string): string {
+    return `${this.prefix}job:${id}`;
+  }
 }

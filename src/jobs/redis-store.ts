@@ -15,21 +15,13 @@
  */
 import { DelayedError, type Job, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { OverloadedError } from "../errors.js";
-import type { JobLogger, StoreHooks } from "./engine.js";
 import { Permits } from "./permits.js";
 import { RedisOutbox } from "./redis-outbox.js";
-import {
-  expireFinished,
-  listJobs,
-  SWEEP_MS,
-  TRANSITION,
-  type Transitioner,
-  warnOnEviction,
-} from "./redis-records.js";
+import { RedisJobRecords, SWEEP_MS } from "./redis-records.js";
+import type { JobLogger, StoreHooks } from "./store-hooks.js";
+import { finishedRecord, stopRuns } from "./transitions.js";
 import {
   isFinal,
-  JOB_STATUSES,
   type JobHandler,
   type JobOutcome,
   type JobPage,
@@ -54,8 +46,7 @@ const RUN = "run";
 export class RedisJobStore implements JobStore {
   readonly kind = "redis";
   readonly #o: RedisStoreOptions;
-  readonly #p: string;
-  readonly #redis: Redis & Transitioner;
+  readonly #records: RedisJobRecords;
   readonly #sub: Redis;
   readonly #queue: Queue;
   readonly #outbox: RedisOutbox;
@@ -72,13 +63,8 @@ export class RedisJobStore implements JobStore {
 
   private constructor(options: RedisStoreOptions) {
     this.#o = options;
-    this.#p = `${options.keyPrefix}jobs:`;
     this.#ttlMs = options.config.resultTtlSeconds * 1000;
-    // Fails fast while Redis is down: a submit or a poll answers 503 instead of hanging.
-    const redis = new Redis(options.url, { maxRetriesPerRequest: 1 }) as Redis & Transitioner;
-    redis.defineCommand("transition", { numberOfKeys: 1, lua: TRANSITION });
-    redis.on("error", () => undefined);
-    this.#redis = redis;
+    this.#records = new RedisJobRecords(options.url, options.keyPrefix, this.#ttlMs);
     this.#sub = new Redis(options.url, { maxRetriesPerRequest: null });
     this.#sub.on("error", () => undefined);
     const connection = { url: options.url, maxRetriesPerRequest: 1 };
@@ -96,55 +82,34 @@ export class RedisJobStore implements JobStore {
   /** Connects, warns when the jobs Redis may evict keys, and starts delivering webhooks. */
   static async open(options: RedisStoreOptions): Promise<RedisJobStore> {
     const store = new RedisJobStore(options);
+    const records = store.#records;
     try {
-      await store.#redis.ping();
+      await records.open(options.logger);
     } catch (err) {
       store.#sub.disconnect();
-      store.#redis.disconnect();
+      records.disconnect();
       await Promise.allSettled([store.#queue.close(), store.#outbox.close()]);
       throw err;
     }
-    await warnOnEviction(store.#redis, options.logger);
-    await store.#sub.subscribe(`${store.#p}cancel`);
+    await store.#sub.subscribe(`${records.prefix}cancel`);
     store.#sub.on("message", (_channel: string, id: string) => {
       store.#running.get(id)?.abort(new Error("job cancelled"));
     });
     store.#outbox.start();
     store.#sweep = setInterval(() => {
-      expireFinished(store.#redis, store.#p).catch((err: unknown) =>
-        options.onError(err, "expiry sweep"),
-      );
+      records.expire().catch((err: unknown) => options.onError(err, "expiry sweep"));
     }, SWEEP_MS);
     store.#sweep.unref();
     return store;
   }
 
   async add(job: JobRecord, maxQueued: number): Promise<{ job: JobRecord; created: boolean }> {
-    const r = this.#redis;
+    const records = this.#records;
     if (job.idempotencyKey !== undefined) {
-      const idemKey = `${this.#p}idem:${job.tenant}:${job.idempotencyKey}`;
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const set = await r.set(idemKey, job.id, "PX", this.#ttlMs, "NX");
-        if (set === "OK") break;
-        const existing = await r.get(idemKey);
-        const found = existing === null ? undefined : await this.get(existing, job.tenant);
-        if (found !== undefined) return { job: found, created: false };
-        // The first job expired: the key is this submit's now.
-        await r.del(idemKey);
-      }
+      const found = await records.claimIdempotencyKey(job, job.idempotencyKey);
+      if (found !== undefined) return { job: found, created: false };
     }
-    if ((await r.zcard(`${this.#p}g:queued`)) >= maxQueued) {
-      throw new OverloadedError(`${maxQueued} async jobs are queued; try again later`, 5);
-    }
-    const seq = await r.incr(`${this.#p}seq`);
-    const member = `${job.tenant}|${job.id}`;
-    await r
-      .multi()
-      .set(this.#key(job.id), JSON.stringify(job))
-      .zadd(`${this.#p}t:${job.tenant}`, seq, job.id)
-      .zadd(`${this.#p}t:${job.tenant}:queued`, seq, job.id)
-      .zadd(`${this.#p}g:queued`, job.createdAt, member)
-      .exec();
+    await records.insert(job, maxQueued);
     try {
       await this.#queue.add(
         RUN,
@@ -152,38 +117,29 @@ export class RedisJobStore implements JobStore {
         { jobId: job.id, removeOnComplete: true, removeOnFail: true },
       );
     } catch (err) {
-      await r.del(this.#key(job.id));
+      await records.remove(job.id);
       throw err;
     }
     this.#o.onChange(job, undefined);
     return { job, created: true };
   }
 
-  async get(id: string, tenant: string): Promise<JobRecord | undefined> {
-    const text = await this.#redis.get(this.#key(id));
-    if (text === null) return undefined;
-    const job = JSON.parse(text) as JobRecord;
-    return job.tenant === tenant ? job : undefined;
+  get(id: string, tenant: string): Promise<JobRecord | undefined> {
+    return this.#records.load(id, tenant);
   }
 
   list(query: ListQuery): Promise<JobPage> {
-    return listJobs(this.#redis, this.#p, query);
+    return this.#records.list(query);
   }
 
   async cancel(id: string, tenant: string): Promise<JobRecord | undefined> {
     const job = await this.get(id, tenant);
     if (job === undefined || isFinal(job.status)) return job;
     const from = job.status;
-    const now = Date.now();
-    const next: JobRecord = {
-      ...job,
-      status: "cancelled",
-      finishedAt: now,
-      expiresAt: now + this.#ttlMs,
-    };
-    const moved = await this.#transition(next, ["queued", "running"]);
+    const next = finishedRecord(job, "cancelled", Date.now(), this.#ttlMs);
+    const moved = await this.#records.transition(next, ["queued", "running"]);
     if (!moved.ok) return moved.job;
-    await this.#redis.publish(`${this.#p}cancel`, id);
+    await this.#records.publishCancel(id);
     // A queued job leaves the queue now; a running one ends when its replica sees the message.
     if (from === "queued") await this.#queue.remove(id).catch(() => 0);
     this.#o.onChange(next, from);
@@ -210,16 +166,8 @@ export class RedisJobStore implements JobStore {
     this.#permits.resize(concurrency);
   }
 
-  async counts(): Promise<Record<JobStatus, number>> {
-    await expireFinished(this.#redis, this.#p);
-    const multi = this.#redis.multi();
-    for (const status of JOB_STATUSES) multi.zcard(`${this.#p}g:${status}`);
-    const results = (await multi.exec()) ?? [];
-    const out = {} as Record<JobStatus, number>;
-    JOB_STATUSES.forEach((status, i) => {
-      out[status] = Number(results[i]?.[1] ?? 0);
-    });
-    return out;
+  counts(): Promise<Record<JobStatus, number>> {
+    return this.#records.counts();
   }
 
   async close(graceMs: number): Promise<void> {
@@ -228,17 +176,16 @@ export class RedisJobStore implements JobStore {
     clearInterval(this.#sweep);
     this.#permits.close();
     const hooks = this.#outbox.close();
-    const closing = Promise.all(this.#workers.map((w) => w.close()));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closing, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
-    // Still running: handed back to the queue (#process), for this or another replica.
-    for (const controller of this.#running.values())
-      controller.abort(new Error("gateway stopping"));
-    await closing;
+    // Still running at the end of the grace: handed back to the queue (#process), for this or
+    // another replica.
+    await stopRuns(
+      Promise.all(this.#workers.map((w) => w.close())),
+      graceMs,
+      this.#running.values(),
+    );
     await Promise.allSettled([this.#queue.close(), hooks]);
     this.#sub.disconnect();
-    this.#redis.disconnect();
+    this.#records.disconnect();
   }
 
   /** BullMQ's processor: one run of one job, on any replica. */
@@ -256,14 +203,12 @@ export class RedisJobStore implements JobStore {
 
   async #runOne(handler: JobHandler, bull: Job, token: string | undefined): Promise<void> {
     const id = String((bull.data as { id?: unknown }).id);
-    const text = await this.#redis.get(this.#key(id));
-    if (text === null) return;
-    const job = JSON.parse(text) as JobRecord;
-    if (isFinal(job.status)) return;
+    const job = await this.#records.load(id);
+    if (job === undefined || isFinal(job.status)) return;
     // "running" too: a job whose replica died is taken over here.
     const from = job.status;
     const running: JobRecord = { ...job, status: "running", startedAt: Date.now() };
-    const moved = await this.#transition(running, ["queued", "running"]);
+    const moved = await this.#records.transition(running, ["queued", "running"]);
     if (!moved.ok) return;
     // From "running" when this replica takes over a job whose replica died.
     this.#o.onChange(running, from);
@@ -277,46 +222,14 @@ export class RedisJobStore implements JobStore {
     }
     if (this.#closing && controller.signal.aborted) {
       // Stopping: back to the queue (at once), for this or another replica.
-      await this.#transition({ ...running, status: "queued" }, ["running"]);
+      await this.#records.transition({ ...running, status: "queued" }, ["running"]);
       await bull.moveToDelayed(Date.now(), token);
       throw new DelayedError();
     }
-    const now = Date.now();
-    const done: JobRecord = {
-      ...running,
-      status: outcome.kind,
-      finishedAt: now,
-      expiresAt: now + this.#ttlMs,
-    };
-    if (outcome.version !== undefined) done.version = outcome.version;
-    if (outcome.kind === "succeeded") done.result = outcome.result;
-    else done.error = outcome.error;
-    const finished = await this.#transition(done, ["running"]);
+    const done = finishedRecord(running, outcome.kind, Date.now(), this.#ttlMs, outcome);
+    const finished = await this.#records.transition(done, ["running"]);
     if (!finished.ok) return;
     this.#o.onChange(done, "running");
     await this.#outbox.add(done);
-  }
-
-  async #transition(
-    job: JobRecord,
-    allowed: JobStatus[],
-  ): Promise<{ ok: true } | { ok: false; job: JobRecord | undefined }> {
-    const final = isFinal(job.status);
-    const answer = await this.#redis.transition(
-      this.#key(job.id),
-      allowed.join(","),
-      JSON.stringify(job),
-      job.status,
-      this.#p,
-      final ? this.#ttlMs : 0,
-      final ? job.expiresAt : job.createdAt,
-    );
-    if (answer === null) return { ok: false, job: undefined };
-    if (answer[0] === 1) return { ok: true };
-    return { ok: false, job: JSON.parse(answer[1]) as JobRecord };
-  }
-
-  #key(id: string): string {
-    return `${this.#p}job:${id}`;
   }
 }

@@ -16,11 +16,12 @@
  */
 import { abortError } from "../abort.js";
 import type { BackendResult, Priority } from "../backends/types.js";
-import { type BatchingConfig, MAX_TIMER_MS } from "../config/schema.js";
+import type { BatchingConfig } from "../config/schema.js";
 import { BackendTimeoutError, OverloadedError } from "../errors.js";
 import { type SetTimer, unrefTimer } from "../timer.js";
 import { invoke, type Member, type OpenBatch, sendBatch } from "./batch-send.js";
 import { batchShape } from "./batch-signature.js";
+import { armBatch, expireMembers, queuedTimeout } from "./batch-timer.js";
 import { SHED_RETRY_AFTER_SECONDS } from "./limiter.js";
 import type { InferFn, Policy, TargetCall } from "./types.js";
 
@@ -183,38 +184,23 @@ export class Batcher {
     }
   }
 
-  /**
-   * Sets the batch's one timer: to flush at `flushIn` ms, or earlier to expire the member with the
-   * earliest deadline. `minExpiry` keeps a timer that woke a little early from spinning.
-   */
+  /** Sets the batch's one timer (batch-timer.ts). */
   #arm(batch: OpenBatch, flushIn: number, minExpiry: number): void {
-    batch.timer?.clear();
-    const expireIn = Math.ceil(batch.earliestDeadline - Date.now());
-    if (flushIn <= expireIn) {
-      batch.timer = this.#setTimer(() => this.#dispatch(batch), Math.max(flushIn, 0));
-    } else {
-      const ms = Math.min(Math.max(expireIn, minExpiry), MAX_TIMER_MS);
-      batch.timer = this.#setTimer(() => this.#expire(batch), ms);
-    }
+    armBatch(
+      batch,
+      flushIn,
+      minExpiry,
+      this.#setTimer,
+      () => this.#dispatch(batch),
+      () => this.#expire(batch),
+    );
   }
 
   /** Times out the queued members whose deadline passed and re-arms for the rest. */
   #expire(batch: OpenBatch): void {
     batch.timer = undefined;
     if (!batch.open) return;
-    const now = Date.now();
-    let earliest = Number.POSITIVE_INFINITY;
-    let expired = false;
-    for (const member of batch.members) {
-      if (member.state !== "queued") continue;
-      const deadline = member.request.call.deadline;
-      if (deadline <= now) {
-        this.#leave(member, queuedTimeout());
-        expired = true;
-      } else if (deadline < earliest) {
-        earliest = deadline;
-      }
-    }
+    const { earliest, expired } = expireMembers(batch, (m) => this.#leave(m, queuedTimeout()));
     if (!batch.open) return;
     batch.earliestDeadline = earliest;
     this.#arm(batch, batch.flushAt - this.#now(), expired ? 0 : 1);
@@ -309,8 +295,4 @@ export class Batcher {
     if (result !== undefined) member.resolve(result);
     else member.reject(err);
   }
-}
-
-function queuedTimeout(): BackendTimeoutError {
-  return new BackendTimeoutError("deadline passed while waiting to be batched");
 }

@@ -2,8 +2,8 @@
  * Policies are composable wrappers `(next: InferFn) => InferFn`, like undici interceptors
  * (`dispatch => dispatch`): cache, batching, concurrency, retry, breaker, backend metrics and the
  * answer check each wrap the call to one backend target, in the order of
- * src/gateway/policies/index.ts. The deadline and the fallback list are request-level steps of
- * GatewayService.infer around that chain, not policies.
+ * src/gateway/policies/index.ts. The deadline and the fallback list are request-level steps
+ * around that chain (src/gateway/request-steps.ts), not policies.
  */
 import type { BackendCall, BackendResult, TargetRef } from "../backends/types.js";
 

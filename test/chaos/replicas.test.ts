@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAdapter } from "../../src/backends/factory.js";
-import { ReplicaSet, type ReplicaSnapshot } from "../../src/backends/replicas/replica-set.js";
+import { ReplicaSet } from "../../src/backends/replicas/replica-set.js";
+import type { ReplicaSnapshot } from "../../src/backends/replicas/replica-state.js";
 import type { BackendAdapter, BackendCall, TargetRef } from "../../src/backends/types.js";
 import { backendSchema } from "../../src/config/schema.js";
 import type { EmulatorControl } from "../emulators/control.js";

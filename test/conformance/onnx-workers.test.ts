@@ -2,7 +2,7 @@
  * The conformance suite against the ONNX backend with its sessions on a worker thread
  * (`workers: 1`): every answer must match the on-loop subject (onnx.test.ts) exactly.
  */
-import { OnnxAdapter } from "../../src/backends/onnx/index.js";
+import { OnnxAdapter } from "../../src/backends/onnx/adapter.js";
 import { DATATYPES } from "../../src/tensor/types.js";
 import { MODELS_DIR } from "../emulators/runner.js";
 import { describeConformance } from "./suite.js";

@@ -1,5 +1,5 @@
 /** The conformance suite against the in-process ONNX backend (no emulator, no wire). */
-import { OnnxAdapter } from "../../src/backends/onnx/index.js";
+import { OnnxAdapter } from "../../src/backends/onnx/adapter.js";
 import { DATATYPES } from "../../src/tensor/types.js";
 import { MODELS_DIR } from "../emulators/runner.js";
 import { describeConformance } from "./suite.js";

@@ -4,7 +4,7 @@
  * for every number.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OnnxAdapter } from "../../src/backends/onnx/index.js";
+import { OnnxAdapter } from "../../src/backends/onnx/adapter.js";
 import type { BackendAdapter, BackendCall, TargetRef } from "../../src/backends/types.js";
 import type { Datatype, NamedTensor, TensorSpec } from "../../src/tensor/index.js";
 import type { EmulatorControl } from "../emulators/control.js";

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/errors.js";
 import { jobsSchema } from "../../src/jobs/config.js";
 import type { Delivery } from "../../src/jobs/delivery.js";
-import type { StoreHooks } from "../../src/jobs/engine.js";
+import type { StoreHooks } from "../../src/jobs/store-hooks.js";
 import type { JobOutcome, JobRecord, JobStatus, JobStore } from "../../src/jobs/types.js";
 
 /** Makes a store on `space` (same space = same data, as after a restart). */

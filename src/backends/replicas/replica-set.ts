@@ -13,13 +13,17 @@ import type {
   ModelMetadata,
   TargetRef,
 } from "../types.js";
+import { type CallOutcome, isServerSideFailure, mayEject, outcomeOf } from "./outlier.js";
 import {
-  type CallOutcome,
-  ejectionMs,
-  isServerSideFailure,
-  mayEject,
-  outcomeOf,
-} from "./outlier.js";
+  available,
+  ejectReplica,
+  newReplica,
+  type Replica,
+  type ReplicaSnapshot,
+  readmitIfDue,
+  recordOutcome,
+  snapshotOf,
+} from "./replica-state.js";
 
 /** One replica: its address (as configured) and the adapter connected to it. */
 export interface ReplicaEndpoint {
@@ -33,42 +37,6 @@ export interface ReplicaSetOptions {
   onEject?: (address: string) => void;
   /** Clock for ejection times, ms; default Date.now. */
   now?: () => number;
-}
-
-/** One replica's state, for the admin API. */
-export interface ReplicaSnapshot {
-  address: string;
-  /** Inference calls in flight to it. */
-  outstanding: number;
-  /** Server-side failures in a row since its last success (or re-admission). */
-  consecutiveFailures: number;
-  /** ISO time its current ejection ends; null when it is in rotation. */
-  ejectedUntil: string | null;
-  /** Ejections since the set was built. */
-  timesEjected: number;
-  /** Re-admitted after an ejection and not yet proven: its next call decides. */
-  probation: boolean;
-}
-
-type ReplicaState = "active" | "probation" | "ejected";
-
-interface Replica {
-  readonly address: string;
-  readonly adapter: BackendAdapter;
-  outstanding: number;
-  consecutiveFailures: number;
-  state: ReplicaState;
-  ejectedAt: number;
-  ejectedUntil: number;
-  timesEjected: number;
-  /** The n of the next ejection's base × n; decays while the replica stays in rotation. */
-  multiplier: number;
-  /** When it last came (back) into rotation; the multiplier decays from here. */
-  inRotationSince: number;
-  /** Bumped on every ejection and re-admission, so calls started before one are not counted after. */
-  generation: number;
-  /** A probation call is in flight: further calls go elsewhere until it decides. */
-  probing: boolean;
 }
 
 /** A BackendAdapter over several replicas of the same server. */
@@ -93,20 +61,7 @@ export class ReplicaSet implements BackendAdapter {
     this.now = options.now ?? Date.now;
     this.onEject = options.onEject;
     const start = this.now();
-    this.replicas = endpoints.map(({ address, adapter }) => ({
-      address,
-      adapter,
-      outstanding: 0,
-      consecutiveFailures: 0,
-      state: "active",
-      ejectedAt: Number.NEGATIVE_INFINITY,
-      ejectedUntil: Number.NEGATIVE_INFINITY,
-      timesEjected: 0,
-      multiplier: 0,
-      inRotationSince: start,
-      generation: 0,
-      probing: false,
-    }));
+    this.replicas = endpoints.map(({ address, adapter }) => newReplica(address, adapter, start));
   }
 
   async infer(target: TargetRef, call: BackendCall): Promise<BackendResult> {
@@ -178,14 +133,7 @@ export class ReplicaSet implements BackendAdapter {
   /** Every replica's state, in configured order. */
   snapshot(): ReplicaSnapshot[] {
     this.readmitDue(this.now());
-    return this.replicas.map((r) => ({
-      address: r.address,
-      outstanding: r.outstanding,
-      consecutiveFailures: r.consecutiveFailures,
-      ejectedUntil: r.state === "ejected" ? new Date(r.ejectedUntil).toISOString() : null,
-      timesEjected: r.timesEjected,
-      probation: r.state === "probation",
-    }));
+    return this.replicas.map(snapshotOf);
   }
 
   /** The available replica with the fewest calls in flight; ties go round robin. */
@@ -234,14 +182,7 @@ export class ReplicaSet implements BackendAdapter {
 
   /** Puts replicas whose ejection has ended back into rotation, on probation. */
   private readmitDue(now: number): void {
-    for (const replica of this.replicas) {
-      if (replica.state !== "ejected" || now < replica.ejectedUntil) continue;
-      replica.state = "probation";
-      replica.probing = false;
-      replica.consecutiveFailures = 0;
-      replica.inRotationSince = replica.ejectedUntil;
-      replica.generation++;
-    }
+    for (const replica of this.replicas) readmitIfDue(replica, now);
   }
 
   private record(replica: Replica, generation: number, probe: boolean, outcome: CallOutcome): void {
@@ -250,61 +191,19 @@ export class ReplicaSet implements BackendAdapter {
     if (probe) replica.probing = false;
     if (outcome === "neutral") return;
     const now = this.now();
-    switch (replica.state) {
-      case "ejected":
-        // A call sent while every replica was out: success proves this one back.
-        if (outcome === "success") this.restore(replica, now);
-        return;
-      case "probation":
-        if (outcome === "success") {
-          replica.state = "active";
-          replica.consecutiveFailures = 0;
-        } else {
-          replica.consecutiveFailures++;
-          this.eject(replica, now);
-        }
-        return;
-      case "active":
-        if (outcome === "success") {
-          replica.consecutiveFailures = 0;
-        } else if (++replica.consecutiveFailures >= this.config.consecutiveFailures) {
-          // When the ejection cap refuses, the count stays over the threshold so the next failure
-          // tries again (another replica may have come back by then).
-          this.eject(replica, now);
-        }
-        return;
-    }
+    recordOutcome(replica, outcome, now, this.config.consecutiveFailures, (r) =>
+      this.eject(r, now),
+    );
   }
 
   private eject(replica: Replica, now: number): void {
     const ejected = this.replicas.filter((r) => r.state === "ejected").length;
     if (!mayEject(ejected, this.replicas.length, this.config.maxEjectionPercent)) return;
-    // Like Envoy, the multiplier falls by one for every base period spent in rotation, so a
-    // replica that failed long ago is not punished with the longest ejection forever.
-    const decay = Math.floor((now - replica.inRotationSince) / this.config.baseEjectionTimeMs);
-    replica.multiplier = Math.max(0, replica.multiplier - decay) + 1;
-    replica.timesEjected++;
-    replica.state = "ejected";
-    replica.probing = false;
-    replica.ejectedAt = now;
-    replica.ejectedUntil = now + ejectionMs(this.config, replica.multiplier);
-    replica.generation++;
+    ejectReplica(replica, now, this.config);
     try {
       this.onEject?.(replica.address);
     } catch {
       // A metrics hook must not replace the backend's error the caller is about to see.
     }
   }
-
-  private restore(replica: Replica, now: number): void {
-    replica.state = "active";
-    replica.consecutiveFailures = 0;
-    replica.inRotationSince = now;
-    replica.generation++;
-  }
-}
-
-/** In rotation and not holding back for a probation call in flight. */
-function available(replica: Replica): boolean {
-  return replica.state === "active" || (replica.state === "probation" && !replica.probing);
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NamedTensor } from "../../tensor/types.js";
-import { parseAnswer, tensorFromAnswer } from "./rest-read.js";
-import { predictRequestText, tensorJsonText } from "./rest-write.js";
+import { parseAnswer, predictRequestText, tensorFromAnswer, tensorJsonText } from "./rest-codec.js";
 
 const t = (tensor: Omit<NamedTensor, "name">): NamedTensor => ({ name: "x", ...tensor });
 

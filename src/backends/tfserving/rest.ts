@@ -19,8 +19,7 @@ import type {
   TargetRef,
 } from "../types.js";
 import { DEFAULT_SIGNATURE, signatureSpecs, toModelMetadata } from "./metadata.js";
-import { errorMessage, parseAnswer, tensorFromAnswer } from "./rest-read.js";
-import { predictRequestText } from "./rest-write.js";
+import { errorMessage, parseAnswer, predictRequestText, tensorFromAnswer } from "./rest-codec.js";
 
 /** How long a fetched signature is trusted before it is read again. */
 const SIGNATURE_TTL_MS = 30_000;

@@ -7,8 +7,6 @@ import { TorchServeAdapter } from "./adapter.js";
 import { TorchServeGrpc } from "./grpc.js";
 import { TorchServeRest } from "./rest.js";
 
-export { TorchServeAdapter } from "./adapter.js";
-
 /**
  * The adapter for backend `name`, speaking REST (`url`) or gRPC (`grpc`) as `effectiveProtocol`
  * picks. Throws when the chosen protocol's address is missing (the config check reports it first).

@@ -15,12 +15,13 @@ import type { InferenceService } from "../../gateway/types.js";
 import { errorsPath } from "../io/jsonl-sink.js";
 import { unavailableOnFailure } from "../unavailable.js";
 import { countRecords } from "./count.js";
+import { finishedBatch, joinParts } from "./finalize.js";
 import type { BatchLogger } from "./manager.js";
 import type { BatchMetrics } from "./metrics.js";
 import { notifyBatch } from "./notify.js";
 import { RedisBatchStore, type ShardState } from "./redis-store.js";
 import { runBatch } from "./run.js";
-import { concatParts, planShards, removeParts, type ShardPlan } from "./shards.js";
+import { planShards, removeParts, type ShardPlan, shardSpec } from "./shards.js";
 import { TargetSlots } from "./slots.js";
 import type { BatchCounts, Batches, BatchPage, BatchRecord, BatchSpec } from "./types.js";
 import { isFinal } from "./types.js";
@@ -187,18 +188,7 @@ export class RedisBatches implements Batches {
     if (batch.status === "queued") {
       batch = await this.#store.save({ ...batch, status: "running", startedAt: Date.now() });
     }
-    const spec: BatchSpec =
-      shard.part === undefined
-        ? batch.spec
-        : {
-            ...batch.spec,
-            output: {
-              path: shard.part,
-              ...("path" in batch.spec.output && batch.spec.output.format
-                ? { format: batch.spec.output.format }
-                : {}),
-            },
-          };
+    const spec = shardSpec(batch.spec, shard);
     const state = await this.#store.shardState(id, shard.index);
     this.#o.logger.info(
       { batchId: id, shard: shard.index, from: state?.counts.done ?? 0 },
@@ -274,40 +264,10 @@ export class RedisBatches implements Batches {
       return;
     }
     await this.#store.save({ ...batch, status: "finalizing" });
-    const spec = batch.spec;
-    if ("path" in spec.output && shards.every((s) => s.part !== undefined)) {
-      const csv = (spec.output.format ?? spec.format) === "csv";
-      await concatParts(
-        this.dataDir,
-        shards.map((s) => s.part as string),
-        spec.output.path,
-        csv,
-      );
-      await concatParts(
-        this.dataDir,
-        shards.map((s) => s.errorsPath),
-        batch.errorsPath,
-        false,
-      );
-      await removeParts(this.dataDir, id);
-    }
-    const summed = await this.#store.withShardCounts(batch);
-    const counts = { ...summed.counts, total: summed.counts.done };
-    const failed = spec.maxErrors !== undefined && counts.failed > spec.maxErrors;
-    const finished = await this.#store.save({
-      ...summed,
-      counts,
-      status: failed ? "failed" : "succeeded",
-      finishedAt: Date.now(),
-      ...(failed
-        ? {
-            error: {
-              code: "INVALID_REQUEST",
-              message: `${counts.failed} records failed, more than maxErrors (${spec.maxErrors})`,
-            },
-          }
-        : {}),
-    });
+    await joinParts(this.dataDir, batch, shards);
+    const finished = await this.#store.save(
+      finishedBatch(await this.#store.withShardCounts(batch), Date.now()),
+    );
     this.#ended(finished);
     await this.#store.dropShards(id, shards.length);
   }

@@ -6,8 +6,8 @@
  */
 import type { GatewayConfig } from "../../config/schema.js";
 import type { InferenceService } from "../../gateway/types.js";
-import type { JobLogger } from "../engine.js";
 import type { JobMetrics } from "../metrics.js";
+import type { JobLogger } from "../store-hooks.js";
 import { BatchManager } from "./manager.js";
 import { RedisBatches } from "./redis-batches.js";
 import { Scheduler } from "./schedules.js";

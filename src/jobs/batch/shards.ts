@@ -107,3 +107,15 @@ export async function concatParts(
 export async function removeParts(dataDir: string, id: string): Promise<void> {
   await rm(await resolveDataPath(dataDir, `.batches/${id}`), { recursive: true, force: true });
 }
+
+/** The spec one shard runs: the batch's, writing to the shard's part file when it has one. */
+export function shardSpec(spec: BatchSpec, shard: ShardPlan): BatchSpec {
+  if (shard.part === undefined) return spec;
+  return {
+    ...spec,
+    output: {
+      path: shard.part,
+      ...("path" in spec.output && spec.output.format ? { format: spec.output.format } : {}),
+    },
+  };
+}
