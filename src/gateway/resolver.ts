@@ -77,6 +77,11 @@ export class Resolver {
     this.overrides.set(model, checkTraffic(model, this.modelConfig(model), entries));
   }
 
+  /** Drops a run-time split: the rollout's or the config's is in force again. */
+  clearTraffic(model: string): void {
+    this.overrides.delete(model);
+  }
+
   /** The model's config; throws ModelNotFoundError. */
   modelConfig(model: string): ModelConfig {
     const modelConfig = Object.hasOwn(this.config.models, model)
