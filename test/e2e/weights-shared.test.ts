@@ -4,6 +4,7 @@
  * second, and a gateway started later begins with it. Both iris versions serve the same ONNX
  * model; an answer names its version in `x-infergate-version`.
  */
+import { writeFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProcess, startGatewayProcess } from "../jobs/process.js";
 import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis.js";
@@ -111,5 +112,21 @@ describe.skipIf(skip)("run-time weights shared by two gateways on one Redis", ()
     expect(
       c.logs.some((l) => l.msg === "shared run-time traffic weights applied" && l.model === "iris"),
     ).toBe(true);
+
+    // A reloads a file whose traffic block changed: the split is dropped on every gateway, even
+    // on B, which has not reloaded and goes back to its own file's routing (the default, "1").
+    writeFileSync(
+      configPath,
+      config().replace(
+        '    default: "1"\n',
+        '    default: "1"\n    traffic: [{ version: "1", weight: 1 }]\n',
+      ),
+    );
+    expect((await postJson(`${a.url}/admin/reload`, {})).status).toBe(200);
+    expect(await msUntilRouted(b, "1")).toBeLessThan(1000);
+    const afterReload = (await (await fetch(`${b.url}/admin/routes`)).json()) as {
+      models: { iris: { traffic?: unknown } };
+    };
+    expect(afterReload.models.iris.traffic).toBeUndefined();
   });
 });
