@@ -72,7 +72,7 @@ export class Resolver {
     return undefined;
   }
 
-  /** Sets a run-time split until the next reload; throws TrafficInvalidError. */
+  /** Sets a run-time split in this snapshot (a reload may carry it); throws TrafficInvalidError. */
   setTraffic(model: string, entries: readonly SplitEntry[]): void {
     this.overrides.set(model, checkTraffic(model, this.modelConfig(model), entries));
   }
