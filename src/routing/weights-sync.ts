@@ -70,8 +70,11 @@ export class WeightsSync {
     this.#store?.instance.close();
     this.#store = undefined;
     clearInterval(this.#timer);
-    this.#applied.clear();
-    if (config.redis === undefined || settings === undefined) return;
+    // Another Redis keeps the record of what applies here, so its first read drops what it lacks.
+    if (config.redis === undefined || settings === undefined) {
+      this.#applied.clear();
+      return;
+    }
     const instance = new WeightsStore({
       url: config.redis.url,
       keyPrefix: config.redis.keyPrefix,
