@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { TimeSeries } from "./metrics/timeseries.js";
 import { startTracingIfRequested } from "./observability/start.js";
 import { keyTenants, withTenantMetrics } from "./observability/tenant-metrics.js";
+import type { SplitEntry } from "./routing/split.js";
 import { TRITON_EXTENSIONS } from "./triton/grpc-proto.js";
 import { GATEWAY_VERSION } from "./version.js";
 
@@ -73,6 +74,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
     limits: () => runtime.current().config.server.limits,
     reload: () => runtime.reload(),
+    setTraffic: (model: string, entries: readonly SplitEntry[]) =>
+      runtime.setTraffic(model, entries),
     bodyIdleTimeoutMs: () => limits().bodyIdleTimeoutMs,
     bodyBudget: new BodyBudget(() => limits().maxBufferedBodyBytes),
     logger,

@@ -72,9 +72,14 @@ export class Resolver {
     return undefined;
   }
 
-  /** Sets a run-time split until the next reload; throws TrafficInvalidError. */
+  /** Sets a run-time split in this snapshot (a reload may carry it); throws TrafficInvalidError. */
   setTraffic(model: string, entries: readonly SplitEntry[]): void {
     this.overrides.set(model, checkTraffic(model, this.modelConfig(model), entries));
+  }
+
+  /** Drops a run-time split: the rollout's or the config's is in force again. */
+  clearTraffic(model: string): void {
+    this.overrides.delete(model);
   }
 
   /** The model's config; throws ModelNotFoundError. */

@@ -16,6 +16,8 @@ import {
   DEFAULT_SHADOW_MAX_QUEUE,
   ShadowRunner,
 } from "../routing/shadow.js";
+import type { SplitEntry } from "../routing/split.js";
+import { WeightsSync } from "../routing/weights-sync.js";
 import { carryRuntimeWeights } from "./carry-weights.js";
 import { ReadinessMonitor, type ReadinessProbe } from "./readiness.js";
 import { GatewayService } from "./service.js";
@@ -56,6 +58,8 @@ export class Runtime {
   private readonly readiness: ReadinessMonitor;
   /** Shadow copies of every snapshot share one bounded runner. */
   private readonly shadow: ShadowRunner;
+  /** Run-time traffic weights, shared through Redis when configured (weights-sync.ts). */
+  private readonly weights: WeightsSync;
   private cache: { instance: ResponseCache; generation: number; settings: string };
 
   private constructor(
@@ -80,13 +84,23 @@ export class Runtime {
       onError: (err, labels) => options.logger.debug({ err, ...labels }, "shadow request failed"),
     });
     this.service = this.serviceFor(config, adapters).service;
+    this.weights = new WeightsSync({ current: () => this.service, logger: options.logger });
+    this.weights.sync(config);
   }
 
   /** Loads the config and starts every backend; throws ConfigInvalidError for a bad file. */
   static async start(options: RuntimeOptions): Promise<Runtime> {
     const config = await Runtime.load(options);
     const adapters = await buildAdapters(config, new Map(), adapterHooks(options.metrics));
-    return new Runtime(options, new TargetRegistry(options.metrics), config, adapters);
+    const runtime = new Runtime(options, new TargetRegistry(options.metrics), config, adapters);
+    // A new replica starts with the fleet's shared weights, unless Redis is down.
+    await runtime.weights.ready(1000);
+    return runtime;
+  }
+
+  /** Sets a model's run-time split (on every replica when shared); see WeightsSync.set. */
+  setTraffic(model: string, entries: readonly SplitEntry[]): Promise<void> {
+    return this.weights.set(model, entries);
   }
 
   /** The service new requests should use. */
@@ -112,6 +126,7 @@ export class Runtime {
     if (this.closed) return;
     this.closed = true;
     await this.reloading;
+    await this.weights.close();
     await this.service.inFlight.idle(timeoutMs);
     for (const state of this.service.targetStates()) closeState(state);
     await this.rollouts.close();
@@ -149,6 +164,7 @@ export class Runtime {
     const next = this.serviceFor(config, adapters);
     carryRuntimeWeights(old, next.service, logger);
     this.service = next.service;
+    this.weights.reloaded(next.service);
     this.adapters = adapters;
     metrics.configReloads.inc({ result: "success" });
     logger.info({ models: Object.keys(config.models) }, "config reloaded");

@@ -138,6 +138,11 @@ export class GatewayService implements InferenceService {
     this.resolver.setTraffic(model, entries);
   }
 
+  /** Drops a run-time split (another replica's reload cleared the shared one). */
+  clearTraffic(model: string): void {
+    this.resolver.clearTraffic(model);
+  }
+
   breakers(): BreakerInfo[] {
     return breakerList(this.states.values());
   }

@@ -161,7 +161,8 @@ export interface AdminApi {
   /** The effective routing table (GET /admin/routes). */
   routes(): RoutesTable;
   /**
-   * Sets a model's traffic split at run time until the next reload, checked like the config
+   * Sets a model's traffic split at run time in this snapshot (carry-weights.ts says when a reload
+   * keeps it), checked like the config
    * file's `traffic`. Throws ModelNotFoundError, or InvalidRequestError (TrafficInvalidError with
    * `path: message` details).
    */

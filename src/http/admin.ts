@@ -1,6 +1,7 @@
 /**
  * Routing admin routes: `GET /admin/routes`, the effective routing table, and
- * `POST /admin/models/:model/traffic`, which sets a model's split until the next reload.
+ * `POST /admin/models/:model/traffic`, which sets a model's split at run time (docs/traffic.md
+ * "Run-time weights": on every replica when they share Redis).
  */
 import { Hono } from "hono";
 import { currentCaller } from "../auth/principal.js";
@@ -11,7 +12,9 @@ import type { AppEnv, HttpDeps } from "./deps.js";
 import { readJsonBody } from "./request.js";
 
 /** The routing admin routes; other errors go to the app's error handler. */
-export function adminRoutes(deps: Pick<HttpDeps, "service" | "logger">): Hono<AppEnv> {
+export function adminRoutes(
+  deps: Pick<HttpDeps, "service" | "logger" | "setTraffic">,
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/admin/routes", (c) => c.json(deps.service().routes(), 200));
@@ -23,8 +26,10 @@ export function adminRoutes(deps: Pick<HttpDeps, "service" | "logger">): Hono<Ap
     if (!service.models().includes(model)) throw new ModelNotFoundError(model);
     const before = describeSplit(service.routes().models[model]);
     // A bad split throws TrafficInvalidError, whose details the error encoder sends.
-    service.setTraffic(model, parseTrafficBody(await readJsonBody(c)));
-    const after = service.routes().models[model];
+    const entries = parseTrafficBody(await readJsonBody(c));
+    if (deps.setTraffic === undefined) service.setTraffic(model, entries);
+    else await deps.setTraffic(model, entries);
+    const after = deps.service().routes().models[model];
     deps.logger?.info?.(
       { who: currentCaller(), model, before, after: describeSplit(after) },
       "admin: traffic split set",

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InferenceService, ReloadResult } from "../gateway/types.js";
 import type { JobEngine } from "../jobs/engine.js";
 import type { Metrics } from "../metrics/registry.js";
+import type { SplitEntry } from "../routing/split.js";
 import type { BodyBudget } from "./body-budget.js";
 import type { BodyReadSettings } from "./body-limit.js";
 
@@ -36,6 +37,11 @@ export interface HttpDeps {
   /** The gateway-wide budget of buffered request-body bytes; absent = unbounded. */
   bodyBudget?: BodyBudget;
   logger?: HttpLogger;
+  /**
+   * Sets a model's run-time split (`POST /admin/models/{m}/traffic`), on every replica when
+   * weights are shared; absent = on the current service only.
+   */
+  setTraffic?: (model: string, entries: readonly SplitEntry[]) => Promise<void>;
   /** The async job engine; absent = no `/v1/async` routes. */
   jobs?: JobEngine;
 }

@@ -42,7 +42,7 @@ export interface AdminOpsOptions {
  * admin write rules of admin-guard.ts.
  */
 export function adminOpsRoutes(
-  deps: Pick<HttpDeps, "service" | "reload" | "logger">,
+  deps: Pick<HttpDeps, "service" | "reload" | "logger" | "setTraffic">,
   options: AdminOpsOptions = {},
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
