@@ -4,7 +4,7 @@
  * `infergate explain`. Both iris versions serve the same ONNX model; answers say the version in
  * `x-infergate-version`.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -236,19 +236,16 @@ describe("routing admin", () => {
 });
 
 describe("infergate explain", () => {
-  const explain = (...args: string[]) => {
-    const run = spawnSync(process.execPath, [CLI, "explain", "--config", configPath, ...args], {
-      encoding: "utf8",
-    });
-    return { code: run.status, out: run.stdout + run.stderr };
-  };
+  // Asynchronous on purpose: the gateway of the tests above runs in this process, and a blocked
+  // event loop lets it close the test client's idle keep-alive socket under its feet.
+  const explain = (...args: string[]) => runCli(["explain", "--config", configPath, ...args]);
   let configPath = "";
   beforeAll(() => {
     configPath = writeConfig(CONFIG);
   });
 
-  it("explains a label in the x-infergate-version header", () => {
-    expect(explain("--model", "iris", "--header", "x-infergate-version=canary")).toEqual({
+  it("explains a label in the x-infergate-version header", async () => {
+    expect(await explain("--model", "iris", "--header", "x-infergate-version=canary")).toEqual({
       code: 0,
       out:
         "model iris\n" +
@@ -258,7 +255,7 @@ describe("infergate explain", () => {
   });
 
   it("explains a sticky user, matching what the gateway does", async () => {
-    const run = explain("--model", "iris", "--header", "X-User-Id=alice");
+    const run = await explain("--model", "iris", "--header", "X-User-Id=alice");
     expect(run.code).toBe(0);
     const match =
       /sticky header x-user-id=alice -> version (\d) by rendezvous hashing over 90\/10/.exec(
@@ -268,30 +265,45 @@ describe("infergate explain", () => {
     expect(await versionOf({ "x-user-id": "alice" })).toBe(match?.[1]);
   });
 
-  it("explains a weighted random split and an explicit version", () => {
-    expect(explain("--model", "iris").out).toBe(
+  it("explains a weighted random split and an explicit version", async () => {
+    expect((await explain("--model", "iris")).out).toBe(
       "model iris\n" +
         "weighted random over 90/10 (versions 1/2) (no sticky header x-user-id on the request)\n" +
         "version 1 (90%) -> target local/iris/1\n" +
         "version 2 (10%) -> target local/iris/1\n",
     );
-    expect(explain("--model", "iris", "--version", "stable").out).toContain(
+    expect((await explain("--model", "iris", "--version", "stable")).out).toContain(
       "requested label stable -> version 1",
     );
   });
 
-  it("exits 1 for an unknown model or a bad config", () => {
-    expect(explain("--model", "nope")).toEqual({
+  it("exits 1 for an unknown model or a bad config", async () => {
+    expect(await explain("--model", "nope")).toEqual({
       code: 1,
       out: 'MODEL_NOT_FOUND: model "nope" not found\n',
     });
     const bad = writeConfig(
       CONFIG.replace('{ version: "2", weight: 10 }', '{ version: "7", weight: 10 }'),
     );
-    const run = spawnSync(process.execPath, [CLI, "explain", "--config", bad, "--model", "iris"], {
-      encoding: "utf8",
-    });
-    expect(run.status).toBe(1);
-    expect(run.stdout).toContain('models.iris.traffic[1].version: unknown version "7"');
+    const run = await runCli(["explain", "--config", bad, "--model", "iris"]);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('models.iris.traffic[1].version: unknown version "7"');
   });
 });
+
+/** Runs the CLI without blocking this process; its stdout and stderr, joined, and its exit code. */
+function runCli(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, out: stdout + stderr }));
+  });
+}
