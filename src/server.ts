@@ -63,10 +63,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   });
   const server = runtime.current().config.server;
   const worker = options.worker;
-  // With several workers only the job worker runs the job engine; the others forward to it.
+  // With several workers the embedded stores belong to the job worker alone and the others
+  // forward to it; jobs on a Redis of their own are shared by every worker, as by replicas.
+  const jobsShared = runtime.current().config.jobs.redis !== undefined;
+  const forwardsJobs = worker !== undefined && !worker.ownsJobs && !jobsShared;
   let jobs: JobEngine | undefined;
   try {
-    if (worker === undefined || worker.ownsJobs) jobs = await startJobs(runtime, metrics, logger);
+    if (!forwardsJobs) jobs = await startJobs(runtime, metrics, logger);
   } catch (err) {
     await runtime.close(0);
     throw err;
@@ -105,10 +108,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
   const ownApp = createHttpApp(deps, { admin: placement.onPublic, access, accessLog });
-  const publicApp =
-    jobs === undefined && worker !== undefined
-      ? forwardJobs(ownApp, () => worker.jobsPort())
-      : ownApp;
+  const publicApp = forwardsJobs ? forwardJobs(ownApp, () => worker.jobsPort()) : ownApp;
   // The admin page's charts (docs/ui.md); its timer never keeps the process alive.
   const timeseries = new TimeSeries(metrics);
   try {
@@ -174,7 +174,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   }
 
   let jobsListener: JobsListener | undefined;
-  if (worker !== undefined && jobs !== undefined) {
+  if (worker?.ownsJobs && jobs !== undefined && !jobsShared) {
     try {
       jobsListener = await listenForJobs(ownApp);
     } catch (err) {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorControl } from "../emulators/control.js";
 import { ModelRunner, MODELS_DIR as RUNNER_MODELS } from "../emulators/runner.js";
 import { startTritonEmulator } from "../emulators/triton/index.js";
+import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis.js";
 import { localConfig, writeConfig } from "./harness.js";
 
 const CLI = resolve(import.meta.dirname, "../../dist/cli.js");
@@ -188,25 +189,7 @@ describe("server.workers: 2", () => {
   });
 
   it("takes and answers async jobs on either worker (the job worker runs them)", async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const res = await fresh(gw.port, "POST", "/v1/models/iris/async/predict", IRIS);
-      expect(res.status).toBe(202);
-      ids.push((JSON.parse(res.text) as { id: string }).id);
-    }
-    const finished: string[] = [];
-    for (const id of ids) {
-      for (let i = 0; i < 100; i++) {
-        const res = await fresh(gw.port, "GET", `/v1/async/${id}`);
-        const status = (JSON.parse(res.text) as { status: string }).status;
-        if (status === "succeeded" || status === "failed") {
-          finished.push(status);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    expect(finished).toEqual(Array(6).fill("succeeded"));
+    expect(await runJobs(gw.port, 6)).toEqual(Array(6).fill("succeeded"));
     // The forwarding worker logs nothing of its own: every job request is the job worker's line.
     const jobWorker = gw.lines.find((l) => l.msg === "async jobs ready")?.pid;
     expect(pidsServing(gw.lines, "/v1/models/iris/async/predict")).toEqual(new Set([jobWorker]));
@@ -245,6 +228,52 @@ describe("server.workers in validate and explain", () => {
     expect(rejected.status).toBe(1);
     expect(rejected.stdout).toMatch(/^server\.workers: /);
   });
+});
+
+/** Submits `count` async jobs on fresh connections and waits for each; returns their end states. */
+async function runJobs(port: number, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await fresh(port, "POST", "/v1/models/iris/async/predict", IRIS);
+    expect(res.status).toBe(202);
+    ids.push((JSON.parse(res.text) as { id: string }).id);
+  }
+  const finished: string[] = [];
+  for (const id of ids) {
+    for (let i = 0; i < 200; i++) {
+      const res = await fresh(port, "GET", `/v1/async/${id}`);
+      const status = (JSON.parse(res.text) as { status: string }).status;
+      if (status === "succeeded" || status === "failed") {
+        finished.push(status);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return finished;
+}
+
+describe.skipIf(skipWithoutRedis())("server.workers: 2 with jobs on their own Redis", () => {
+  let redis: TestRedis | undefined;
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it("runs the job engine in both workers, which share the jobs", async () => {
+    redis = await startRedis();
+    const configText = localConfig(`jobs:
+  redis: { url: "${redis.url}" }
+`).replace("  grpcPort: 0\n", "  grpcPort: 0\n  workers: 2\n");
+    const gw = await serve(writeConfig(configText));
+    await gw.waitFor(
+      () =>
+        new Set(gw.lines.filter((l) => l.msg === "async jobs ready").map((l) => l.pid)).size === 2,
+    );
+    expect(await runJobs(gw.port, 6)).toEqual(Array(6).fill("succeeded"));
+    expect(pidsServing(gw.lines, "/v1/models/iris/async/predict").size).toBe(2);
+    gw.child.kill("SIGTERM");
+    expect(await gw.exited).toBe(0);
+  }, 60_000);
 });
 
 describe("server.workers: 2 under SIGTERM", () => {
