@@ -6,7 +6,8 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { Pool } from "undici";
@@ -209,6 +210,41 @@ describe("server.workers: 2", () => {
     expect(statuses).toEqual(Array(6).fill(200));
     expect(replaced.pid).not.toBe(victim);
   });
+});
+
+describe("server.workers: 2 that cannot start", () => {
+  it("says why and exits 1 when the port is taken", async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          "serve",
+          "--config",
+          writeConfig(
+            localConfig()
+              .replace("  port: 0\n", `  port: ${port}\n`)
+              .replace("  grpcPort: 0\n", "  grpcPort: 0\n  workers: 2\n"),
+          ),
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      children.push(child);
+      let out = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+      expect(code).toBe(1);
+      expect(out).toContain(`port ${port} (http) is already in use on 127.0.0.1`);
+      expect(out).toContain('"msg":"a worker failed to start"');
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
 });
 
 describe("server.workers in validate and explain", () => {
