@@ -2,7 +2,7 @@
  * `/metrics` of a gateway running several worker processes (docs/workers.md): the primary gathers
  * each worker's registry as prom-client JSON and merges them with prom-client's
  * AggregatorRegistry, so counters and histograms count the whole gateway. Gauges sum too (queue
- * depths, cache bytes, job counts), except those whose sum means nothing, listed here.
+ * depths, cache bytes), except those whose sum means nothing, listed here.
  */
 import { type Aggregator, AggregatorRegistry, Registry } from "prom-client";
 
@@ -10,12 +10,15 @@ import { type Aggregator, AggregatorRegistry, Registry } from "prom-client";
 export type WorkerMetrics = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
 
 /**
- * Gauges that are a state, not an amount: every worker keeps its own breaker and rollout, and the
- * worst (highest) one is what an alert should see.
+ * Gauges whose sum means nothing. A breaker state or rollout weight is a state: every worker keeps
+ * its own, and the worst (highest) one is what an alert should see. Job counts are read from the
+ * job store, which the workers share (Redis) or only the job worker reports: either way every
+ * reporting worker sees the same whole count.
  */
 const AGGREGATORS: Readonly<Record<string, Aggregator>> = {
   infergate_breaker_state: "max",
   infergate_rollout_weight: "max",
+  infergate_jobs: "max",
 };
 
 /** The merged exposition text of every worker's metrics. */

@@ -117,6 +117,11 @@ function okCount(metricsText: string, model: string): number {
   return Number(pattern.exec(metricsText)?.[1] ?? 0);
 }
 
+function succeededJobs(metricsText: string): number {
+  const line = /^infergate_jobs\{kind="async",status="succeeded"\} (\d+)$/m.exec(metricsText);
+  return Number(line?.[1] ?? Number.NaN);
+}
+
 /** A second name for the iris model, as a config's `models` entry. */
 function extraModel(name: string): string {
   return `  ${name}:
@@ -191,6 +196,7 @@ describe("server.workers: 2", () => {
 
   it("takes and answers async jobs on either worker (the job worker runs them)", async () => {
     expect(await runJobs(gw.port, 6)).toEqual(Array(6).fill("succeeded"));
+    expect(succeededJobs((await fresh(gw.port, "GET", "/metrics")).text)).toBe(6);
     // The forwarding worker logs nothing of its own: every job request is the job worker's line.
     const jobWorker = gw.lines.find((l) => l.msg === "async jobs ready")?.pid;
     expect(pidsServing(gw.lines, "/v1/models/iris/async/predict")).toEqual(new Set([jobWorker]));
@@ -307,6 +313,8 @@ describe.skipIf(skipWithoutRedis())("server.workers: 2 with jobs on their own Re
     );
     expect(await runJobs(gw.port, 6)).toEqual(Array(6).fill("succeeded"));
     expect(pidsServing(gw.lines, "/v1/models/iris/async/predict").size).toBe(2);
+    // Both workers read the same Redis counts; /metrics shows them once.
+    expect(succeededJobs((await fresh(gw.port, "GET", "/metrics")).text)).toBe(6);
     gw.child.kill("SIGTERM");
     expect(await gw.exited).toBe(0);
   }, 60_000);
