@@ -15,6 +15,7 @@ import {
   type WorkerMetrics,
 } from "../metrics/cluster-aggregate.js";
 import { IpcChannel, type IpcMessage } from "./ipc.js";
+import { RESTART_WINDOW_MS, RestartPolicy } from "./restart-policy.js";
 import {
   isReloadResult,
   METRICS_TIMEOUT_MS,
@@ -22,11 +23,6 @@ import {
   WORKER_INDEX_ENV,
 } from "./worker.js";
 
-/** Re-forks allowed within RESTART_WINDOW_MS; one more and the gateway stops (exit 1). */
-export const MAX_RESTARTS = 5;
-export const RESTART_WINDOW_MS = 60_000;
-/** Longest wait before a re-fork (the wait doubles with each recent restart). */
-const MAX_RESTART_DELAY_MS = 5000;
 /** A worker still running this long after its drain timeout is killed. */
 const EXIT_GRACE_MS = 10_000;
 /** One worker's metrics must come within this, or that worker is left out of the answer. */
@@ -58,7 +54,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     channel: undefined,
     ready: false,
   }));
-  const restarts: number[] = [];
+  const restarts = new RestartPolicy();
   let jobsPort: number | undefined;
   let started = false;
   let stopping: Promise<number> | undefined;
@@ -153,19 +149,15 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       void stop(1);
       return;
     }
-    const now = Date.now();
-    while (restarts.length > 0 && (restarts[0] as number) <= now - RESTART_WINDOW_MS)
-      restarts.shift();
-    if (restarts.length >= MAX_RESTARTS) {
+    const delayMs = restarts.next(Date.now());
+    if (delayMs === undefined) {
       logger.error(
-        { worker: index, code, signal, restarts: restarts.length, windowMs: RESTART_WINDOW_MS },
+        { worker: index, code, signal, restarts: restarts.recent, windowMs: RESTART_WINDOW_MS },
         "workers keep dying; stopping the gateway",
       );
       void stop(1);
       return;
     }
-    const delayMs = Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** restarts.length);
-    restarts.push(now);
     logger.warn({ worker: index, code, signal, delayMs }, "worker died; starting another");
     setTimeout(() => {
       if (stopping === undefined) fork(index);
