@@ -218,6 +218,26 @@ describe("server.workers: 2", () => {
   });
 });
 
+describe("server.workers: 2 whose workers keep dying", () => {
+  it("stops the gateway with exit 1 after 5 restarts within a minute", async () => {
+    const gw = await serve(
+      writeConfig(localConfig().replace("  grpcPort: 0\n", "  grpcPort: 0\n  workers: 2\n")),
+    );
+    const killed = new Set<unknown>();
+    for (let round = 0; round < 6; round++) {
+      const ready = await gw.waitFor(
+        (l) => l.msg === "worker ready" && l.worker === 1 && !killed.has(l.pid),
+        30_000,
+      );
+      killed.add(ready.pid);
+      process.kill(ready.pid as number, "SIGKILL");
+    }
+    expect(await gw.exited).toBe(1);
+    expect(gw.lines.filter((l) => l.msg === "worker died; starting another").length).toBe(5);
+    expect(gw.lines.some((l) => l.msg === "workers keep dying; stopping the gateway")).toBe(true);
+  }, 120_000);
+});
+
 describe("server.workers: 2 that cannot start", () => {
   it("says why and exits 1 when the port is taken", async () => {
     const taken = createServer();
