@@ -4,6 +4,8 @@
  * `explain`, which prints how a request would be routed.
  */
 import { parseArgs } from "node:util";
+import { runPrimary, workerCount } from "./cluster/primary.js";
+import { connectWorker, type WorkerLink } from "./cluster/worker.js";
 import { loadConfigFile } from "./config/load.js";
 import { watchConfigFile } from "./config/watch.js";
 import { GatewayError } from "./errors.js";
@@ -46,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     case "validate":
       return validate(configPath);
     case "serve":
-      return serveUntilSignalled(configPath);
+      return serve(configPath);
     case "explain":
       return explain(configPath, values.model, values.header ?? [], values.version);
     default:
@@ -110,19 +112,52 @@ const LOG_FLUSH_TIMEOUT_MS = 5000;
 /** The serve command's logger, flushed before the process exits. */
 let processLogger: Logger | undefined;
 
-async function serveUntilSignalled(configPath: string): Promise<number> {
-  let logger: Logger;
+/**
+ * `serve`: one gateway process, or with `server.workers` above 1 a primary that forks that many
+ * (docs/workers.md). A config that does not load is reported by the single-process path.
+ */
+async function serve(configPath: string): Promise<number> {
+  const worker = connectWorker();
+  if (worker !== undefined) return serveUntilSignalled(configPath, worker);
+  const loaded = await loadConfigFile(configPath);
+  const count = loaded.ok ? workerCount(loaded.config.server.workers) : 1;
+  if (count <= 1) return serveUntilSignalled(configPath);
+  const logger = startLogger();
+  if (logger === undefined) return 1;
+  const server = loaded.ok ? loaded.config.server : undefined;
+  return runPrimary({
+    configPath,
+    count,
+    logger,
+    drainTimeoutMs: server?.drainTimeoutMs ?? 0,
+    watchConfig: server?.watchConfig ?? false,
+  });
+}
+
+/** The process logger from LOG_LEVEL; undefined (after saying why) when the level is unknown. */
+function startLogger(worker?: WorkerLink): Logger | undefined {
   try {
-    logger = createLogger();
+    const logger = createLogger();
+    processLogger =
+      worker === undefined ? logger : logger.child({ worker: worker.index, pid: process.pid });
+    return processLogger;
   } catch (err) {
     if (!(err instanceof LogLevelError)) throw err;
     process.stderr.write(`${err.message}\n`);
-    return 1;
+    return undefined;
   }
-  processLogger = logger;
+}
+
+async function serveUntilSignalled(configPath: string, worker?: WorkerLink): Promise<number> {
+  const logger = startLogger(worker);
+  if (logger === undefined) return 1;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway({ configPath, logger });
+    gateway = await startGateway({
+      configPath,
+      logger,
+      ...(worker === undefined ? {} : { worker }),
+    });
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
       logger.error({ config: configPath, errors: err.errors }, "invalid config");
@@ -134,12 +169,15 @@ async function serveUntilSignalled(configPath: string): Promise<number> {
     else logger.error({ err }, "failed to start");
     return 1;
   }
+  // A worker's SIGHUP reloads that worker; the primary's reloads them all.
   process.on("SIGHUP", () => {
     void gateway.runtime.reload();
   });
-  const watcher = gateway.runtime.current().config.server.watchConfig
-    ? watchConfigFile({ path: configPath, reload: () => gateway.runtime.reload(), logger })
-    : undefined;
+  // With workers the primary watches the file and reloads every worker.
+  const watcher =
+    worker === undefined && gateway.runtime.current().config.server.watchConfig
+      ? watchConfigFile({ path: configPath, reload: () => gateway.runtime.reload(), logger })
+      : undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {

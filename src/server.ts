@@ -3,6 +3,8 @@
  * `server.grpcPort` is set, the gRPC listener. `stop()` drains as docs/operations.md "Drain and shutdown" describes.
  */
 import { AccessControl } from "./auth/access.js";
+import { forwardJobs, type JobsListener, listenForJobs } from "./cluster/job-forward.js";
+import type { WorkerLink } from "./cluster/worker.js";
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
@@ -12,6 +14,7 @@ import { adminPlacement } from "./http/exposure.js";
 import { type HttpListener, listenHttp } from "./http/listener.js";
 import { JobEngine } from "./jobs/engine.js";
 import type { Logger } from "./logger.js";
+import { ClusterRegistry } from "./metrics/cluster-aggregate.js";
 import { createMetrics, type Metrics } from "./metrics/registry.js";
 import { TimeSeries } from "./metrics/timeseries.js";
 import { startTracingIfRequested } from "./observability/start.js";
@@ -44,6 +47,8 @@ export interface StartOptions {
   configPath: string;
   logger: Logger;
   env?: Record<string, string | undefined>;
+  /** Set in a worker of a multi-process gateway (docs/workers.md); absent = a single process. */
+  worker?: WorkerLink;
 }
 
 /** Loads the config, starts the backends and opens the listeners. */
@@ -58,22 +63,35 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(options.env === undefined ? {} : { env: options.env }),
   });
   const server = runtime.current().config.server;
-  let jobs: JobEngine;
+  const worker = options.worker;
+  // With several workers the embedded stores belong to the job worker alone and the others
+  // forward to it; jobs on a Redis of their own are shared by every worker, as by replicas.
+  const jobsShared = runtime.current().config.jobs.redis !== undefined;
+  const forwardsJobs = worker !== undefined && !worker.ownsJobs && !jobsShared;
+  let jobs: JobEngine | undefined;
   try {
-    jobs = await startJobs(runtime, metrics, logger);
+    if (!forwardsJobs) jobs = await startJobs(runtime, metrics, logger);
   } catch (err) {
     await runtime.close(0);
     throw err;
   }
+  worker?.serve({
+    reload: () => runtime.reload(),
+    "metrics-json": () => metrics.registry.getMetricsAsJSON(),
+  });
 
   const limits = () => runtime.current().config.server.limits;
   const deps = {
-    jobs,
+    ...(jobs === undefined ? {} : { jobs }),
     service: () => runtime.current(),
-    metrics,
+    // `/metrics` of a worker answers for the whole gateway.
+    metrics:
+      worker === undefined
+        ? metrics
+        : { ...metrics, registry: new ClusterRegistry(() => worker.metricsText()) },
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
     limits: () => runtime.current().config.server.limits,
-    reload: () => runtime.reload(),
+    reload: () => (worker === undefined ? runtime.reload() : worker.reloadAll()),
     setTraffic: (model: string, entries: readonly SplitEntry[]) =>
       runtime.setTraffic(model, entries),
     bodyIdleTimeoutMs: () => limits().bodyIdleTimeoutMs,
@@ -92,7 +110,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   );
   for (const warning of placement.warnings) logger.warn({ adminPort: server.adminPort }, warning);
   let http: HttpListener;
-  const publicApp = createHttpApp(deps, { admin: placement.onPublic, access, accessLog });
+  const ownApp = createHttpApp(deps, { admin: placement.onPublic, access, accessLog });
+  const publicApp = forwardsJobs ? forwardJobs(ownApp, () => worker.jobsPort()) : ownApp;
   // The admin page's charts (docs/ui.md); its timer never keeps the process alive.
   const timeseries = new TimeSeries(metrics);
   try {
@@ -104,7 +123,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       limits,
     });
   } catch (err) {
-    await jobs.close(0);
+    await jobs?.close(0);
     await runtime.close(0);
     throw err;
   }
@@ -127,7 +146,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       );
     } catch (err) {
       http.server.close();
-      await jobs.close(0);
+      await jobs?.close(0);
       await runtime.close(0);
       throw err;
     }
@@ -150,12 +169,27 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     } catch (err) {
       http.server.close();
       admin?.server.close();
-      await jobs.close(0);
+      await jobs?.close(0);
       await runtime.close(0);
       throw err;
     }
     logger.info({ protocol: "grpc", host: server.host, port: grpcPort }, "listening");
   }
+
+  let jobsListener: JobsListener | undefined;
+  if (worker?.ownsJobs && jobs !== undefined && !jobsShared) {
+    try {
+      jobsListener = await listenForJobs(ownApp);
+    } catch (err) {
+      http.server.close();
+      admin?.server.close();
+      await grpc?.close(0);
+      await jobs.close(0);
+      await runtime.close(0);
+      throw err;
+    }
+  }
+  worker?.ready(jobsListener?.port);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -168,8 +202,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         http.drainer.drain(drainMs),
         admin?.drainer.drain(drainMs),
         grpc?.close(drainMs),
+        jobsListener?.close(drainMs),
       ]);
-      await jobs.close(Math.max(0, drainMs - (Date.now() - started)));
+      await jobs?.close(Math.max(0, drainMs - (Date.now() - started)));
       await runtime.close(Math.max(0, drainMs - (Date.now() - started)));
       await access.close();
       await tracing?.shutdown();

@@ -168,6 +168,11 @@ export const serverSchema = z
     adminHost: z.string().min(1).optional(),
     /** Reload when the config file's contents change, as a ConfigMap update does (docs/kubernetes.md). */
     watchConfig: z.boolean().default(false),
+    /**
+     * Gateway processes sharing the listeners (docs/workers.md): a count, or `auto` for one per
+     * core; 1 is a single process. Takes effect on restart.
+     */
+    workers: z.union([z.literal("auto"), positiveInt.max(256)]).default(1),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     grpc: grpcServerSchema.default(() => grpcServerSchema.parse({})),
   })
