@@ -4,7 +4,7 @@
  */
 import { AccessControl } from "./auth/access.js";
 import { forwardJobs, type JobsListener, listenForJobs } from "./cluster/job-forward.js";
-import type { WorkerLink } from "./cluster/worker.js";
+import { isTrafficChange, type WorkerLink } from "./cluster/worker.js";
 import { Runtime } from "./gateway/runtime.js";
 import type { ServerInfo } from "./gateway/types.js";
 import { createGrpcFront } from "./grpc/server.js";
@@ -78,6 +78,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   worker?.serve({
     reload: () => runtime.reload(),
     "metrics-json": () => metrics.registry.getMetricsAsJSON(),
+    traffic: async (change) => {
+      if (!isTrafficChange(change)) throw new Error("the primary sent a split that is not one");
+      await runtime.setTraffic(change.model, change.entries);
+    },
   });
 
   const limits = () => runtime.current().config.server.limits;
@@ -92,8 +96,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     bodyLimitBytes: () => runtime.current().config.server.bodyLimitBytes,
     limits: () => runtime.current().config.server.limits,
     reload: () => (worker === undefined ? runtime.reload() : worker.reloadAll()),
-    setTraffic: (model: string, entries: readonly SplitEntry[]) =>
-      runtime.setTraffic(model, entries),
+    setTraffic: async (model: string, entries: readonly SplitEntry[]) => {
+      await runtime.setTraffic(model, entries);
+      // With Redis every worker follows the stored split; without it the primary relays it.
+      if (worker !== undefined && runtime.current().config.redis === undefined) {
+        await worker.trafficAll({ model, entries: [...entries] });
+      }
+    },
     bodyIdleTimeoutMs: () => limits().bodyIdleTimeoutMs,
     bodyBudget: new BodyBudget(() => limits().maxBufferedBodyBytes),
     logger,

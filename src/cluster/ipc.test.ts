@@ -36,6 +36,12 @@ describe("IpcChannel", () => {
     await expect(a.ask("reload", 1000)).resolves.toEqual({ ok: true });
   });
 
+  it("hands an ask's body to the handler", async () => {
+    const { a } = pair({}, { traffic: async (body) => ({ got: body }) });
+    const change = { model: "iris", entries: [{ version: "2", weight: 100 }] };
+    await expect(a.ask("traffic", 1000, change)).resolves.toEqual({ got: change });
+  });
+
   it("carries a handler's failure, and an ask nobody answers, as a rejection", async () => {
     const { a } = pair(
       {},

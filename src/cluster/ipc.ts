@@ -11,13 +11,20 @@ export type Ask =
   /** Worker → primary: the `/metrics` text of the whole gateway. */
   | "metrics"
   /** Primary → worker: this worker's metrics as prom-client JSON. */
-  | "metrics-json";
+  | "metrics-json"
+  /**
+   * Worker → primary: apply a run-time split in every other worker (the body is the split).
+   * Primary → worker: apply it here.
+   */
+  | "traffic";
 
 /** A question; the other side answers with the same id. */
 export interface AskMessage {
   kind: "infergate:ask";
   id: number;
   ask: Ask;
+  /** What the ask carries, when it carries anything (JSON-serialisable). */
+  body?: unknown;
 }
 
 /** The answer to an {@link AskMessage}. */
@@ -72,7 +79,7 @@ interface Pending {
 }
 
 /** How a channel answers asks from the other side. */
-export type AskHandlers = Partial<Record<Ask, () => Promise<unknown>>>;
+export type AskHandlers = Partial<Record<Ask, (body?: unknown) => Promise<unknown>>>;
 
 /** Asks and answers over one IPC link (a worker's `process`, or the primary's `Worker`). */
 export class IpcChannel {
@@ -91,7 +98,7 @@ export class IpcChannel {
   ) {}
 
   /** Asks the other side; rejects when it does not answer within `timeoutMs`. */
-  ask(ask: Ask, timeoutMs: number): Promise<unknown> {
+  ask(ask: Ask, timeoutMs: number, body?: unknown): Promise<unknown> {
     if (this.#pending.size >= MAX_PENDING) {
       return Promise.reject(new Error(`too many ${ask} asks waiting`));
     }
@@ -103,7 +110,9 @@ export class IpcChannel {
       }, timeoutMs);
       timer.unref();
       this.#pending.set(id, { resolve, reject, timer });
-      if (!this.#trySend({ kind: "infergate:ask", id, ask })) {
+      const message: AskMessage = { kind: "infergate:ask", id, ask };
+      if (body !== undefined) message.body = body;
+      if (!this.#trySend(message)) {
         this.#settle(id, undefined, "the other process is gone");
       }
     });
@@ -136,7 +145,7 @@ export class IpcChannel {
     let answer: AnswerMessage;
     try {
       if (handler === undefined) throw new Error(`cannot answer ${message.ask}`);
-      answer = { kind: "infergate:answer", id: message.id, value: await handler() };
+      answer = { kind: "infergate:answer", id: message.id, value: await handler(message.body) };
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       answer = { kind: "infergate:answer", id: message.id, error };

@@ -20,6 +20,7 @@ import {
   isReloadResult,
   METRICS_TIMEOUT_MS,
   RELOAD_TIMEOUT_MS,
+  TRAFFIC_TIMEOUT_MS,
   WORKER_INDEX_ENV,
 } from "./worker.js";
 
@@ -91,6 +92,26 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     return result;
   };
 
+  // A split set through one worker's admin API, applied in the others: without Redis that is how
+  // every worker routes alike (docs/workers.md).
+  const relayTraffic = async (from: Slot, change: unknown): Promise<number> => {
+    const others = live().filter((s) => s !== from);
+    const answers = await Promise.allSettled(
+      others.map((s) => s.channel.ask("traffic", TRAFFIC_TIMEOUT_MS / 2, change)),
+    );
+    const failed = answers.filter((a) => a.status === "rejected").length;
+    if (failed > 0) {
+      logger.warn(
+        { failed, workers: others.length + 1 },
+        "a worker did not apply a run-time split",
+      );
+      throw new Error(
+        `the split was applied in ${others.length + 1 - failed} of ${others.length + 1} workers`,
+      );
+    }
+    return others.length;
+  };
+
   const metricsText = async (): Promise<string> => {
     const answers = await Promise.allSettled(
       live().map((s) => s.channel.ask("metrics-json", WORKER_METRICS_TIMEOUT_MS)),
@@ -106,7 +127,12 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
     const slot = slots[index] as Slot;
     const send = (message: IpcMessage) => worker.isConnected() && worker.send(message);
-    const channel = new IpcChannel(send, { reload: reloadAll, metrics: metricsText }, (message) => {
+    const asks = {
+      reload: reloadAll,
+      metrics: metricsText,
+      traffic: (change: unknown) => relayTraffic(slot, change),
+    };
+    const channel = new IpcChannel(send, asks, (message) => {
       if (message.kind !== "infergate:ready") return;
       slot.ready = true;
       if (message.jobsPort !== undefined) {

@@ -6,6 +6,7 @@
 import cluster from "node:cluster";
 import type { ReloadResult } from "../gateway/types.js";
 import { isWorkerMetrics } from "../metrics/cluster-aggregate.js";
+import type { SplitEntry } from "../routing/split.js";
 import { type AskHandlers, IpcChannel, type IpcMessage } from "./ipc.js";
 
 /** The environment variable carrying a worker's index (0 is the job worker). */
@@ -13,6 +14,8 @@ export const WORKER_INDEX_ENV = "INFERGATE_WORKER_INDEX";
 
 /** Longest a reload of every worker may take before the asking worker gives up on it. */
 export const RELOAD_TIMEOUT_MS = 120_000;
+/** Longest the other workers may take to apply a run-time split. */
+export const TRAFFIC_TIMEOUT_MS = 10_000;
 /** Longest the whole gateway's metrics may take to gather. */
 export const METRICS_TIMEOUT_MS = 10_000;
 
@@ -28,6 +31,31 @@ export function isReloadResult(value: unknown): value is ReloadResult {
   );
 }
 
+/** A run-time split on its way between workers. */
+export interface TrafficChange {
+  model: string;
+  entries: SplitEntry[];
+}
+
+/** True for a {@link TrafficChange} (it crossed a process boundary). */
+export function isTrafficChange(value: unknown): value is TrafficChange {
+  if (typeof value !== "object" || value === null) return false;
+  if (!("model" in value) || typeof value.model !== "string") return false;
+  return (
+    "entries" in value &&
+    Array.isArray(value.entries) &&
+    value.entries.every(
+      (e: unknown) =>
+        typeof e === "object" &&
+        e !== null &&
+        "version" in e &&
+        typeof e.version === "string" &&
+        "weight" in e &&
+        typeof e.weight === "number",
+    )
+  );
+}
+
 /** What server.ts needs from the cluster in a worker. */
 export interface WorkerLink {
   /** This worker's index; 0 runs the job engine. */
@@ -40,8 +68,10 @@ export interface WorkerLink {
   reloadAll(): Promise<ReloadResult>;
   /** The whole gateway's `/metrics` text. */
   metricsText(): Promise<string>;
-  /** Answers the primary's asks with this gateway's reload and registry. */
-  serve(handlers: Required<Pick<AskHandlers, "reload" | "metrics-json">>): void;
+  /** Applies a run-time split, already applied here, in every other worker. */
+  trafficAll(change: TrafficChange): Promise<void>;
+  /** Answers the primary's asks with this gateway's reload, registry and run-time splits. */
+  serve(handlers: Required<Pick<AskHandlers, "reload" | "metrics-json" | "traffic">>): void;
   /** Tells the primary this worker serves; the job worker also says where its jobs port is. */
   ready(jobsPort?: number): void;
 }
@@ -72,8 +102,12 @@ export function connectWorker(): WorkerLink | undefined {
       if (typeof value !== "string") throw new Error("the primary answered metrics with nonsense");
       return value;
     },
+    async trafficAll(change) {
+      await channel.ask("traffic", TRAFFIC_TIMEOUT_MS, change);
+    },
     serve(own) {
       handlers.reload = own.reload;
+      handlers.traffic = own.traffic;
       handlers["metrics-json"] = async () => {
         const metrics = await own["metrics-json"]();
         if (!isWorkerMetrics(metrics)) throw new Error("metrics are not prom-client JSON");

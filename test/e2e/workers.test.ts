@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer, request } from "node:http";
+import { createServer, type IncomingHttpHeaders, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -74,12 +74,23 @@ async function serve(configPath: string): Promise<Served> {
 }
 
 /** One request on a connection of its own, so node:cluster hands it to the next worker. */
-function fresh(
+async function fresh(
   port: number,
   method: string,
   path: string,
   body?: string,
 ): Promise<{ status: number; text: string }> {
+  const { status, text } = await freshWithHeaders(port, method, path, body);
+  return { status, text };
+}
+
+/** {@link fresh}, with the answer's headers. */
+function freshWithHeaders(
+  port: number,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolveAnswer, reject) => {
     const req = request(
       {
@@ -96,7 +107,9 @@ function fresh(
         res.on("data", (chunk: string) => {
           text += chunk;
         });
-        res.on("end", () => resolveAnswer({ status: res.statusCode ?? 0, text }));
+        res.on("end", () =>
+          resolveAnswer({ status: res.statusCode ?? 0, text, headers: res.headers }),
+        );
       },
     );
     req.on("error", reject);
@@ -133,8 +146,15 @@ function extraModel(name: string): string {
 describe("server.workers: 2", () => {
   let gw: Served;
   let configPath: string;
+  // `split` starts all on version 1; a run-time split moves it.
+  const split = `  split:
+    versions:
+      "1": { backend: local, model: iris, version: "1" }
+      "2": { backend: local, model: iris, version: "1" }
+    traffic: [{ version: "1", weight: 100 }]
+`;
   const config = (extra = "") =>
-    localConfig(extra).replace("  grpcPort: 0\n", "  grpcPort: 0\n  workers: 2\n");
+    localConfig(split + extra).replace("  grpcPort: 0\n", "  grpcPort: 0\n  workers: 2\n");
 
   beforeAll(async () => {
     configPath = writeConfig(config());
@@ -192,6 +212,23 @@ describe("server.workers: 2", () => {
     }
     expect(statuses).toEqual(Array(8).fill(200));
     expect(pidsServing(gw.lines, "/v1/models/iris3/predict").size).toBe(2);
+  });
+
+  it("applies a run-time split set through one worker in both", async () => {
+    const set = await fresh(
+      gw.port,
+      "POST",
+      "/admin/models/split/traffic",
+      JSON.stringify({ traffic: [{ version: "2", weight: 100 }] }),
+    );
+    expect(set.status).toBe(200);
+    const versions: unknown[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await freshWithHeaders(gw.port, "POST", "/v1/models/split/predict", IRIS);
+      versions.push(res.headers["x-infergate-version"]);
+    }
+    expect(versions).toEqual(Array(10).fill("2"));
+    expect(pidsServing(gw.lines, "/v1/models/split/predict").size).toBe(2);
   });
 
   it("takes and answers async jobs on either worker (the job worker runs them)", async () => {
