@@ -49,6 +49,7 @@ describe("loadConfigFile", () => {
         drainTimeoutMs: 10000,
         cacheMaxBytes: 67108864,
         watchConfig: false,
+        name: "infergate",
         limits: limitsSchema.parse({}),
         grpc: grpcServerSchema.parse({}),
       },
@@ -234,6 +235,7 @@ describe("parseConfigText", () => {
       drainTimeoutMs: 10000,
       cacheMaxBytes: 67108864,
       watchConfig: false,
+      name: "infergate",
       limits: limitsSchema.parse({}),
       grpc: grpcServerSchema.parse({}),
     });

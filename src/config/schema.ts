@@ -168,6 +168,8 @@ export const serverSchema = z
     adminHost: z.string().min(1).optional(),
     /** Reload when the config file's contents change, as a ConfigMap update does (docs/kubernetes.md). */
     watchConfig: z.boolean().default(false),
+    /** The server name v2 server metadata reports (Triton's own examples check for "triton"). */
+    name: z.string().min(1).max(128).default("infergate"),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     grpc: grpcServerSchema.default(() => grpcServerSchema.parse({})),
   })

@@ -88,7 +88,8 @@ export class GatewayService implements InferenceService {
   constructor(options: ServiceOptions) {
     this.config = options.config;
     this.adapters = options.adapters;
-    this.info = options.info;
+    // The name is the config's (server.name), so a reload renames the server.
+    this.info = { ...options.info, name: options.config.server.name };
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.states = options.states;
     this.rolloutFor = options.rolloutFor;
