@@ -15,6 +15,7 @@ import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout/controller.js";
 import type { ShadowRunner } from "../routing/shadow.js";
 import type { SplitEntry } from "../routing/split.js";
+import { answerParameters } from "../triton/parameters.js";
 import { noteRequest } from "../triton/statistics.js";
 import { breakerList, modelRoutes, routesTable, type SnapshotView } from "./admin-views.js";
 import { MetadataCatalog } from "./catalog.js";
@@ -183,6 +184,7 @@ export class GatewayService implements InferenceService {
         backend,
         fallback: answer.index > 0,
         cache,
+        ...answerParameters(answer.result),
       };
     } catch (err) {
       serverFailure = !isClientFault(err);
