@@ -5,6 +5,7 @@
  * replica, and none was batched or answered from the cache. Also: the parameters a model sets on
  * its answer come back, and the server name is the configured one.
  */
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startTestGateway, type TestGateway } from "../e2e/harness.js";
 import type { EmulatorControl } from "../emulators/control.js";
@@ -216,5 +217,18 @@ describe("server name", () => {
     const grpc = await client.call("ServerMetadata", {});
     expect(grpc.name).toBe("triton");
     expect(grpc.version).toBe(rest.version);
+  });
+
+  it("a reload applies a new name", async () => {
+    const text = readFileSync(gw.configPath, "utf8");
+    try {
+      writeFileSync(gw.configPath, text.replace("name: triton", "name: edge-7"));
+      expect((await postJson(`${gw.url}/admin/reload`, {})).status).toBe(200);
+      expect(((await (await fetch(`${gw.url}/v2`)).json()) as Message).name).toBe("edge-7");
+      expect((await client.call("ServerMetadata", {})).name).toBe("edge-7");
+    } finally {
+      writeFileSync(gw.configPath, text);
+      await postJson(`${gw.url}/admin/reload`, {});
+    }
   });
 });
