@@ -60,6 +60,10 @@ export interface BackendResult {
   outputs: NamedTensor[];
   /** The version the backend says computed it, when it says. */
   modelVersion?: string;
+  /** Parameters the backend set on its answer (Triton backends), passed back to the client. */
+  parameters?: Record<string, unknown>;
+  /** Parameters the backend set on each output, by output name (Triton backends). */
+  outputParameters?: Record<string, Record<string, unknown>>;
   /** Set by the response cache: whether this answer came from it. */
   cache?: "hit" | "miss";
 }

@@ -99,6 +99,19 @@ describe("ResponseCache (in-process tier)", () => {
     expect(state.calls).toBe(2);
   });
 
+  it("does not store an answer that carries parameters: a hit would lose them", async () => {
+    const cache = new ResponseCache({ maxBytes: 1 << 20 });
+    const { state, next } = doubler();
+    const withParameters: InferFn = async (c) => ({ ...(await next(c)), parameters: { step: 1 } });
+    const infer = cache.policy({ namespace: "m|1|b", ttlSeconds: 60 })(withParameters);
+    const first = await infer(request([input([1])]));
+    const second = await infer(request([input([1])]));
+    expect([first.cache, second.cache]).toEqual(["miss", "miss"]);
+    expect(second.parameters).toEqual({ step: 1 });
+    expect(state.calls).toBe(2);
+    expect(cache.bytes).toBe(0);
+  });
+
   it("keeps namespaces apart", async () => {
     const cache = new ResponseCache({ maxBytes: 1 << 20 });
     const { state, next } = doubler();

@@ -214,6 +214,8 @@ export class ResponseCache {
   }
 
   private store(key: string, result: BackendResult, ttlMs: number): void {
+    // Answer parameters are not kept: a hit would answer without them, so such answers stay out.
+    if (result.parameters !== undefined || result.outputParameters !== undefined) return;
     let value: Buffer;
     try {
       value = encodeAnswer({ outputs: result.outputs, modelVersion: result.modelVersion });

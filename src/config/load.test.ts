@@ -50,6 +50,7 @@ describe("loadConfigFile", () => {
         cacheMaxBytes: 67108864,
         watchConfig: false,
         workers: 1,
+        name: "infergate",
         limits: limitsSchema.parse({}),
         grpc: grpcServerSchema.parse({}),
       },
@@ -236,6 +237,7 @@ describe("parseConfigText", () => {
       cacheMaxBytes: 67108864,
       watchConfig: false,
       workers: 1,
+      name: "infergate",
       limits: limitsSchema.parse({}),
       grpc: grpcServerSchema.parse({}),
     });

@@ -173,6 +173,8 @@ export const serverSchema = z
      * core; 1 is a single process. Takes effect on restart.
      */
     workers: z.union([z.literal("auto"), positiveInt.max(256)]).default(1),
+    /** The server name v2 server metadata reports (Triton's own examples check for "triton"). */
+    name: z.string().min(1).max(128).default("infergate"),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     grpc: grpcServerSchema.default(() => grpcServerSchema.parse({})),
   })

@@ -13,6 +13,7 @@ import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout/controller.js";
 import type { ShadowRunner } from "../routing/shadow.js";
 import type { SplitEntry } from "../routing/split.js";
+import { answerParameters } from "../triton/parameters.js";
 import { breakerList, modelRoutes, routesTable, type SnapshotView } from "./admin-views.js";
 import { MetadataCatalog } from "./catalog.js";
 import { runWithFallback } from "./fallback.js";
@@ -91,7 +92,8 @@ export class GatewayService implements InferenceService {
   constructor(options: ServiceOptions) {
     this.config = options.config;
     this.adapters = options.adapters;
-    this.info = options.info;
+    // The name is the config's (server.name), so a reload renames the server.
+    this.info = { ...options.info, name: options.config.server.name };
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.states = options.states;
     this.rolloutFor = options.rolloutFor;
@@ -178,6 +180,7 @@ export class GatewayService implements InferenceService {
       backend: answer.state.target.backend,
       fallback: answer.index > 0,
       cache: cacheOf(answer),
+      ...answerParameters(answer.result),
     };
   }
 

@@ -59,6 +59,9 @@ export interface InferResponse {
   /** True when a fallback target answered. */
   fallback: boolean;
   cache: "hit" | "miss" | "off";
+  /** Parameters the backend set on its answer and on each output (docs/triton.md). */
+  parameters?: Record<string, unknown>;
+  outputParameters?: Record<string, Record<string, unknown>>;
 }
 
 /** The result of a config reload, as POST /admin/reload reports it. */

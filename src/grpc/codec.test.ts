@@ -253,3 +253,22 @@ describe("decodeInferRequest limits", () => {
     );
   });
 });
+
+describe("answer parameters", () => {
+  it("are sent on the response and on each output as InferParameters", () => {
+    const wire = encodeInferResponse(
+      {
+        ...response([{ name: "i", datatype: "INT32", shape: [1], data: Int32Array.of(1) }]),
+        parameters: { sequence_step: 2, done: true },
+        outputParameters: { i: { scale: 0.5 } },
+      },
+      true,
+      undefined,
+    );
+    expect(wire.parameters).toEqual({
+      sequence_step: { int64_param: "2" },
+      done: { bool_param: true },
+    });
+    expect(wire.outputs[0]?.parameters).toEqual({ scale: { double_param: 0.5 } });
+  });
+});

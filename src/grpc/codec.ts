@@ -28,6 +28,7 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from "../tensor/index.js";
+import { fromWireParameters, toWireParameters } from "../triton/parameters.js";
 
 /** A decoded request and whether it carried `raw_input_contents` (the answer then goes raw too). */
 export interface DecodedInferRequest {
@@ -163,39 +164,18 @@ function tensorFromContents(
   return tensorFromJsonData(datatype, shape, contents?.[field] ?? [], budget);
 }
 
-/**
- * Request parameters as plain values. 64-bit integers become numbers when exactly representable,
- * else stay decimal strings (a bigint would break JSON serialisation further down).
- */
+/** Request parameters as plain values; one without a value is the client's error. */
 function decodeParameters(
   wire: Record<string, WireInferParameter>,
 ): Record<string, unknown> | undefined {
   const entries = Object.entries(wire);
   if (entries.length === 0) return undefined;
-  const out: Record<string, unknown> = {};
   for (const [key, p] of entries) {
-    switch (p.parameter_choice) {
-      case "bool_param":
-        out[key] = p.bool_param;
-        break;
-      case "string_param":
-        out[key] = p.string_param;
-        break;
-      case "double_param":
-        out[key] = p.double_param;
-        break;
-      case "int64_param":
-      case "uint64_param": {
-        const text = String(p[p.parameter_choice]);
-        const n = Number(text);
-        out[key] = Number.isSafeInteger(n) ? n : text;
-        break;
-      }
-      default:
-        throw new InvalidRequestError(`parameter '${key}' has no value`);
+    if (p.parameter_choice === undefined) {
+      throw new InvalidRequestError(`parameter '${key}' has no value`);
     }
   }
-  return out;
+  return fromWireParameters(wire);
 }
 
 /**
@@ -214,14 +194,14 @@ export function encodeInferResponse(
     name: o.name,
     datatype: o.datatype,
     shape: o.shape.map(String),
-    parameters: {},
+    parameters: toWireParameters(response.outputParameters?.[o.name]),
     contents: raw ? null : typedContents(o),
   }));
   return {
     model_name: response.model,
     model_version: response.version,
     id: response.id ?? requestId ?? "",
-    parameters: {},
+    parameters: toWireParameters(response.parameters),
     outputs,
     raw_output_contents: raw ? response.outputs.map((o) => tensorToRaw(o)) : [],
   };

@@ -2,7 +2,9 @@
  * Triton's `ModelStreamInfer` (docs/triton.md "Streaming"): every request on the stream is run as
  * ModelInfer would run it and answered in order; a failed request is its response's
  * `error_message` and the stream goes on. At most {@link MAX_IN_FLIGHT} requests of one stream run
- * at once: beyond that the stream stops reading until one is answered.
+ * at once: beyond that the stream stops reading until one is answered. Requests of one sequence
+ * (the same `sequence_id`) run one after another, in stream order, so a stateful backend gets a
+ * sequence's START before the rest even over a pool of connections.
  */
 import type { handleBidiStreamingCall, ServerDuplexStream } from "@grpc/grpc-js";
 import { toGatewayError } from "../errors.js";
@@ -52,6 +54,8 @@ export function streamInfer(
     if (Number.isFinite(ms)) context.clientDeadline = ms;
 
     let tail: Promise<void> = Promise.resolve();
+    /** The last request of each sequence still running (at most MAX_IN_FLIGHT entries). */
+    const sequences = new Map<string, Promise<StreamResponse>>();
     let inFlight = 0;
     let ended = false;
     let paused = false;
@@ -64,7 +68,16 @@ export function streamInfer(
         paused = true;
         call.pause();
       }
-      const answer = answerOne(service(), wire, context, options);
+      const key = wireSequenceKey(wire.parameters);
+      const before = key === undefined ? undefined : sequences.get(key);
+      const run = () => answerOne(service(), wire, context, options);
+      const answer = before === undefined ? run() : before.then(run);
+      if (key !== undefined) {
+        sequences.set(key, answer);
+        void answer.then(() => {
+          if (sequences.get(key) === answer) sequences.delete(key);
+        });
+      }
       tail = tail
         .then(() => answer)
         .then((message) => {

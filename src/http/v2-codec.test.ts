@@ -63,3 +63,37 @@ describe("KServe v2 JSON exactness", () => {
     });
   });
 });
+
+describe("answer parameters", () => {
+  it("are written on the answer and on each output, next to binary_data_size", async () => {
+    const encoded = await encodeV2Response(
+      {
+        model: "m",
+        version: "1",
+        backend: "b",
+        fallback: false,
+        cache: "off",
+        outputs: [
+          { name: "a", datatype: "INT32", shape: [1], data: Int32Array.of(7) },
+          { name: "b", datatype: "INT32", shape: [1], data: Int32Array.of(8) },
+        ],
+        parameters: { sequence_step: 2 },
+        outputParameters: { a: { accumulated: true }, b: { tag: "t" } },
+      },
+      undefined,
+      (name) => name === "b",
+    );
+    const json = JSON.parse(
+      new TextDecoder().decode(encoded.body.subarray(0, encoded.jsonLength)),
+    ) as Record<string, unknown>;
+    expect(json).toEqual({
+      model_name: "m",
+      model_version: "1",
+      parameters: { sequence_step: 2 },
+      outputs: [
+        { name: "a", datatype: "INT32", shape: [1], parameters: { accumulated: true }, data: [7] },
+        { name: "b", datatype: "INT32", shape: [1], parameters: { tag: "t", binary_data_size: 4 } },
+      ],
+    });
+  });
+});

@@ -266,10 +266,12 @@ export async function encodeV2Response(
       datatype: output.datatype,
       shape: output.shape,
     }).slice(0, -1);
+    const own = response.outputParameters?.[output.name];
     if (binaryOutput(output.name)) {
       const raw = tensorToRaw(output);
       blobs.push(raw);
-      outputs.push(`${head},"parameters":{"binary_data_size":${raw.byteLength}}}`);
+      const parameters = JSON.stringify({ ...own, binary_data_size: raw.byteLength });
+      outputs.push(`${head},"parameters":${parameters}}`);
       continue;
     }
     if (output.datatype === "FP16" || output.datatype === "BF16") {
@@ -277,11 +279,14 @@ export async function encodeV2Response(
         `output "${output.name}": sending ${output.datatype} data via JSON is not supported; request it with "binary_data": true`,
       );
     }
-    outputs.push(`${head},"data":${await tensorJsonText(output, false)}}`);
+    const parameters = own === undefined ? "" : `,"parameters":${JSON.stringify(own)}`;
+    outputs.push(`${head}${parameters},"data":${await tensorJsonText(output, false)}}`);
   }
   const idText = id === undefined ? "" : `"id":${JSON.stringify(id)},`;
+  const parametersText =
+    response.parameters === undefined ? "" : `"parameters":${JSON.stringify(response.parameters)},`;
   const json = encoder.encode(
-    `{"model_name":${JSON.stringify(response.model)},"model_version":${JSON.stringify(response.version)},${idText}"outputs":[${outputs.join(",")}]}`,
+    `{"model_name":${JSON.stringify(response.model)},"model_version":${JSON.stringify(response.version)},${idText}${parametersText}"outputs":[${outputs.join(",")}]}`,
   );
   if (blobs.length === 0)
     return { body: json, contentType: "application/json", jsonLength: undefined };

@@ -1,7 +1,7 @@
 /**
- * Request `parameters` on their way to a Triton backend (docs/triton.md "Parameters and
- * sequences"): plain values (as the v2 fronts decode them) back into KServe `InferParameter`s,
- * and the sequence parameters that make a request stateful.
+ * Request `parameters` on their way to a Triton backend and answer parameters on their way back
+ * (docs/triton.md "Parameters and sequences"): plain values (as the v2 fronts decode them) to and
+ * from KServe `InferParameter`s, and the sequence parameters that make a request stateful.
  */
 import type { WireInferParameter } from "../grpc/proto.js";
 
@@ -138,23 +138,60 @@ export function restTensorParameters(json: unknown): TensorParameters | undefine
   );
 }
 
+/**
+ * gRPC `InferParameter`s as plain values (those without a value are left out). A 64-bit integer
+ * becomes a number when exactly representable, else stays its decimal string.
+ */
+export function fromWireParameters(
+  wire: Readonly<Record<string, WireInferParameter>> | undefined,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(wire ?? {}).flatMap(([key, p]) => {
+      const choice = p.parameter_choice;
+      if (choice === undefined) return [];
+      const v = p[choice];
+      const n = choice.endsWith("64_param") ? Number(String(v)) : undefined;
+      return [[key, n !== undefined && Number.isSafeInteger(n) ? n : v]];
+    }),
+  );
+}
+
 /** The client's per-tensor parameters of a gRPC request, as plain values, or undefined. */
 export function grpcTensorParameters(wire: {
   inputs: readonly { name: string; parameters: Record<string, WireInferParameter> }[];
   outputs: readonly { name: string; parameters: Record<string, WireInferParameter> }[];
 }): TensorParameters | undefined {
-  const plain = (raw: unknown) => {
-    const params = raw as Record<string, WireInferParameter>;
-    const values = Object.fromEntries(
-      Object.entries(params).flatMap(([key, p]) => {
-        const choice = p.parameter_choice;
-        if (choice === undefined) return [];
-        const v = p[choice];
-        const n = typeof v === "string" && choice.endsWith("64_param") ? Number(v) : undefined;
-        return [[key, n !== undefined && Number.isSafeInteger(n) ? n : v]];
-      }),
-    );
-    return clientParameters(values);
-  };
+  const plain = (raw: unknown) =>
+    clientParameters(fromWireParameters(raw as Record<string, WireInferParameter>));
   return tensorParameters(collect(wire.inputs, plain), collect(wire.outputs, plain));
+}
+
+/** What a backend's answer carries back to the client: its parameters, those of its outputs. */
+export interface AnswerParameters {
+  parameters?: Record<string, unknown>;
+  outputParameters?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * The parameters of a Triton backend's answer (plain values, REST JSON or decoded gRPC), without
+ * the binary-data keys that describe the backend's own encoding; only the keys that have some.
+ */
+export function readAnswerParameters(
+  parameters: unknown,
+  outputs: readonly { name?: unknown; parameters?: unknown }[],
+): AnswerParameters {
+  const top = clientParameters(parameters);
+  const perOutput = collect(outputs, clientParameters);
+  return {
+    ...(top === undefined ? {} : { parameters: top }),
+    ...(perOutput === undefined ? {} : { outputParameters: perOutput }),
+  };
+}
+
+/** The answer parameters of a backend result, for the gateway's answer (none when empty). */
+export function answerParameters(result: AnswerParameters): AnswerParameters {
+  return {
+    ...(result.parameters === undefined ? {} : { parameters: result.parameters }),
+    ...(result.outputParameters === undefined ? {} : { outputParameters: result.outputParameters }),
+  };
 }

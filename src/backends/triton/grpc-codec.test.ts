@@ -153,3 +153,22 @@ describe("metadataFrom", () => {
     );
   });
 });
+
+describe("answer parameters", () => {
+  it("reads the answer's and each output's InferParameters as plain values", () => {
+    const wire = response([
+      {
+        ...output("y", "INT32", ["1"], { int_contents: [1] }),
+        parameters: { step: { parameter_choice: "int64_param", int64_param: "3" } },
+      },
+      output("z", "INT32", ["1"], { int_contents: [2] }),
+    ]);
+    wire.parameters = {
+      done: { parameter_choice: "bool_param", bool_param: true },
+      big: { parameter_choice: "int64_param", int64_param: "9007199254740993" },
+    };
+    const result = readGrpcInferResponse("t", wire);
+    expect(result.parameters).toEqual({ done: true, big: "9007199254740993" });
+    expect(result.outputParameters).toEqual({ y: { step: 3 } });
+  });
+});

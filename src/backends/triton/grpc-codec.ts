@@ -1,7 +1,8 @@
 /**
  * Canonical calls <-> KServe v2 gRPC `ModelInferRequest` / `ModelInferResponse` as a client: every
  * input travels in `raw_input_contents` (the only form FP16/BF16 have, and Triton's fast path);
- * answers are read from `raw_output_contents`, or from typed `contents` when a server answers so.
+ * answers are read from `raw_output_contents`, or from typed `contents` when a server answers so,
+ * with the parameters the server set on the answer and its outputs.
  */
 import { BackendError } from "../../errors.js";
 import { lengthPrefixed, TYPED_FIELD } from "../../protocols/kserve/contents.js";
@@ -19,7 +20,11 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from "../../tensor/index.js";
-import { toWireParameters } from "../../triton/parameters.js";
+import {
+  fromWireParameters,
+  readAnswerParameters,
+  toWireParameters,
+} from "../../triton/parameters.js";
 import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
@@ -57,9 +62,13 @@ export function readGrpcInferResponse(
     );
   }
   const outputs = wire.outputs.map((o, i) => readOutput(backend, o, raw[i]));
+  const parameters = readAnswerParameters(
+    fromWireParameters(wire.parameters),
+    wire.outputs.map((o) => ({ name: o.name, parameters: fromWireParameters(o.parameters) })),
+  );
   return wire.model_version === "" || wire.model_version === undefined
-    ? { outputs }
-    : { outputs, modelVersion: wire.model_version };
+    ? { outputs, ...parameters }
+    : { outputs, modelVersion: wire.model_version, ...parameters };
 }
 
 function readOutput(

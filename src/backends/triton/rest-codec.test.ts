@@ -208,3 +208,39 @@ describe("errorMessageOf", () => {
     );
   });
 });
+
+describe("answer parameters", () => {
+  it("reads the answer's and each output's parameters, without the binary-data keys", () => {
+    const { body, header } = answer(
+      {
+        parameters: { sequence_step: 2, note: "n" },
+        outputs: [
+          {
+            name: "y",
+            datatype: "INT32",
+            shape: [1],
+            parameters: { binary_data_size: 4, accumulated: true },
+          },
+          { name: "z", datatype: "INT32", shape: [1], data: [1] },
+        ],
+      },
+      [[1, 0, 0, 0]],
+    );
+    const result = readRestInferResponse("t", body, header);
+    expect(result.parameters).toEqual({ sequence_step: 2, note: "n" });
+    expect(result.outputParameters).toEqual({ y: { accumulated: true } });
+  });
+
+  it("leaves both out when the answer has none of its own", () => {
+    const { body, header } = answer(
+      {
+        outputs: [
+          { name: "y", datatype: "INT32", shape: [1], parameters: { binary_data_size: 4 } },
+        ],
+      },
+      [[1, 0, 0, 0]],
+    );
+    const result = readRestInferResponse("t", body, header);
+    expect(Object.keys(result)).toEqual(["outputs"]);
+  });
+});

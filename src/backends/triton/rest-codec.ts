@@ -13,7 +13,7 @@ import {
   tensorToRaw,
 } from "../../tensor/index.js";
 
-import { restParameters } from "../../triton/parameters.js";
+import { readAnswerParameters, restParameters } from "../../triton/parameters.js";
 import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
@@ -133,9 +133,10 @@ export function readRestInferResponse(
     );
   }
   const version = json.model_version;
+  const parameters = readAnswerParameters(json.parameters, json.outputs.filter(isRecord));
   return typeof version === "string" && version !== ""
-    ? { outputs, modelVersion: version }
-    : { outputs };
+    ? { outputs, modelVersion: version, ...parameters }
+    : { outputs, ...parameters };
 }
 
 /** The message of a KServe v2 error body `{"error": "..."}`, else the body text itself. */

@@ -1,7 +1,8 @@
 /**
  * What both of the emulator's protocols share: model lookup with Triton's NOT_FOUND messages, the
  * request checks Triton's core makes against the model (inputs, datatypes, shapes, outputs), the
- * call record and the EmulatorMode gate, and running the model.
+ * call record and the EmulatorMode gate, and running the model: an ONNX one from models/, or one
+ * of the stateful models of ./sequences.ts.
  */
 import type * as ort from "onnxruntime-node";
 import type { CallRecord } from "../control.js";
@@ -9,6 +10,7 @@ import { ModeGate } from "../mode-gate.js";
 import type { LoadedModel, ModelRunner, OrtValueInfo } from "../runner.js";
 import { type InputLabel, V2_TYPE } from "./convert.js";
 import { invalidArg, TritonError } from "./errors.js";
+import { SequenceModel } from "./sequences.js";
 
 /** Triton's platform string for ONNX Runtime models. */
 export const PLATFORM = "onnxruntime_onnx";
@@ -34,6 +36,17 @@ export interface Output {
    * `infer`). Binary and raw answers send these.
    */
   raw?: Uint8Array;
+  /** Parameters the model set on this output. */
+  parameters?: Record<string, unknown>;
+}
+
+/** A model the emulator serves: ONNX (with a session) or stateful. */
+export type EmulatedModel = LoadedModel | SequenceModel;
+
+/** A computed answer: its outputs, and the parameters the model set on the response. */
+export interface Answer {
+  outputs: Output[];
+  parameters?: Record<string, unknown>;
 }
 
 /** The KServe v2 datatype of a model tensor. */
@@ -54,23 +67,42 @@ export class TritonCore {
     error: () => new TritonError("INTERNAL", "internal error (emulated failure)"),
   });
 
+  /** The stateful models, each with its live sequences. */
+  readonly sequences = new Map<string, SequenceModel>(
+    SequenceModel.names().flatMap((name) => {
+      const model = SequenceModel.create(name);
+      return model === undefined ? [] : [[name, model] as const];
+    }),
+  );
+
   constructor(readonly runner: ModelRunner) {}
+
+  /** Version ids of a model, ascending. */
+  versions(model: string): string[] {
+    return this.sequences.has(model) ? ["1"] : this.runner.versions(model);
+  }
 
   /**
    * The model version a request names (empty/undefined = latest), or Triton's NOT_FOUND.
    * A version that is not an integer is INVALID_ARG, as in Triton.
    */
-  find(model: string, version: string | undefined): LoadedModel {
+  find(model: string, version: string | undefined): EmulatedModel {
     if (version !== undefined && version !== "" && !/^-?\d+$/.test(version)) {
       throw invalidArg(
         `failed to get model version from specified version string '${version}' (details: stoll)`,
       );
     }
     const latest = version === undefined || version === "" || version === "-1";
-    if (this.runner.versions(model).length === 0) {
+    if (this.versions(model).length === 0) {
       throw new TritonError("NOT_FOUND", `Request for unknown model: '${model}' is not found`);
     }
-    const found = this.runner.get(model, latest ? undefined : version);
+    const stateful = this.sequences.get(model);
+    const found =
+      stateful !== undefined
+        ? latest || version === stateful.version
+          ? stateful
+          : undefined
+        : this.runner.get(model, latest ? undefined : version);
     if (found === undefined) {
       throw new TritonError(
         "NOT_FOUND",
@@ -90,12 +122,16 @@ export class TritonCore {
     return this.gate.record(protocol, model, version === "" ? undefined : version, batch);
   }
 
-  /** Checks the request against the model like Triton's core, runs it, returns the outputs. */
+  /**
+   * Checks the request against the model like Triton's core, runs it (a stateful model with the
+   * request's parameters), returns the outputs.
+   */
   async infer(
-    model: LoadedModel,
+    model: EmulatedModel,
     inputs: readonly WireInput[],
     requested: readonly string[] | undefined,
-  ): Promise<Output[]> {
+    parameters: Readonly<Record<string, unknown>> = {},
+  ): Promise<Answer> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of inputs) {
       const spec = model.inputs.find((i) => i.name === input.name);
@@ -133,6 +169,24 @@ export class TritonCore {
       }
     }
     const names = requested === undefined || requested.length === 0 ? undefined : [...requested];
+    if (model instanceof SequenceModel) {
+      const feed = feeds.INPUT;
+      if (feed === undefined) throw new TritonError("INTERNAL", "INPUT missing");
+      const answer = model.run(feed, parameters);
+      const { output } = answer;
+      return {
+        outputs: [
+          {
+            name: "OUTPUT",
+            datatype: "INT32",
+            shape: output.dims.map(Number),
+            tensor: output,
+            parameters: answer.outputParameters,
+          },
+        ],
+        parameters: answer.parameters,
+      };
+    }
     let results: Record<string, ort.Tensor>;
     try {
       results = await this.runner.run(model, feeds, names);
@@ -143,12 +197,12 @@ export class TritonCore {
       );
     }
     const order = names ?? model.outputs.map((o) => o.name);
-    // The echo_* models are one Identity node. onnxruntime-node strings end at a NUL byte and
-    // hold only UTF-8, so for BYTES the emulator answers as a Triton identity backend does: the
-    // input's bytes, unchanged (when they came raw).
-    const echoRaw =
-      model.name.startsWith("echo_") && inputs[0]?.datatype === "BYTES" ? inputs[0].raw : undefined;
-    return order.map((name) => {
+    // The echo_* models and simple_identity are one Identity node. onnxruntime-node strings end
+    // at a NUL byte and hold only UTF-8, so for BYTES the emulator answers as a Triton identity
+    // backend does: the input's bytes, unchanged (when they came raw).
+    const identity = model.name.startsWith("echo_") || model.name === "simple_identity";
+    const echoRaw = identity && inputs[0]?.datatype === "BYTES" ? inputs[0].raw : undefined;
+    const outputs = order.map((name) => {
       const tensor = results[name];
       if (tensor === undefined) throw new TritonError("INTERNAL", `output '${name}' missing`);
       return {
@@ -159,10 +213,11 @@ export class TritonCore {
         ...(echoRaw === undefined ? {} : { raw: echoRaw }),
       };
     });
+    return { outputs };
   }
 
   /** Model metadata as KServe v2 reports it. */
-  metadata(model: LoadedModel) {
+  metadata(model: EmulatedModel) {
     const spec = (info: OrtValueInfo) => ({
       name: info.name,
       datatype: datatypeOf(info),
@@ -170,7 +225,7 @@ export class TritonCore {
     });
     return {
       name: model.name,
-      versions: this.runner.versions(model.name),
+      versions: this.versions(model.name),
       platform: PLATFORM,
       inputs: model.inputs.map(spec),
       outputs: model.outputs.map(spec),

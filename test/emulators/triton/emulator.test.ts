@@ -320,3 +320,59 @@ describe("Triton emulator: kill and restart", () => {
       .toEqual({ live: true });
   });
 });
+
+describe("Triton emulator: stateful models", () => {
+  const seq = (
+    id: unknown,
+    value: number,
+    start: boolean,
+    end: boolean,
+    model = "simple_sequence",
+  ) =>
+    post(`/v2/models/${model}/infer`, {
+      parameters: { sequence_id: id, sequence_start: start, sequence_end: end },
+      inputs: [{ name: "INPUT", datatype: "INT32", shape: [1, 1], data: [value] }],
+    });
+  const json = (r: { body: Buffer }) => JSON.parse(r.body.toString()) as Record<string, unknown>;
+  const output = (r: { body: Buffer }) =>
+    ((json(r).outputs as { data: number[] }[])[0]?.data ?? [])[0];
+
+  it("reports INPUT and OUTPUT like the ONNX models, version 1", async () => {
+    const meta = (await (await fetch(`${emulator.restUrl}/v2/models/simple_sequence`)).json()) as {
+      versions: string[];
+      inputs: unknown[];
+    };
+    expect(meta.versions).toEqual(["1"]);
+    expect(meta.inputs).toEqual([{ name: "INPUT", datatype: "INT32", shape: [-1, 1] }]);
+  });
+
+  it("simple_sequence: START adds 1; a string id works; the answer says the step", async () => {
+    const first = await seq("abc", 20, true, false);
+    expect(output(first)).toBe(21);
+    expect(json(first).parameters).toEqual({ sequence_step: 1 });
+    const second = await seq("abc", 7, false, true);
+    expect(output(second)).toBe(7);
+    expect(json(second).parameters).toEqual({ sequence_step: 2 });
+  });
+
+  it("a sequence must start with START, and is gone after END", async () => {
+    const res = await seq(41, 1, false, false);
+    expect(res.status).toBe(400);
+    expect(json(res).error).toBe(
+      "inference request for sequence 41 to model 'simple_sequence' must specify the START flag on the first request of the sequence",
+    );
+    expect((await seq(0, 1, true, false)).status).toBe(400);
+    await seq(42, 1, true, true);
+    expect((await seq(42, 1, false, false)).status).toBe(400);
+  });
+
+  it("simple_string_dyna_sequence sums its sequence and adds the id at the END", async () => {
+    const model = "simple_string_dyna_sequence";
+    const outs = [];
+    for (const [i, v] of [5, 6, 7].entries()) {
+      outs.push(output(await seq("1002", v, i === 0, i === 2, model)));
+    }
+    expect(outs).toEqual([5, 11, 18 + 1002]);
+    expect((await seq("not-a-number", 1, true, false, model)).status).toBe(400);
+  });
+});

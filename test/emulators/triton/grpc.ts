@@ -26,6 +26,36 @@ interface InferRequest {
   inputs: InferInput[];
   outputs: { name: string }[];
   raw_input_contents: Buffer[];
+  parameters: Record<string, WireParameter>;
+}
+
+/** An `InferParameter` as the loader decodes it (`oneofs`: the choice is named). */
+type WireParameter = Record<string, unknown> & { parameter_choice?: string };
+
+/** Request parameters as plain values (int64 as numbers). */
+function plainParameters(wire: Record<string, WireParameter>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(wire).flatMap(([key, p]) => {
+      const choice = p.parameter_choice;
+      if (choice === undefined) return [];
+      const v = p[choice];
+      return [[key, choice.endsWith("64_param") ? Number(v) : v]];
+    }),
+  );
+}
+
+/** Plain values as `InferParameter`s. */
+function wireParameters(plain: Readonly<Record<string, unknown>> | undefined) {
+  return Object.fromEntries(
+    Object.entries(plain ?? {}).map(([key, v]) => [
+      key,
+      typeof v === "boolean"
+        ? { bool_param: v }
+        : typeof v === "number"
+          ? { int64_param: String(v) }
+          : { string_param: String(v) },
+    ]),
+  );
 }
 
 interface ModelRef {
@@ -154,14 +184,25 @@ export function grpcImplementation(core: TritonCore): grpc.UntypedServiceImpleme
         return;
       }
       const requested = request.outputs.map((o) => o.name);
-      const outputs = await core.infer(found, inputs, requested.length > 0 ? requested : undefined);
+      const { outputs, parameters } = await core.infer(
+        found,
+        inputs,
+        requested.length > 0 ? requested : undefined,
+        plainParameters(request.parameters),
+      );
       if (call.cancelled) return;
       answered = true;
       callback(null, {
         model_name: found.name,
         model_version: found.version,
         id: request.id,
-        outputs: outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
+        parameters: wireParameters(parameters),
+        outputs: outputs.map((o) => ({
+          name: o.name,
+          datatype: o.datatype,
+          shape: o.shape,
+          parameters: wireParameters(o.parameters),
+        })),
         raw_output_contents: outputs.map((o) => o.raw ?? ortToRaw(o.tensor)),
       });
     };

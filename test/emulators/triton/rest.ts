@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallRecord } from "../control.js";
 import { ELEMENT_SIZE, jsonToOrt, ortToJsonText, ortToRaw, rawToOrt } from "./convert.js";
-import type { Output, TritonCore, WireInput } from "./core.js";
+import type { Answer, TritonCore, WireInput } from "./core.js";
 import { HTTP_STATUS, invalidArg, TritonError } from "./errors.js";
 
 /** Triton's default limit on a request body (--http-max-input-size, 64 MiB). */
@@ -159,6 +159,8 @@ interface ParsedRequest {
   inputs: WireInput[];
   outputs: { name: string; binary: boolean | undefined }[] | undefined;
   binaryOutput: boolean;
+  /** The request's parameters other than binary_data_output. */
+  parameters: Record<string, unknown>;
 }
 
 function parseInfer(json: unknown, binary: Buffer): ParsedRequest {
@@ -211,7 +213,9 @@ function parseInfer(json: unknown, binary: Buffer): ParsedRequest {
       `unexpected additional input data for model: ${binary.length - offset} bytes no input claims`,
     );
   }
-  const params = isRecord(json.parameters) ? json.parameters : {};
+  const { binary_data_output: binaryOutput, ...parameters } = isRecord(json.parameters)
+    ? json.parameters
+    : {};
   let outputs: ParsedRequest["outputs"];
   if (json.outputs !== undefined) {
     if (!Array.isArray(json.outputs)) throw invalidArg("Unable to parse 'outputs'");
@@ -228,7 +232,8 @@ function parseInfer(json: unknown, binary: Buffer): ParsedRequest {
     id: typeof json.id === "string" ? json.id : undefined,
     inputs,
     outputs,
-    binaryOutput: params.binary_data_output === true,
+    binaryOutput: binaryOutput === true,
+    parameters,
   };
 }
 
@@ -255,15 +260,16 @@ async function infer(
   record = core.record("rest", model, version, parsed.inputs[0]?.shape[0]);
   if (res.destroyed) record.cancelled = true;
   if (!(await core.gate.admit(gone, found.name))) return;
-  const outputs = await core.infer(
+  const answer = await core.infer(
     found,
     parsed.inputs,
     parsed.outputs?.map((o) => o.name),
+    parsed.parameters,
   );
   const binaryFor = (name: string) =>
     parsed.outputs?.find((o) => o.name === name)?.binary ?? parsed.binaryOutput;
   answered = true;
-  respond(res, found.name, found.version, parsed.id, outputs, binaryFor);
+  respond(res, found.name, found.version, parsed.id, answer, binaryFor);
 }
 
 function respond(
@@ -271,7 +277,7 @@ function respond(
   model: string,
   version: string,
   id: string | undefined,
-  outputs: Output[],
+  { outputs, parameters }: Answer,
   binaryFor: (name: string) => boolean,
 ): void {
   const blobs: Buffer[] = [];
@@ -280,11 +286,14 @@ function respond(
     if (binaryFor(o.name)) {
       const blob = o.raw === undefined ? ortToRaw(o.tensor) : Buffer.from(o.raw);
       blobs.push(blob);
-      return `{${head},"parameters":{"binary_data_size":${blob.length}}}`;
+      return `{${head},"parameters":${JSON.stringify({ ...o.parameters, binary_data_size: blob.length })}}`;
     }
-    return `{${head},"data":${ortToJsonText(o.datatype, o.tensor)}}`;
+    const own = o.parameters === undefined ? "" : `,"parameters":${JSON.stringify(o.parameters)}`;
+    return `{${head}${own},"data":${ortToJsonText(o.datatype, o.tensor)}}`;
   });
-  const idPart = id === undefined ? "" : `"id":${JSON.stringify(id)},`;
+  const idPart =
+    (id === undefined ? "" : `"id":${JSON.stringify(id)},`) +
+    (parameters === undefined ? "" : `"parameters":${JSON.stringify(parameters)},`);
   const json = Buffer.from(
     `{${idPart}"model_name":${JSON.stringify(model)},"model_version":"${version}","outputs":[${entries.join(",")}]}`,
   );
