@@ -85,13 +85,14 @@ export class HttpClient {
     else caller?.addEventListener("abort", onCallerAbort, { once: true });
     const signal = controller.signal;
     try {
-      const res = await this.pool.request({
+      const options: Dispatcher.RequestOptions = {
         method: req.method,
         path: this.basePath + req.path,
-        ...(req.headers === undefined ? {} : { headers: req.headers }),
-        ...(req.body === undefined ? {} : { body: req.body }),
         signal,
-      });
+      };
+      if (req.headers !== undefined) options.headers = req.headers;
+      if (req.body !== undefined) options.body = req.body;
+      const res = await this.pool.request(options);
       const body = await readCapped(res, this.maxResponseBytes, () => controller.abort());
       if (body === undefined) {
         throw new BackendError(
@@ -144,7 +145,7 @@ export class HttpClient {
  * refused before reading, and a body growing past it stops being read (`abort` drops the
  * connection, so the backend cannot keep streaming into the socket buffer).
  */
-async function readCapped(
+function readCapped(
   res: Dispatcher.ResponseData,
   max: number,
   abort: () => void,
@@ -152,21 +153,29 @@ async function readCapped(
   const announced = Number(res.headers["content-length"]);
   if (Number.isFinite(announced) && announced > max) {
     abort();
-    return undefined;
+    return Promise.resolve(undefined);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > max) {
-      abort();
-      res.body.destroy();
-      return undefined;
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, size);
+  // Events rather than `for await`: the async iterator costs a promise and a generator step per
+  // chunk, on every backend answer.
+  const body = res.body;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        body.off("data", onData);
+        abort();
+        body.destroy();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    body.on("data", onData);
+    body.once("end", () => resolve(Buffer.concat(chunks, size)));
+    body.once("error", reject);
+  });
 }
 
 const CONNECTION_CODES = new Set([
