@@ -18,13 +18,12 @@
  * Env: BENCH_CACHE_SECONDS (default 1 per cell and round), BENCH_CACHE_ROUNDS (default 15),
  * BENCH_CACHE_CONCURRENCY (default 32), BENCH_BASELINE_CLI, BENCH_CPU_PROF=1.
  */
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { it } from "vitest";
 import { MODELS_DIR } from "../test/emulators/runner.js";
 import { formatRatio, pairedInterval, throughput } from "./bootstrap.js";
 import { deferCleanup } from "./cleanup.js";
 import { type BenchClient, httpPost } from "./clients.js";
+import { startFixedServer } from "./fixed-servers.js";
 import {
   cpuMs,
   type GatewayProcess,
@@ -44,37 +43,6 @@ const BASELINE_CLI = process.env.BENCH_BASELINE_CLI || undefined;
 const CONCURRENCY = envNumber("BENCH_CACHE_CONCURRENCY", 32);
 const ROW = [5.1, 3.5, 1.4, 0.2];
 const TARGET_HITS_PER_SECOND = 15_000;
-
-/** A node:http server answering every request with `body` (after reading the request's). */
-const BARE_SERVER = `
-const http = require("node:http");
-const body = process.env.BARE_BODY;
-const server = http.createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-    res.end(body);
-  });
-});
-server.keepAliveTimeout = 30000;
-server.listen(0, "127.0.0.1", () => console.log(server.address().port));
-`;
-
-async function startBareServer(body: string): Promise<{ url: string; pid: number }> {
-  const child = spawn(process.execPath, ["-e", BARE_SERVER], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, BARE_BODY: body },
-  });
-  deferCleanup(() => child.kill("SIGKILL"));
-  const stdout = child.stdout;
-  const pid = child.pid;
-  if (pid === undefined) throw new Error("could not spawn the bare server");
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`bare server exited ${code}`)));
-    createInterface({ input: stdout }).once("line", (line) => resolve(Number(line)));
-  });
-  return { url: `http://127.0.0.1:${port}`, pid };
-}
 
 interface Cell {
   name: string;
@@ -126,7 +94,7 @@ models:
     answer = await first.text();
     if (first.status !== 200) throw new Error(`priming request: ${first.status} ${answer}`);
   }
-  const bare = await startBareServer(answer);
+  const bare = await startFixedServer(answer);
 
   const opts = { connections: CONCURRENCY };
   const hitName =

@@ -20,18 +20,23 @@ export interface NginxProcess {
   stop(): Promise<void>;
 }
 
-/** The nginx binary, installed from Debian's packages when it is missing. */
-export function ensureNginx(): string {
-  if (existsSync(NGINX)) return NGINX;
-  process.stdout.write("nginx missing: apt-get install -y nginx\n");
+/** `bin`, with Debian's package `pkg` installed first when it is missing. */
+export function ensureDebianBinary(bin: string, pkg: string): string {
+  if (existsSync(bin)) return bin;
+  process.stdout.write(`${pkg} missing: apt-get install -y ${pkg}\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   execFileSync("apt-get", ["update"], { stdio: "inherit", env });
-  execFileSync("apt-get", ["install", "-y", "--no-install-recommends", "nginx"], {
+  execFileSync("apt-get", ["install", "-y", "--no-install-recommends", pkg], {
     stdio: "inherit",
     env,
   });
-  if (!existsSync(NGINX)) throw new Error(`apt-get installed nginx but ${NGINX} is missing`);
-  return NGINX;
+  if (!existsSync(bin)) throw new Error(`apt-get installed ${pkg} but ${bin} is missing`);
+  return bin;
+}
+
+/** The nginx binary, installed from Debian's packages when it is missing. */
+export function ensureNginx(): string {
+  return ensureDebianBinary(NGINX, "nginx");
 }
 
 /** The nginx.conf proxying `127.0.0.1:<port>` to `upstream` (host:port), paths under `dir`. */
@@ -85,7 +90,7 @@ export async function startNginx(upstream: string): Promise<NginxProcess> {
   const pid = child.pid;
   if (pid === undefined) throw new Error("could not spawn nginx");
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await waitForPort(child, port, dir);
+  await waitForPort("nginx", child, port, join(dir, "error.log"));
   let stopping: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -103,15 +108,18 @@ export async function startNginx(upstream: string): Promise<NginxProcess> {
   };
 }
 
-/** Polls until nginx accepts a TCP connection (at most 10 s). */
-async function waitForPort(child: ChildProcess, port: number, dir: string): Promise<void> {
+/** Polls until the proxy `name` accepts a TCP connection (at most 10 s); its log if it exits. */
+export async function waitForPort(
+  name: string,
+  child: ChildProcess,
+  port: number,
+  logFile: string,
+): Promise<void> {
   const until = Date.now() + 10_000;
   while (Date.now() < until) {
     if (child.exitCode !== null) {
-      const log = existsSync(join(dir, "error.log"))
-        ? readFileSync(join(dir, "error.log"), "utf8")
-        : "";
-      throw new Error(`nginx exited ${child.exitCode}: ${log}`);
+      const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+      throw new Error(`${name} exited ${child.exitCode}: ${log}`);
     }
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, "127.0.0.1");
@@ -124,5 +132,5 @@ async function waitForPort(child: ChildProcess, port: number, dir: string): Prom
     if (open) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error("nginx did not start listening within 10 s");
+  throw new Error(`${name} did not start listening within 10 s`);
 }

@@ -20,6 +20,10 @@ import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 /** Header giving the byte length of the JSON part of a body with binary tensors. */
 export { INFERENCE_HEADER } from "../../protocols/kserve/binary-header.js";
 
+/** Stateless (no `stream` option), so one of each serves every call. */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 /** `/v2/models/{m}[/versions/{v}]`, with both parts URL-encoded. */
 export function modelPath(target: TargetRef): string {
   const base = `/v2/models/${encodeURIComponent(target.model)}`;
@@ -57,7 +61,7 @@ export function buildRestInferRequest(call: BackendCall): RestInferBody {
       parameters: { ...restParameters(call.tensorParameters?.outputs?.[name]), binary_data: true },
     }));
   }
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  const json = encoder.encode(JSON.stringify(header));
   return { body: binaryBody(json, blobs), jsonLength: json.byteLength };
 }
 
@@ -76,7 +80,6 @@ function splitBody(
   body: Uint8Array,
   headerValue: string | undefined,
 ): { json: unknown; binary: Uint8Array } {
-  const decoder = new TextDecoder();
   if (headerValue === undefined) {
     return { json: parseBackendJson(backend, decoder.decode(body)), binary: new Uint8Array(0) };
   }
@@ -141,7 +144,7 @@ export function readRestInferResponse(
 
 /** The message of a KServe v2 error body `{"error": "..."}`, else the body text itself. */
 export function errorMessageOf(body: Uint8Array): string {
-  const text = new TextDecoder().decode(body);
+  const text = decoder.decode(body);
   try {
     const json: unknown = JSON.parse(text);
     if (isRecord(json) && typeof json.error === "string") return json.error;
@@ -153,5 +156,5 @@ export function errorMessageOf(body: Uint8Array): string {
 
 /** Parses a JSON answer (metadata) of the backend. */
 export function parseJsonBody(backend: string, body: Uint8Array): unknown {
-  return parseBackendJson(backend, new TextDecoder().decode(body));
+  return parseBackendJson(backend, decoder.decode(body));
 }
