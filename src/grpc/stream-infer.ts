@@ -10,13 +10,13 @@ import type { handleBidiStreamingCall, ServerDuplexStream } from "@grpc/grpc-js"
 import { toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
 import type { InferenceApi, RequestContext } from "../gateway/types.js";
+import type { WireModelInferRequest, WireModelInferResponse } from "../protocols/kserve/proto.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
 import { inferAsTriton } from "../triton/input-check.js";
 import { grpcTensorParameters, wireSequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
-import type { WireModelInferRequest, WireModelInferResponse } from "./proto.js";
 
 /** Requests of one stream computed at once. */
 export const MAX_IN_FLIGHT = 16;

@@ -20,7 +20,7 @@ import { type UiOptions, uiRoutes } from "./ui.js";
 import { unifiedRoutes } from "./unified.js";
 import { v2Routes } from "./v2.js";
 
-export type { AppEnv, HttpDeps, HttpLogger, ReloadResult } from "./deps.js";
+export type { AppEnv, HttpDeps, HttpLogger } from "./deps.js";
 
 /** Options of {@link createHttpApp}. */
 export interface HttpAppOptions {

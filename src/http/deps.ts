@@ -18,8 +18,6 @@ export interface HttpLogger {
   info?(obj: object, msg?: string): void;
 }
 
-export type { ReloadResult } from "../gateway/types.js";
-
 /** Dependencies of {@link createHttpApp}. */
 export interface HttpDeps {
   /** The current service; a getter because a config reload swaps it. Called once per request. */

@@ -118,9 +118,6 @@ export async function readJsonBody(
   return json;
 }
 
-/** True for a JSON object (not an array, not null); the name the HTTP codecs use for isRecord. */
-export { isRecord as isPlainObject } from "../is-record.js";
-
 /**
  * The service's view of this request: request id, header lookup, client abort signal and the
  * optional `x-infergate-timeout-ms` deadline.

@@ -6,6 +6,7 @@
  */
 import { InvalidRequestError } from "../errors.js";
 import type { InferResponse } from "../gateway/types.js";
+import { isRecord } from "../is-record.js";
 import {
   checkOutputBytes,
   DEFAULT_LIMITS,
@@ -20,7 +21,6 @@ import {
   tensorJsonText,
 } from "../tensor/index.js";
 import { type ClassRequests, unifiedOutputRequests } from "../triton/classification.js";
-import { isPlainObject } from "./request.js";
 
 /** The parsed top level of a predict body, path parameters applied. */
 export interface PredictBody {
@@ -60,7 +60,7 @@ function parseOutputs(value: unknown): { names: string[] | undefined; classes: C
 
 /** Validates the predict body's top level. */
 export function parsePredictBody(body: unknown, path: PathNames): PredictBody {
-  if (!isPlainObject(body)) throw new InvalidRequestError("request body must be a JSON object");
+  if (!isRecord(body)) throw new InvalidRequestError("request body must be a JSON object");
   const model = path.model ?? optionalName(body.model, "model");
   if (model === undefined) {
     throw new InvalidRequestError(`"model" is required (in the body or the URL path)`);
@@ -71,7 +71,7 @@ export function parsePredictBody(body: unknown, path: PathNames): PredictBody {
     throw new InvalidRequestError(`"id" must be a string`);
   }
   const inputs = body.inputs;
-  if (!Array.isArray(inputs) && !isPlainObject(inputs)) {
+  if (!Array.isArray(inputs) && !isRecord(inputs)) {
     throw new InvalidRequestError(
       `"inputs" is required: an object of input name -> tensor, or a tensor`,
     );
@@ -135,7 +135,7 @@ function decodeTensor(
   const spec = specs.find((s) => s.name === name);
   try {
     const tensor =
-      isPlainObject(value) && isExplicitTensor(value, specs)
+      isRecord(value) && isExplicitTensor(value, specs)
         ? decodeExplicit(value, spec, budget)
         : tensorFromNested(value, spec?.datatype, budget);
     return { name, datatype: tensor.datatype, shape: tensor.shape, data: tensor.data };
@@ -162,7 +162,7 @@ export function decodeUnifiedInputs(
   specs: readonly TensorSpec[],
   budget: DecodeBudget = new DecodeBudget(),
 ): NamedTensor[] {
-  const bare = Array.isArray(inputs) || (isPlainObject(inputs) && isExplicitTensor(inputs, specs));
+  const bare = Array.isArray(inputs) || (isRecord(inputs) && isExplicitTensor(inputs, specs));
   if (bare) {
     const only = specs.length === 1 ? specs[0] : undefined;
     if (only === undefined) {
@@ -176,7 +176,7 @@ export function decodeUnifiedInputs(
     }
     return [decodeTensor(only.name, inputs, specs, budget)];
   }
-  if (!isPlainObject(inputs)) {
+  if (!isRecord(inputs)) {
     throw new InvalidRequestError(
       `"inputs" must be an object of input name -> tensor, or a tensor`,
     );

@@ -5,6 +5,7 @@
  */
 import { InvalidRequestError } from "../errors.js";
 import type { InferRequest, InferResponse } from "../gateway/types.js";
+import { isRecord } from "../is-record.js";
 import {
   binaryBody,
   checkOutputBytes,
@@ -20,7 +21,7 @@ import {
   tensorJsonText,
   tensorToRaw,
 } from "../tensor/index.js";
-import { isPlainObject, parseJson } from "./request.js";
+import { parseJson } from "./request.js";
 
 const encoder = new TextEncoder();
 
@@ -72,8 +73,7 @@ function isShape(value: unknown): value is number[] {
  */
 function optionalParameters(value: unknown, where: string): Record<string, unknown> {
   if (value === undefined || value === null) return {};
-  if (!isPlainObject(value))
-    throw new InvalidRequestError(`${where} "parameters" must be an object`);
+  if (!isRecord(value)) throw new InvalidRequestError(`${where} "parameters" must be an object`);
   for (const [key, v] of Object.entries(value)) {
     if (typeof v === "bigint") value[key] = v.toString();
   }
@@ -125,7 +125,7 @@ function decodeInput(
   blobs: BlobReader,
   budget: DecodeBudget,
 ): NamedTensor {
-  if (!isPlainObject(raw)) throw new InvalidRequestError(`inputs[${index}] must be an object`);
+  if (!isRecord(raw)) throw new InvalidRequestError(`inputs[${index}] must be an object`);
   const name = raw.name;
   if (typeof name !== "string" || name.length === 0) {
     throw new InvalidRequestError(`inputs[${index}] needs a "name"`);
@@ -183,7 +183,7 @@ function decodeOutputs(value: unknown): {
   if (!Array.isArray(value)) throw new InvalidRequestError(`"outputs" must be a list`);
   const names: string[] = [];
   value.forEach((raw: unknown, index) => {
-    if (!isPlainObject(raw) || typeof raw.name !== "string" || raw.name.length === 0) {
+    if (!isRecord(raw) || typeof raw.name !== "string" || raw.name.length === 0) {
       throw new InvalidRequestError(`outputs[${index}] needs a "name"`);
     }
     names.push(raw.name);
@@ -205,7 +205,7 @@ export function decodeV2Request(
   binary: Uint8Array | undefined,
   budget: DecodeBudget = new DecodeBudget(),
 ): DecodedV2Request {
-  if (!isPlainObject(json)) throw new InvalidRequestError("request body must be a JSON object");
+  if (!isRecord(json)) throw new InvalidRequestError("request body must be a JSON object");
   if (!Array.isArray(json.inputs) || json.inputs.length === 0) {
     throw new InvalidRequestError(`"inputs" must be a non-empty list`);
   }

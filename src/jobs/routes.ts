@@ -7,8 +7,9 @@ import { currentTenant } from "../auth/principal.js";
 import { InvalidRequestError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "../http/deps.js";
-import { isPlainObject, parseJson, readBodyBytes } from "../http/request.js";
+import { parseJson, readBodyBytes } from "../http/request.js";
 import { parsePredictBody } from "../http/unified-codec.js";
+import { isRecord } from "../is-record.js";
 import { submitTraceHeaders } from "../observability/job-span.js";
 import type { JobEngine } from "./engine.js";
 import { JOB_STATUSES, type JobStatus } from "./types.js";
@@ -87,7 +88,7 @@ export function asyncRoutes(
       if (value !== undefined) headers[name] = value;
     }
     Object.assign(headers, submitTraceHeaders());
-    const webhook = isPlainObject(parsed) ? parsed.webhook : undefined;
+    const webhook = isRecord(parsed) ? parsed.webhook : undefined;
     const path: { model?: string; version?: string } = {};
     const model = c.req.param("model");
     const version = c.req.param("version");

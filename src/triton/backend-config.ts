@@ -8,7 +8,7 @@ import { unaryCall } from "../backends/remote/grpc-client.js";
 import type { TargetRef } from "../backends/types.js";
 import { effectiveProtocol } from "../config/references.js";
 import type { GatewayConfig } from "../config/schema.js";
-import { KSERVE_SERVICE_NAME } from "../grpc/proto.js";
+import { KSERVE_SERVICE_NAME } from "../protocols/kserve/proto.js";
 import { tritonServiceDefinition } from "./grpc-proto.js";
 
 /** How long the gateway waits for a backend's config. */

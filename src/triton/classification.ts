@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { InvalidRequestError } from "../errors.js";
 import type { InferResponse, Route } from "../gateway/types.js";
-import type { WireRequestedOutput } from "../grpc/proto.js";
+import type { WireRequestedOutput } from "../protocols/kserve/proto.js";
 import { DATATYPES, type Datatype, type NamedTensor } from "../tensor/index.js";
 import { modelConfigOf } from "./gateway-view.js";
 

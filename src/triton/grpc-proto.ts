@@ -3,8 +3,8 @@
  * `protos/triton/`), for the extension RPCs the KServe core proto does not declare.
  */
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import { loadProtoPackage, serviceDefinition } from "../grpc/load-proto.js";
-import { KSERVE_SERVICE_NAME } from "../grpc/proto.js";
+import { KSERVE_SERVICE_NAME } from "../protocols/kserve/proto.js";
+import { loadProtoPackage, serviceDefinition } from "../protocols/load-proto.js";
 
 /** The extension RPCs the gateway registers beside the core six. */
 export const EXTENSION_METHODS = [

@@ -3,7 +3,7 @@
  * (docs/triton.md "Parameters and sequences"): plain values (as the v2 fronts decode them) to and
  * from KServe `InferParameter`s, and the sequence parameters that make a request stateful.
  */
-import type { WireInferParameter } from "../grpc/proto.js";
+import type { WireInferParameter } from "../protocols/kserve/proto.js";
 
 /** Parameters the gateway itself sets on calls to Triton; a client's never replace them. */
 const OWN_REST_PARAMETERS = new Set(["binary_data_output"]);

@@ -32,8 +32,10 @@ describe("primary killed mid-load", () => {
     ]);
     expect(outcomes).toHaveLength(600);
     expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);
-    // No hangs: every answer came well inside the 1 s deadline.
-    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(1000);
+    // No hangs. A request stuck on the dead primary would end at the 1 s deadline as a 504, which
+    // the status check above catches; this catches one that outlives its deadline. The client's
+    // clock runs in this busy test process too, so it allows twice the deadline.
+    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(2000);
     const fromFallback = outcomes.filter((o) => o.fallback);
     expect(fromFallback.length).toBeGreaterThan(300);
     expect(fromFallback.every((o) => o.backend === "local")).toBe(true);

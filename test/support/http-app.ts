@@ -3,8 +3,9 @@
  * adjustable body limit and reload result.
  */
 import type { Hono } from "hono";
+import type { ReloadResult } from "../../src/gateway/types.js";
 import { createHttpApp } from "../../src/http/app.js";
-import type { AppEnv, ReloadResult } from "../../src/http/deps.js";
+import type { AppEnv } from "../../src/http/deps.js";
 import { createMetrics, type Metrics } from "../../src/metrics/registry.js";
 import { FakeService } from "./fake-service.js";
 

@@ -5,9 +5,6 @@ import type { BackendAdapter } from "../types.js";
 import { TritonGrpcAdapter } from "./grpc.js";
 import { TritonRestAdapter } from "./rest.js";
 
-export { TritonGrpcAdapter } from "./grpc.js";
-export { TritonRestAdapter } from "./rest.js";
-
 /** The adapter for Triton backend `name`, speaking the protocol its config selects. */
 export function createTritonAdapter(
   name: string,

@@ -18,7 +18,6 @@ import type { BackendCall, BackendResult, TargetRef } from "../types.js";
 import { datatypeFrom, fromBackend, shapeFrom } from "./wire.js";
 
 /** Header giving the byte length of the JSON part of a body with binary tensors. */
-export { INFERENCE_HEADER } from "../../protocols/kserve/binary-header.js";
 
 /** Stateless (no `stream` option), so one of each serves every call. */
 const encoder = new TextEncoder();

@@ -4,6 +4,7 @@
  * pooled HttpClient.
  */
 import { GatewayError } from "../../errors.js";
+import { INFERENCE_HEADER } from "../../protocols/kserve/binary-header.js";
 import { answerBody, errorFromHttpStatus } from "../remote/errors.js";
 import { HttpClient, type HttpClientOptions, type HttpResponse } from "../remote/http-client.js";
 import { checkJsonStructure } from "../remote/json-guard.js";
@@ -17,7 +18,6 @@ import type {
 import {
   buildRestInferRequest,
   errorMessageOf,
-  INFERENCE_HEADER,
   modelPath,
   parseJsonBody,
   readRestInferResponse,

@@ -4,7 +4,7 @@
  * could make the gateway connect to any database its network reaches.
  */
 import { InvalidRequestError } from "../../errors.js";
-import { isPlainObject } from "../../http/request.js";
+import { isRecord } from "../../is-record.js";
 import type { JobsConfig } from "../config.js";
 import { type BatchLocation, parseFormat, parseLocation } from "../io/open.js";
 import { checkRelativePath } from "../io/paths.js";
@@ -45,7 +45,7 @@ function parseColumns(value: unknown): BatchSpec["columns"] {
   const isNames = (v: unknown): v is string[] =>
     Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === "string" && c.length > 0);
   if (isNames(value)) return value;
-  if (isPlainObject(value) && Object.values(value).every(isNames)) {
+  if (isRecord(value) && Object.values(value).every(isNames)) {
     return value as Record<string, string[]>;
   }
   throw new InvalidRequestError(`"columns" must be a list of column names or {input: [names]}`);
@@ -53,7 +53,7 @@ function parseColumns(value: unknown): BatchSpec["columns"] {
 
 /** The checked batch request. */
 export function parseBatchRequest(body: unknown, config: JobsConfig): BatchSpec {
-  if (!isPlainObject(body)) throw new InvalidRequestError("the body must be a JSON object");
+  if (!isRecord(body)) throw new InvalidRequestError("the body must be a JSON object");
   const model = optionalString(body.model, "model");
   if (model === undefined) throw new InvalidRequestError(`"model" is required`);
   const version = optionalString(body.version, "version");

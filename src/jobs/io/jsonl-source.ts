@@ -4,7 +4,7 @@
  * records (they keep their place in the line numbering).
  */
 import { createReadStream } from "node:fs";
-import { isPlainObject } from "../../http/request.js";
+import { isRecord } from "../../is-record.js";
 import { readLines } from "./lines.js";
 import {
   DEFAULT_MAX_RECORD_BYTES,
@@ -27,7 +27,7 @@ export function parseJsonlRecord(line: number, text: string, idField?: string): 
   } catch (err) {
     return invalidRecord(line, fallbackId, `malformed JSON: ${(err as Error).message}`);
   }
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     return invalidRecord(line, fallbackId, `a record must be a JSON object with "inputs"`);
   }
   const key = idField ?? "id";
@@ -38,7 +38,7 @@ export function parseJsonlRecord(line: number, text: string, idField?: string): 
     return invalidRecord(line, fallbackId, `"${key}" ${why}`);
   }
   const inputs = value.inputs;
-  if (!Array.isArray(inputs) && !isPlainObject(inputs)) {
+  if (!Array.isArray(inputs) && !isRecord(inputs)) {
     return invalidRecord(
       line,
       id ?? fallbackId,

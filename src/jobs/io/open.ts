@@ -5,7 +5,7 @@
  * has no path, so its errors file is the runner's to name (`errorsPath`, inside the data dir).
  */
 import { InvalidRequestError } from "../../errors.js";
-import { isPlainObject } from "../../http/request.js";
+import { isRecord } from "../../is-record.js";
 import { openCsvSink } from "./csv-sink.js";
 import { openCsvSource } from "./csv-source.js";
 import { errorsPath as errorsPathOf, openErrorsFile, openJsonlSink } from "./jsonl-sink.js";
@@ -63,7 +63,7 @@ function nonEmpty(value: unknown, field: string): string {
 
 /** Validates a request's `input` or `output` value. */
 export function parseLocation(value: unknown, role: "input" | "output"): BatchLocation {
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     throw new InvalidRequestError(`"${role}" must be {"path"} or {"postgres": {...}}`);
   }
   if (value.path !== undefined) {
@@ -72,7 +72,7 @@ export function parseLocation(value: unknown, role: "input" | "output"): BatchLo
     return { path: nonEmpty(value.path, `${role}.path`), ...(format ? { format } : {}) };
   }
   const pgValue = value.postgres;
-  if (!isPlainObject(pgValue)) {
+  if (!isRecord(pgValue)) {
     throw new InvalidRequestError(`"${role}" must be {"path"} or {"postgres": {...}}`);
   }
   const url = nonEmpty(pgValue.url, `${role}.postgres.url`);
