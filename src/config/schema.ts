@@ -4,15 +4,14 @@
  * existing versions, targets naming existing backends) are checked in `references.ts`.
  */
 import { z } from "zod";
-import { grpcServerSchema, limitsSchema } from "./limits-schema.js";
 import {
   durationMs,
   durationMsOrZero,
   MAX_TIMER_MS,
   nonNegativeInt,
-  port,
   positiveInt,
 } from "./primitives.js";
+import { grpcServerSchema, limitsSchema, serverSchema } from "./server-schema.js";
 
 export { MAX_TIMER_MS };
 
@@ -148,67 +147,6 @@ export const backendSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
-export const serverSchema = z
-  .strictObject({
-    host: z.string().min(1).default("0.0.0.0"),
-    port: port.default(8080),
-    grpcPort: port.optional(),
-    bodyLimitBytes: positiveInt.default(8_388_608),
-    /** Largest gRPC message accepted or sent; default: bodyLimitBytes. */
-    grpcMaxMessageBytes: positiveInt.optional(),
-    drainTimeoutMs: durationMsOrZero.default(10_000),
-    /** Bytes the in-process response cache may hold (answers + keys), LRU beyond it. */
-    cacheMaxBytes: positiveInt.default(64 * 1024 * 1024),
-    /**
-     * Serve `/admin/*` (plus `/healthz`, `/readyz`, `/metrics`) on this port only, off the public
-     * one, as Envoy keeps its admin interface apart; absent = everything on `port`.
-     */
-    adminPort: port.optional(),
-    /** Where the admin listener binds (only with adminPort); absent = 127.0.0.1, loopback only. */
-    adminHost: z.string().min(1).optional(),
-    /** Reload when the config file's contents change, as a ConfigMap update does (docs/kubernetes.md). */
-    watchConfig: z.boolean().default(false),
-    /**
-     * Gateway processes sharing the listeners (docs/workers.md): a count, or `auto` for one per
-     * core; 1 is a single process. Takes effect on restart.
-     */
-    workers: z.union([z.literal("auto"), positiveInt.max(256)]).default(1),
-    /** The server name v2 server metadata reports (Triton's own examples check for "triton"). */
-    name: z.string().min(1).max(128).default("infergate"),
-    limits: limitsSchema.default(() => limitsSchema.parse({})),
-    grpc: grpcServerSchema.default(() => grpcServerSchema.parse({})),
-  })
-  .superRefine((server, ctx) => {
-    if (server.adminHost !== undefined && server.adminPort === undefined) {
-      ctx.addIssue({ code: "custom", path: ["adminHost"], message: "adminHost needs adminPort" });
-    }
-    // 0 means "any free port", so only fixed ports can collide. The admin listener shares an
-    // address with the others when it binds the same host, or when they bind every interface.
-    const adminHost = server.adminHost ?? "127.0.0.1";
-    const adminShares =
-      adminHost === server.host ||
-      ["0.0.0.0", "::"].includes(server.host) ||
-      adminHost === "0.0.0.0";
-    const fixed: Array<[string, number | undefined]> = [
-      ["port", server.port],
-      ["grpcPort", server.grpcPort],
-      ["adminPort", adminShares ? server.adminPort : undefined],
-    ];
-    const seen = new Map<number, string>();
-    for (const [key, value] of fixed) {
-      if (value === undefined || value === 0) continue;
-      const other = seen.get(value);
-      if (other !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: [key],
-          message: `${key} ${value} is already ${other}`,
-        });
-      }
-      seen.set(value, key);
-    }
-  });
-
 export const defaultsSchema = z.strictObject({
   timeoutMs: durationMs.default(1000),
   retry: retrySchema.optional(),
@@ -310,7 +248,7 @@ export type SingleAddressConfig<T extends RemoteType> = Omit<
   "url" | "grpc"
 > & { url?: string; grpc?: string };
 export type CacheConfig = z.output<typeof cacheSchema>;
-export { grpcServerSchema, limitsSchema };
+export { grpcServerSchema, limitsSchema, serverSchema };
 export type LimitsConfig = z.output<typeof limitsSchema>;
 export type GrpcServerConfig = z.output<typeof grpcServerSchema>;
 export type ShadowConfig = z.output<typeof shadowSchema>;

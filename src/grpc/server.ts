@@ -3,23 +3,17 @@
  * @grpc/grpc-js on top of the InferenceApi (the inference part of the service).
  */
 import {
-  type handleUnaryCall,
   Metadata,
-  type MethodDefinition,
   Server,
   ServerCredentials,
-  type ServerUnaryCall,
-  type ServiceError,
-  type sendUnaryData,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { AccessControl } from "../auth/access.js";
-import { frontImplementation, limitTrailers } from "../auth/grpc.js";
+import { frontImplementation } from "../auth/grpc.js";
 import { guardedGetter } from "../auth/guard-service.js";
 import type { GrpcServerConfig } from "../config/schema.js";
-import { GRPC_STATUS, retryAfterValue, toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
-import type { HeaderLookup, InferenceApi, RequestContext, Route } from "../gateway/types.js";
+import type { InferenceApi, RequestContext } from "../gateway/types.js";
 import type { AccessLogger } from "../observability/access-log.js";
 import {
   type KserveMethods,
@@ -32,7 +26,10 @@ import { extensionDefinition } from "../triton/grpc-proto.js";
 import { inferAsTriton } from "../triton/input-check.js";
 import { grpcTensorParameters, wireSequenceKey } from "../triton/parameters.js";
 import { resolveAsTriton } from "../triton/wording.js";
+import { deadlineMs, headerLookup } from "./call-context.js";
 import { decodeInferRequest, encodeInferResponse } from "./codec.js";
+import { grpcFailure } from "./failure.js";
+import { healthAndMetadataHandlers, type KserveHandler } from "./health-rpcs.js";
 import { passSerialized, sendGuard } from "./send-guard.js";
 import { DEFAULT_GRPC_LIMITS, grpcServerOptions } from "./server-options.js";
 import { tritonExtensionHandlers } from "./triton-extensions.js";
@@ -65,10 +62,7 @@ export interface GrpcFront {
   close(graceMs: number): Promise<void>;
 }
 
-type Handler<M extends keyof KserveMethods> =
-  KserveMethods[M] extends MethodDefinition<infer Req, infer Res>
-    ? handleUnaryCall<Req, Res>
-    : never;
+type Handler<M extends keyof KserveMethods> = KserveHandler<M>;
 
 /**
  * Creates the gRPC front. `service` is read once per RPC, so a config reload that swaps the
@@ -89,112 +83,7 @@ export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOpt
     ...grpcServerOptions(limits, options.maxMessageBytes),
     interceptors: [guard],
   });
-  const fail = <Res>(
-    rpc: string,
-    callback: sendUnaryData<Res>,
-    err: unknown,
-    trailers?: Metadata,
-  ) => {
-    const gatewayError = toGatewayError(err);
-    if (gatewayError.code === "INTERNAL" && options.onInternalError !== undefined) {
-      options.onInternalError(err, rpc);
-    }
-    const metadata = trailers ?? new Metadata();
-    const retryAfter = retryAfterValue(gatewayError);
-    if (retryAfter !== undefined) metadata.set("retry-after", retryAfter);
-    limitTrailers(gatewayError, metadata);
-    const error: ServiceError = Object.assign(new Error(gatewayError.message), {
-      code: GRPC_STATUS[gatewayError.code],
-      details: gatewayError.message,
-      metadata,
-    });
-    callback(error);
-  };
-
-  const ServerLive: Handler<"ServerLive"> = (_call, callback) => {
-    callback(null, { live: true });
-  };
-
-  const ServerReady: Handler<"ServerReady"> = (_call, callback) => {
-    const run = async () => (await service().readiness()).ready;
-    run().then(
-      (ready) => callback(null, { ready }),
-      (err: unknown) => fail("ServerReady", callback, err),
-    );
-  };
-
-  const ServerMetadata: Handler<"ServerMetadata"> = (_call, callback) => {
-    try {
-      const { name, version, extensions } = service().info;
-      callback(null, { name, version, extensions: [...extensions] });
-    } catch (err) {
-      fail("ServerMetadata", callback, err);
-    }
-  };
-
-  // Unknown model or version -> `ready: false` with status OK, not NOT_FOUND: that is Triton's
-  // contract for ModelReady (TRITONSERVER_ServerModelIsReady reports an unresolvable model as not
-  // ready; triton-inference-server/core#508 restored it after a regression), so tritonclient's
-  // is_model_ready() returns False instead of raising.
-  const ModelReady: Handler<"ModelReady"> = (call, callback) => {
-    const run = async (): Promise<boolean> => {
-      const svc = service();
-      const release = svc.hold();
-      let route: Route;
-      try {
-        route = svc.resolve(
-          call.request.name,
-          call.request.version || undefined,
-          headerLookup(call.metadata),
-        );
-      } catch (err) {
-        release();
-        const code = toGatewayError(err).code;
-        if (code === "MODEL_NOT_FOUND" || code === "VERSION_NOT_FOUND") return false;
-        throw err;
-      }
-      return svc.ready(route).finally(release);
-    };
-    run().then(
-      (ready) => callback(null, { ready }),
-      (err: unknown) => fail("ModelReady", callback, err),
-    );
-  };
-
-  const ModelMetadata: Handler<"ModelMetadata"> = (call, callback) => {
-    const run = async () => {
-      const svc = service();
-      const release = svc.hold();
-      let md: Awaited<ReturnType<typeof svc.metadata>>;
-      try {
-        const route = resolveAsTriton(
-          svc,
-          call.request.name,
-          call.request.version || undefined,
-          headerLookup(call.metadata),
-        );
-        md = await svc.metadata(route);
-      } finally {
-        release();
-      }
-      const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({
-        name: t.name,
-        datatype: t.datatype,
-        shape: t.shape.map(String),
-      });
-      return {
-        name: md.name,
-        versions: md.versions.map(String),
-        platform: md.platform,
-        inputs: md.inputs.map(tensor),
-        outputs: md.outputs.map(tensor),
-      };
-    };
-    run().then(
-      (res) => callback(null, res),
-      (err: unknown) => fail("ModelMetadata", callback, err),
-    );
-  };
+  const fail = grpcFailure(options.onInternalError);
 
   const ModelInfer: Handler<"ModelInfer"> = (call, callback) => {
     const header = headerLookup(call.metadata);
@@ -256,11 +145,7 @@ export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOpt
   };
 
   const implementation: UntypedServiceImplementation = {
-    ServerLive,
-    ServerReady,
-    ServerMetadata,
-    ModelReady,
-    ModelMetadata,
+    ...healthAndMetadataHandlers(service, fail),
     ModelInfer,
   };
   server.addService(
@@ -304,21 +189,4 @@ export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOpt
 function dropWireTensors(wire: WireModelInferRequest): void {
   wire.raw_input_contents = [];
   for (const input of wire.inputs) input.contents = null;
-}
-
-/** gRPC metadata as a header lookup: keys are lower-case in grpc-js; binary (`-bin`) values are skipped. */
-function headerLookup(metadata: Metadata): HeaderLookup {
-  return (name) => {
-    for (const value of metadata.get(name.toLowerCase())) {
-      if (typeof value === "string") return value;
-    }
-    return undefined;
-  };
-}
-
-/** The call's deadline in ms since the epoch, or undefined when the client set none. */
-function deadlineMs(call: ServerUnaryCall<unknown, unknown>): number | undefined {
-  const deadline = call.getDeadline();
-  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) ? ms : undefined;
 }

@@ -9,7 +9,6 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { GRPC_STATUS, toGatewayError } from "../errors.js";
 import type { InferenceApi } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { EXTENSION_METHODS } from "../triton/grpc-proto.js";
@@ -20,6 +19,8 @@ import {
   UNSUPPORTED_REASON,
 } from "../triton/queries.js";
 import { repositoryIndex } from "../triton/repository.js";
+import { headerLookup } from "./call-context.js";
+import { type GrpcFail, grpcFailure } from "./failure.js";
 import { streamInfer } from "./stream-infer.js";
 
 /** gRPC UNIMPLEMENTED. */
@@ -31,20 +32,18 @@ function statusError(code: number, message: string): ServiceError {
   return Object.assign(new Error(message), { code, details: message, metadata: new Metadata() });
 }
 
+/** A unary extension RPC: `run`'s value is the answer, its throw goes through the front's encoder. */
 function unary(
+  rpc: string,
   run: (request: Record<string, unknown>, metadata: Metadata) => Promise<unknown> | unknown,
-  onInternalError?: (err: unknown, rpc: string) => void,
+  fail: GrpcFail,
 ): Unary {
   return (call, callback) => {
     Promise.resolve()
       .then(() => run(call.request, call.metadata))
       .then(
         (res) => callback(null, res),
-        (err: unknown) => {
-          const e = toGatewayError(err);
-          if (e.code === "INTERNAL") onInternalError?.(err, "triton-extension");
-          callback(statusError(GRPC_STATUS[e.code], e.message));
-        },
+        (err: unknown) => fail(rpc, callback, err),
       );
   };
 }
@@ -59,29 +58,34 @@ export function tritonExtensionHandlers(
     onInternalError?: (err: unknown, rpc: string) => void;
   },
 ): UntypedServiceImplementation {
-  const header = (metadata: Metadata) => (name: string) => {
-    const value = metadata.get(name.toLowerCase())[0];
-    return typeof value === "string" ? value : undefined;
-  };
+  const fail = grpcFailure(options.onInternalError);
   const handlers: UntypedServiceImplementation = {
     ModelConfig: unary(
+      "ModelConfig",
       async (req, md) => ({
-        config: await modelConfiguration(service(), text(req.name), text(req.version), header(md)),
+        config: await modelConfiguration(
+          service(),
+          text(req.name),
+          text(req.version),
+          headerLookup(md),
+        ),
       }),
-      options.onInternalError,
+      fail,
     ),
     ModelStatistics: unary(
+      "ModelStatistics",
       (req) => ({
         model_stats: plainBigints(
           modelStatistics(service(), text(req.name), text(req.version)),
           true,
         ),
       }),
-      options.onInternalError,
+      fail,
     ),
     RepositoryIndex: unary(
+      "RepositoryIndex",
       async (req) => ({ models: await repositoryIndex(service(), req.ready === true) }),
-      options.onInternalError,
+      fail,
     ),
     ModelStreamInfer: streamInfer(service, options),
   };
