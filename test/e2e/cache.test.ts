@@ -142,9 +142,11 @@ describe("response cache", () => {
     let stop = false;
     const statuses: number[] = [];
     let i = 0;
+    // A new row per request: each one misses the in-process tier and reaches Redis, so the
+    // requests sent while it is down are Redis bypasses rather than in-process hits.
     const load = Array.from({ length: 8 }, async () => {
       while (!stop) {
-        const res = await predict(row(4 + (i++ % 40) / 10));
+        const res = await predict(row(4 + i++ / 100_000));
         statuses.push(res.status);
       }
     });
@@ -159,5 +161,17 @@ describe("response cache", () => {
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     const metrics = await (await fetch(`${rig.gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/infergate_cache_requests_total\{tier="redis",result="bypass"\} [1-9]/);
+    // Back in use: a new answer is stored in the restarted Redis.
+    const keys = await redisKeys();
+    let j = 0;
+    await expect
+      .poll(
+        async () => {
+          await predict(row(5 + j++ / 100_000));
+          return redisKeys();
+        },
+        { timeout: 5000 },
+      )
+      .toBeGreaterThan(keys);
   });
 });
