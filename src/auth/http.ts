@@ -36,6 +36,8 @@ export function accessControl(access: AccessControl): MiddlewareHandler<AppEnv> 
         throw new PermissionDeniedError("admin routes need an admin key");
       }
       limit = found.limit;
+      // Handlers that build their own answers put these headers in (withEdgeHeaders).
+      c.set("keyLimit", limit);
       await runAs(found.principal, next);
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
@@ -46,10 +48,16 @@ export function accessControl(access: AccessControl): MiddlewareHandler<AppEnv> 
   };
 }
 
-/** Adds the `RateLimit-*` headers: of a limit the handler hit, else of the key's own limit. */
+/**
+ * Adds the `RateLimit-*` headers: of a limit the handler hit, else of the key's own limit unless
+ * the handler's answer already carries them.
+ */
 function withLimitHeaders(c: Context<AppEnv>, keyLimit: RateLimitState | undefined): void {
-  const state = c.error instanceof RateLimitedError ? c.error.rateLimit : keyLimit;
-  if (state !== undefined) c.res = limited(c.res, state);
+  if (c.error instanceof RateLimitedError) {
+    c.res = limited(c.res, c.error.rateLimit);
+    return;
+  }
+  if (keyLimit !== undefined && c.get("keyLimitSent") !== true) c.res = limited(c.res, keyLimit);
 }
 
 function limited(res: Response, state: RateLimitState): Response {

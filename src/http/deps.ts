@@ -3,6 +3,7 @@
  * share. Kept apart from app.ts so route modules can import the types without a cycle.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RateLimitState } from "../errors.js";
 import type { InferenceService, ReloadResult } from "../gateway/types.js";
 import type { JobEngine } from "../jobs/engine.js";
 import type { Metrics } from "../metrics/registry.js";
@@ -47,14 +48,17 @@ export interface HttpDeps {
 /**
  * Hono environment of the HTTP front: the request id and body limit set by middleware, and — under
  * @hono/node-server — Node's request and response (absent in `app.request()` tests).
- * `requestIdSent` is true once the handler's response already carries `x-request-id` (see
- * request-id.ts).
+ * `requestIdSent` is true once the handler's response already carries `x-request-id`, and
+ * `keyLimitSent` once it carries the `RateLimit-*` headers of the caller's `keyLimit` (see
+ * withEdgeHeaders in request-id.ts).
  */
 export interface AppEnv {
   Variables: {
     requestId: string;
     bodyLimit: number;
     requestIdSent: boolean;
+    keyLimit: RateLimitState | undefined;
+    keyLimitSent: boolean;
     bodyRead: BodyReadSettings;
   };
   Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;

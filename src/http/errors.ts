@@ -9,6 +9,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { GatewayError, InvalidRequestError, retryAfterValue, toGatewayError } from "../errors.js";
 import type { AppEnv, HttpLogger } from "./deps.js";
+import { withEdgeHeaders } from "./request-id.js";
 
 /** True for paths of the KServe v2 front, which has its own error body. */
 export function isV2Path(path: string): boolean {
@@ -23,12 +24,8 @@ function jsonResponse(
 ): Response {
   const headers = extra ?? new Headers();
   headers.set("content-type", "application/json");
-  // Set by the request-id middleware; absent only when that middleware itself failed.
-  const requestId = c.get("requestId");
-  if (requestId !== undefined) {
-    headers.set("x-request-id", requestId);
-    c.set("requestIdSent", true);
-  }
+  // The request id (absent only when its middleware itself failed) and the caller's RateLimit-*.
+  for (const [name, value] of Object.entries(withEdgeHeaders(c, {}))) headers.set(name, value);
   return new Response(JSON.stringify(body), { status, headers });
 }
 

@@ -8,24 +8,28 @@ import { InvalidRequestError } from "../errors.js";
 import { adminRoutes } from "./admin.js";
 import { adminWriteGuard } from "./admin-guard.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
+import { withEdgeHeaders } from "./request-id.js";
 
 /** `/healthz`, `/readyz` and `/metrics`: on the public port, and on the admin port when there is one. */
 export function healthRoutes(deps: Pick<HttpDeps, "service" | "metrics">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }, 200));
+  // The probes and /metrics name their request id themselves (withEdgeHeaders): orchestrators call
+  // them every few seconds per replica, and a scraper's answer can be megabytes.
+  app.get("/healthz", (c) => c.json({ status: "ok" }, 200, withEdgeHeaders(c, {})));
 
   app.get("/readyz", async (c) => {
     const { ready, reasons } = await deps.service().readiness();
+    const headers = withEdgeHeaders(c, {});
     return ready
-      ? c.json({ status: "ready", reasons }, 200)
-      : c.json({ status: "not ready", reasons }, 503);
+      ? c.json({ status: "ready", reasons }, 200, headers)
+      : c.json({ status: "not ready", reasons }, 503, headers);
   });
 
   app.get("/metrics", async (c) => {
     const registry = deps.metrics.registry;
     const text = await registry.metrics();
-    return c.body(text, 200, { "content-type": registry.contentType });
+    return c.body(text, 200, withEdgeHeaders(c, { "content-type": registry.contentType }));
   });
 
   return app;

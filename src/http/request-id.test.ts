@@ -18,10 +18,25 @@ describe("x-request-id on every answer (app.request)", () => {
       await postJson(app, "/v2/models/iris/infer", "{not json", headers),
       await app.request("/nowhere", { headers }),
       await app.request("/healthz", { headers }),
+      await app.request("/readyz", { headers }),
+      await app.request("/metrics", { headers }),
     ];
-    expect(answers.map((r) => r.status)).toEqual([200, 404, 400, 404, 200]);
+    expect(answers.map((r) => r.status)).toEqual([200, 404, 400, 404, 200, 200, 200]);
     // A header set twice would read "rid-7, rid-7".
     for (const res of answers) expect(res.headers.get("x-request-id")).toBe("rid-7");
+  });
+
+  it("names the id on a probe that is not ready and on /metrics beside their own headers", async () => {
+    const { app, service } = testApp();
+    service.readinessState = { ready: false, reasons: ["iris: no target reachable"] };
+    const headers = { "x-request-id": "rid-8" };
+    const notReady = await app.request("/readyz", { headers });
+    expect(notReady.status).toBe(503);
+    expect(notReady.headers.get("x-request-id")).toBe("rid-8");
+    expect(notReady.headers.get("content-type")).toMatch(/^application\/json/);
+    const metrics = await app.request("/metrics", { headers });
+    expect(metrics.headers.get("x-request-id")).toBe("rid-8");
+    expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/);
   });
 
   it("generates one when the client sends none, and hands the same id to the service", async () => {

@@ -19,6 +19,7 @@ import {
   preferredEncoding,
 } from "./content-encoding.js";
 import type { AppEnv } from "./deps.js";
+import { withEdgeHeaders } from "./request-id.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -159,12 +160,7 @@ export function predictionHeaders(
     vary: "accept-encoding",
   };
   if (response.fallback) headers["x-infergate-fallback"] = "true";
-  const requestId = c.get("requestId");
-  if (requestId !== undefined) {
-    headers["x-request-id"] = requestId;
-    c.set("requestIdSent", true);
-  }
-  return headers;
+  return withEdgeHeaders(c, headers);
 }
 
 /**

@@ -8,6 +8,7 @@ import { InvalidRequestError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "../http/deps.js";
 import { parseJson, readBodyBytes } from "../http/request.js";
+import { withEdgeHeaders } from "../http/request-id.js";
 import { parsePredictBody } from "../http/unified-codec.js";
 import { isRecord } from "../is-record.js";
 import { submitTraceHeaders } from "../observability/job-span.js";
@@ -53,12 +54,7 @@ function json(
   body: string,
   extra: Record<string, string> = {},
 ) {
-  const headers: Record<string, string> = { "content-type": "application/json", ...extra };
-  const requestId = c.get("requestId");
-  if (requestId !== undefined) {
-    headers["x-request-id"] = requestId;
-    c.set("requestIdSent", true);
-  }
+  const headers = withEdgeHeaders(c, { "content-type": "application/json", ...extra });
   return new Response(body, { status, headers });
 }
 

@@ -7,6 +7,7 @@ import { streamSSE } from "hono/streaming";
 import { InvalidRequestError } from "../../errors.js";
 import type { AppEnv, HttpDeps } from "../../http/deps.js";
 import { parseJson, readBodyBytes } from "../../http/request.js";
+import { withEdgeHeaders } from "../../http/request-id.js";
 import { downloadFile, uploadFile } from "./files.js";
 import { parseBatchRequest } from "./request.js";
 import type { Scheduler } from "./schedules.js";
@@ -21,12 +22,7 @@ const KEEPALIVE_MS = 15_000;
 const POLL_MS = 250;
 
 function json(c: Context<AppEnv>, status: number, body: unknown): Response {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  const requestId = c.get("requestId");
-  if (requestId !== undefined) {
-    headers["x-request-id"] = requestId;
-    c.set("requestIdSent", true);
-  }
+  const headers = withEdgeHeaders(c, { "content-type": "application/json" });
   return new Response(JSON.stringify(body), { status, headers });
 }
 
