@@ -65,8 +65,12 @@ models:
     // A leading 0 when the watcher looked before B's first poll (it waits for the fleet's step).
     expect(weightsOfB.filter((w, i) => !(i === 0 && w === 0))).toEqual([10, 50, 100]);
     expect(statuses.every((s) => s === 200)).toBe(true);
+    // B can read "done" from Redis a moment before A's own view (A writes the step, then its
+    // controller's state settles on its next look), so A's view is polled, not read once.
+    await expect
+      .poll(() => rolloutOf(a), { timeout: 3000 })
+      .toMatchObject({ phase: "done", weight: 100 });
     const [ra, rb] = [await rolloutOf(a), await rolloutOf(b)];
-    expect(ra).toMatchObject({ phase: "done", weight: 100 });
     expect(ra.shared?.key).toBe(rb.shared?.key);
     expect(rb.shared).toMatchObject({ redis: "connected" });
     // B served nothing, yet routes to the canary now.
