@@ -24,9 +24,8 @@ export function accessControl(access: AccessControl): MiddlewareHandler<AppEnv> 
     const path = c.req.path;
     if (!access.enabled || (!isAdminPath(path) && access.isPublic(path))) {
       await runAs(ANONYMOUS, next);
-      return withLimitHeaders(c, undefined);
+      return withLimitHeaders(c);
     }
-    let limit: RateLimitState | undefined;
     try {
       const found = await access.authenticate(
         { authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") },
@@ -35,28 +34,24 @@ export function accessControl(access: AccessControl): MiddlewareHandler<AppEnv> 
       if (isAdminPath(path) && !found.principal.admin) {
         throw new PermissionDeniedError("admin routes need an admin key");
       }
-      limit = found.limit;
       // Handlers that build their own answers put these headers in (withEdgeHeaders).
-      c.set("keyLimit", limit);
+      c.set("keyLimit", found.limit);
       await runAs(found.principal, next);
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
-      c.res = limited(errorResponse(c, err), err.rateLimit);
+      c.res = errorResponse(c, err);
       return;
     }
-    return withLimitHeaders(c, limit);
+    return withLimitHeaders(c);
   };
 }
 
 /**
- * Adds the `RateLimit-*` headers: of a limit the handler hit, else of the key's own limit unless
- * the handler's answer already carries them.
+ * Adds the key's own `RateLimit-*` headers to an answer that lacks them (errors carry those of the
+ * limit they hit, see errorResponse; handlers that build their answers use withEdgeHeaders).
  */
-function withLimitHeaders(c: Context<AppEnv>, keyLimit: RateLimitState | undefined): void {
-  if (c.error instanceof RateLimitedError) {
-    c.res = limited(c.res, c.error.rateLimit);
-    return;
-  }
+function withLimitHeaders(c: Context<AppEnv>): void {
+  const keyLimit = c.get("keyLimit");
   if (keyLimit !== undefined && c.get("keyLimitSent") !== true) c.res = limited(c.res, keyLimit);
 }
 

@@ -7,7 +7,14 @@
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { GatewayError, InvalidRequestError, retryAfterValue, toGatewayError } from "../errors.js";
+import { rateLimitHeaders } from "../auth/rate-limit.js";
+import {
+  GatewayError,
+  InvalidRequestError,
+  RateLimitedError,
+  retryAfterValue,
+  toGatewayError,
+} from "../errors.js";
 import type { AppEnv, HttpLogger } from "./deps.js";
 import { withEdgeHeaders } from "./request-id.js";
 
@@ -24,8 +31,11 @@ function jsonResponse(
 ): Response {
   const headers = extra ?? new Headers();
   headers.set("content-type", "application/json");
-  // The request id (absent only when its middleware itself failed) and the caller's RateLimit-*.
-  for (const [name, value] of Object.entries(withEdgeHeaders(c, {}))) headers.set(name, value);
+  // The request id (absent only when its middleware itself failed) and the caller's RateLimit-*,
+  // unless the error carries its own (a model's limit, not the key's).
+  for (const [name, value] of Object.entries(withEdgeHeaders(c, {}))) {
+    if (!headers.has(name)) headers.set(name, value);
+  }
   return new Response(JSON.stringify(body), { status, headers });
 }
 
@@ -58,6 +68,9 @@ export function errorResponse(
   const headers = new Headers();
   const retryAfter = retryAfterValue(error);
   if (retryAfter !== undefined) headers.set("retry-after", retryAfter);
+  if (error instanceof RateLimitedError) {
+    for (const [name, value] of rateLimitHeaders(error.rateLimit)) headers.set(name, value);
+  }
   return jsonResponse(c, error.status, body(error), headers);
 }
 

@@ -18,10 +18,12 @@ import { kserveClient } from "./kserve-client.js";
 const CLI = resolve(import.meta.dirname, "../../dist/cli.js");
 const SLOW_KEY = "slow-key-0123456789";
 const FAST_KEY = "fast-key-0123456789";
+const MID_KEY = "mid-key-0123456789";
 
 const base = irisAndOps;
 
 const row = { inputs: [[5, 3.5, 1.4, 0.2]] };
+const OPS_ROW = { inputs: { a: [[1, 2, 3, 4]], b: [[1, 1, 1, 1]] } };
 
 describe("rate limits in one gateway", () => {
   let gw: TestGateway;
@@ -31,6 +33,7 @@ ${base(`auth:
   keys:
     - { id: slow, hash: "${sha(SLOW_KEY)}", rateLimit: { requestsPerSecond: 2 } }
     - { id: fast, hash: "${sha(FAST_KEY)}" }
+    - { id: mid, hash: "${sha(MID_KEY)}", rateLimit: { requestsPerSecond: 50 } }
   failedAttempts: { requestsPerSecond: 1, burst: 3 }
 rateLimits:
   models: { ops: { requestsPerSecond: 1 } }
@@ -53,6 +56,24 @@ rateLimits:
     expect(refused?.headers.get("ratelimit-remaining")).toBe("0");
     expect(refused?.headers.get("ratelimit-reset")).toBe("1");
     expect(refused?.headers.get("retry-after")).toBe("1");
+  });
+
+  it("answers a model's 429 with the model's RateLimit-* values, not the key's own", async () => {
+    const url = `${gw.url}/v1/models/ops/predict`;
+    const answers = [];
+    for (let i = 0; i < 5 && answers.at(-1)?.status !== 429; i++) {
+      answers.push(await postJson(url, OPS_ROW, bearer(MID_KEY)));
+    }
+    const refused = answers.at(-1);
+    expect(refused?.status).toBe(429);
+    expect(codeOf(refused?.body)).toBe("RATE_LIMITED");
+    expect(refused?.headers.get("ratelimit-limit")).toBe("1");
+    expect(refused?.headers.get("ratelimit-remaining")).toBe("0");
+    // Answers the model let through carry the key's own budget.
+    for (const ok of answers.slice(0, -1)) {
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get("ratelimit-limit")).toBe("50");
+    }
   });
 
   it("limits a model over every key, on gRPC with the values as trailers", async () => {
