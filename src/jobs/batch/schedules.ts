@@ -3,7 +3,7 @@
  * every cron occurrence (croner, in the schedule's time zone), with `{date}` / `{datetime}` in
  * its paths expanded at that moment.
  */
-import { Queue, Worker } from "bullmq";
+import { type Job, Queue, Worker } from "bullmq";
 import { Cron } from "croner";
 import { Redis } from "ioredis";
 import { GatewayError } from "../../errors.js";
@@ -56,12 +56,24 @@ export interface ScheduleRedis {
 const SCHEDULES_QUEUE = "batch-schedules";
 
 /**
+ * The occurrence a scheduler's job stands for. BullMQ keeps it in `prevMillis` (its id's
+ * millis). Creation time plus delay is only near it: BullMQ takes the two from separate
+ * `Date.now()` reads with the Redis connection awaited between, so a replica that starts while
+ * its connection is still opening dated its first job a second late, the same `{datetime}` as
+ * the next occurrence's.
+ */
+function occurrenceOf(job: Job<{ name: string }>): Date {
+  return new Date(job.opts.prevMillis ?? job.timestamp + (job.opts.delay ?? 0));
+}
+
+/**
  * Runs the configured schedules on one batch runner: croner timers in process, or, with Redis,
  * BullMQ job schedulers — one job per occurrence whichever replicas run, taken by one of them.
  */
 export class Scheduler {
   readonly #entries = new Map<string, Entry>();
-  readonly #batches: Batches;
+  /** Only starting batches is the scheduler's business. */
+  readonly #batches: Pick<Batches, "create">;
   readonly #onError: (err: unknown, name: string) => void;
   readonly #queue: Queue | undefined;
   readonly #worker: Worker | undefined;
@@ -70,7 +82,7 @@ export class Scheduler {
 
   constructor(
     schedules: readonly ScheduleConfig[],
-    batches: Batches,
+    batches: Pick<Batches, "create">,
     onError: (err: unknown, name: string) => void,
     redis?: ScheduleRedis,
   ) {
@@ -100,8 +112,7 @@ export class Scheduler {
     this.#worker = new Worker<{ name: string }>(
       SCHEDULES_QUEUE,
       async (job) => {
-        const at = new Date(job.timestamp + (job.opts.delay ?? 0));
-        await this.#start(job.data.name, at);
+        await this.#start(job.data.name, occurrenceOf(job));
       },
       { connection, prefix, concurrency: 1 },
     );
