@@ -2,7 +2,8 @@
  * An HTTP listener for a Hono app with the connection limits of `server.limits` (docs/security.md
  * "Timeouts and caps"): header, whole-request and keep-alive timeouts and a connection cap,
  * applied at start and again after a reload changes them (Node reads them per connection). Every
- * request's target is normalised before routing (path.ts).
+ * request's target is normalised before routing (path.ts); what the parser refuses is answered
+ * in JSON (client-error.ts).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +11,7 @@ import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { LimitsConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
+import { clientErrorHandler } from "./client-error.js";
 import type { AppEnv } from "./deps.js";
 import { HttpDrainer } from "./drain.js";
 import { openFileLimit } from "./fd-limit.js";
@@ -69,6 +71,10 @@ export async function listenHttp(app: Hono<AppEnv>, options: ListenOptions): Pro
     server.maxConnections = current.maxConnections;
   };
   apply();
+  server.on(
+    "clientError",
+    clientErrorHandler(() => applied ?? first),
+  );
   // A reload swaps the limits object; new connections (and keep-alive decisions) see the new one.
   // A refused one too, or a reload that raises maxConnections while full would never apply.
   server.prependListener("connection", apply);

@@ -34,7 +34,31 @@ describe("HTTP timeouts", () => {
       expect(afterMs).toBeLessThan(LIMITS.headersTimeoutMs + 2000);
       if (data !== "") expect(statusOf(data)).toBe(408);
     }
-    expect(statusOf((await partial.closed).data)).toBe(408);
+    const { data } = await partial.closed;
+    expect(statusOf(data)).toBe(408);
+    expect(data).toContain('"code":"INVALID_REQUEST"');
+    expect(data).toContain(
+      "request not received in time: headers are due within 400 ms, the whole request within 1500 ms",
+    );
+    expect(data.toLowerCase()).toContain("connection: close");
+  });
+
+  it("answers headers too large with 431 and bytes that are not HTTP with 400, in JSON", async () => {
+    const big = await open(gw.httpPort);
+    big.socket.write(
+      `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(20_000)}\r\n`,
+    );
+    const tooLarge = (await big.closed).data;
+    expect(statusOf(tooLarge)).toBe(431);
+    expect(tooLarge).toContain(
+      '{"error":{"code":"INVALID_REQUEST","message":"request headers too large"}}',
+    );
+
+    const junk = await open(gw.httpPort);
+    junk.socket.write("\x16\x03\x01 not http at all\r\n\r\n");
+    const malformed = (await junk.closed).data;
+    expect(statusOf(malformed)).toBe(400);
+    expect(malformed).toContain('"message":"malformed HTTP request (HPE_');
   });
 
   it("answers a stalled upload 408 after the body-idle timeout and closes it", async () => {
@@ -59,6 +83,7 @@ describe("HTTP timeouts", () => {
       expect(afterMs).toBeGreaterThanOrEqual(LIMITS.requestTimeoutMs - 100);
       expect(afterMs).toBeLessThan(LIMITS.requestTimeoutMs + 2500);
       expect(statusOf(data)).toBe(408);
+      expect(data).toContain('"message":"request not received in time:');
     } finally {
       clearInterval(trickle);
     }
