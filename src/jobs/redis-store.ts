@@ -75,6 +75,7 @@ export class RedisJobStore implements JobStore {
       prefix,
       ...options.webhooks,
       onError: options.onError,
+      keepMs: this.#ttlMs,
     });
     this.#queue.on("error", (err) => options.onError(err, "job queue"));
   }
@@ -204,7 +205,10 @@ export class RedisJobStore implements JobStore {
   async #runOne(handler: JobHandler, bull: Job, token: string | undefined): Promise<void> {
     const id = String((bull.data as { id?: unknown }).id);
     const job = await this.#records.load(id);
-    if (job === undefined || isFinal(job.status)) return;
+    if (job === undefined) return;
+    // Finished already: its replica may have died between recording that and queueing the
+    // webhook (a no-op when it did queue it).
+    if (isFinal(job.status)) return this.#outbox.add(job);
     // "running" too: a job whose replica died is taken over here.
     const from = job.status;
     const running: JobRecord = { ...job, status: "running", startedAt: Date.now() };
@@ -228,7 +232,13 @@ export class RedisJobStore implements JobStore {
     }
     const done = finishedRecord(running, outcome.kind, Date.now(), this.#ttlMs, outcome);
     const finished = await this.#records.transition(done, ["running"]);
-    if (!finished.ok) return;
+    if (!finished.ok) {
+      // Cancelled meanwhile: the replica that cancelled may have died before queueing its event.
+      if (finished.job !== undefined && isFinal(finished.job.status)) {
+        await this.#outbox.add(finished.job);
+      }
+      return;
+    }
     this.#o.onChange(done, "running");
     await this.#outbox.add(done);
   }
