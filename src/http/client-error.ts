@@ -57,21 +57,38 @@ export function clientErrorAnswer(
 export function clientErrorHandler(
   limits: () => ListenerLimits,
 ): (err: ClientError, socket: Socket) => void {
+  // A slowloris wave times out thousands of connections in one tick: each answer is encoded once
+  // per limits snapshot and parser code (a few dozen codes), not once per connection.
+  const answers = new WeakMap<ListenerLimits, Map<string | undefined, Buffer>>();
+  const answerFor = (err: ClientError): Buffer => {
+    const current = limits();
+    let byCode = answers.get(current);
+    if (byCode === undefined) {
+      byCode = new Map();
+      answers.set(current, byCode);
+    }
+    let encoded = byCode.get(err.code);
+    if (encoded === undefined) {
+      const { status, code, message } = clientErrorAnswer(err, current);
+      const body = JSON.stringify({ error: { code, message } });
+      encoded = Buffer.from(
+        `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n` +
+          "Content-Type: application/json\r\n" +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+          "Connection: close\r\n\r\n" +
+          body,
+      );
+      byCode.set(err.code, encoded);
+    }
+    return encoded;
+  };
   return function answerClientError(err, socket) {
     const started = (socket as Socket & WithResponse)._httpMessage?.headersSent === true;
     if (err.code === "ECONNRESET" || !socket.writable || started) {
       socket.destroy();
       return;
     }
-    const { status, code, message } = clientErrorAnswer(err, limits());
-    const body = JSON.stringify({ error: { code, message } });
-    socket.end(
-      `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n` +
-        "Content-Type: application/json\r\n" +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        "Connection: close\r\n\r\n" +
-        body,
-    );
+    socket.end(answerFor(err));
     // Reading on for a moment lets a client still sending see the answer instead of a reset;
     // after that (one that never reads, or sends on) the socket goes whatever it does.
     setTimeout(() => socket.destroy(), 1000).unref();
