@@ -4,6 +4,7 @@
  * is a bare status line; these carry the same JSON error body as every other refusal
  * (docs/security.md "Timeouts and caps"), then close the connection.
  */
+import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { ListenerLimits } from "./listener.js";
 
@@ -17,15 +18,8 @@ interface WithResponse {
   _httpMessage?: { headersSent?: boolean } | null;
 }
 
-const REASONS: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  408: "Request Timeout",
-  413: "Payload Too Large",
-  431: "Request Header Fields Too Large",
-};
-
-/** Status and message for a parser error (exported for tests). */
-export function clientErrorAnswer(
+/** Status and message for a parser error. */
+function clientErrorAnswer(
   err: ClientError,
   limits: ListenerLimits,
 ): { status: number; code: string; message: string } {
@@ -57,30 +51,30 @@ export function clientErrorAnswer(
 export function clientErrorHandler(
   limits: () => ListenerLimits,
 ): (err: ClientError, socket: Socket) => void {
-  // A slowloris wave times out thousands of connections in one tick: each answer is encoded once
-  // per limits snapshot and parser code (a few dozen codes), not once per connection.
-  const answers = new WeakMap<ListenerLimits, Map<string | undefined, Buffer>>();
+  // A slowloris wave times out thousands of connections in one check: each answer is encoded once
+  // per parser code (a few dozen), again only after a reload changed the limits it names.
+  const encoded = new Map<string | undefined, Buffer>();
+  let encodedFor: ListenerLimits | undefined;
   const answerFor = (err: ClientError): Buffer => {
     const current = limits();
-    let byCode = answers.get(current);
-    if (byCode === undefined) {
-      byCode = new Map();
-      answers.set(current, byCode);
+    if (current !== encodedFor) {
+      encoded.clear();
+      encodedFor = current;
     }
-    let encoded = byCode.get(err.code);
-    if (encoded === undefined) {
+    let answer = encoded.get(err.code);
+    if (answer === undefined) {
       const { status, code, message } = clientErrorAnswer(err, current);
       const body = JSON.stringify({ error: { code, message } });
-      encoded = Buffer.from(
-        `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n` +
+      answer = Buffer.from(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
           "Content-Type: application/json\r\n" +
           `Content-Length: ${Buffer.byteLength(body)}\r\n` +
           "Connection: close\r\n\r\n" +
           body,
       );
-      byCode.set(err.code, encoded);
+      encoded.set(err.code, answer);
     }
-    return encoded;
+    return answer;
   };
   return function answerClientError(err, socket) {
     const started = (socket as Socket & WithResponse)._httpMessage?.headersSent === true;

@@ -4,7 +4,7 @@
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ScheduleConfig } from "../../src/jobs/batch/config.js";
+import { scheduleSchema } from "../../src/jobs/batch/config.js";
 import { Scheduler } from "../../src/jobs/batch/schedules.js";
 import type { BatchRecord, BatchSpec } from "../../src/jobs/batch/types.js";
 import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis.js";
@@ -74,14 +74,14 @@ function recordingBatches(specs: BatchSpec[]): { create(spec: BatchSpec): BatchR
 
 describe.skipIf(skipWithoutRedis())("schedules on Redis", () => {
   it("names each batch after its occurrence when its Redis connection opens slowly", async () => {
-    const schedule: ScheduleConfig = {
+    const schedule = scheduleSchema.parse({
       name: "even",
       cron: "*/2 * * * * *",
       timezone: "UTC",
       model: "m",
       input: { path: "in.jsonl" },
       output: { path: "out/{datetime}.jsonl" },
-    } as ScheduleConfig;
+    });
     const specs: BatchSpec[] = [];
     const errors: unknown[] = [];
     // Each connection opens 1.3 s late: a date made of the first job's creation time plus its
