@@ -49,6 +49,12 @@ export interface BackendCall {
   noCache?: boolean;
   /** Scheduling lane in the batcher and the limiter; absent = "live". */
   priority?: Priority;
+  /**
+   * The gateway's request id (an async job's id for its runs), sent to remote backends as
+   * `x-request-id` so their logs correlate and a retried job can be recognised. A batch of merged
+   * requests has none.
+   */
+  requestId?: string;
   /** The client's request `parameters` (Triton backends get them; such calls are never batched or cached). */
   parameters?: Readonly<Record<string, unknown>>;
   /** Per-input and per-output parameters, for Triton backends (same rule: never batched or cached). */

@@ -194,6 +194,7 @@ function backendCall(ctx: StepContext, run: RequestRun): BackendCall {
     signal: context.signal ?? NEVER_ABORTED,
     noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
     ...(context.priority === undefined ? {} : { priority: context.priority }),
+    requestId: context.requestId,
     ...(request.parameters === undefined ? {} : { parameters: request.parameters }),
     ...(request.tensorParameters === undefined
       ? {}

@@ -201,6 +201,14 @@ export function describeConformance(subject: ConformanceSubject): void {
       expect(["BACKEND_ERROR", "BACKEND_UNAVAILABLE"]).toContain((err as { code?: string }).code);
     });
 
+    emulated("sends the request id as x-request-id, and none when the call has none", async () => {
+      const inputs = [fp32("input", [1, 4], [1, 2, 3, 4])];
+      await adapter.infer(target("iris"), call(inputs, { requestId: "job-7f3a" }));
+      expect(emulator.calls.at(-1)?.requestId).toBe("job-7f3a");
+      await adapter.infer(target("iris"), call(inputs));
+      expect(emulator.calls.at(-1)?.requestId).toBeUndefined();
+    });
+
     emulated("maps the backend's unavailable and internal errors", async () => {
       const inputs = [fp32("input", [1, 4], [1, 2, 3, 4])];
       try {

@@ -2,7 +2,8 @@
  * Durability of the embedded store: 1,000 jobs queued behind a slow backend, the gateway process
  * killed with SIGKILL mid-run and started again on the same jobs.dir: every job ends succeeded,
  * with its own answer. Jobs that had finished before the kill never run again; only the ones in
- * flight at the kill (at most jobs.concurrency) may reach the backend a second time.
+ * flight at the kill (at most jobs.concurrency) may reach the backend a second time, and then
+ * under the same `x-request-id` (the job's id), so a backend can recognise the repeat.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, tempJobsDir, until } from "../jobs/helpers.js";
@@ -73,6 +74,12 @@ jobs: { dir: ${dir}, concurrency: ${CONCURRENCY} }
     expect(twice.length).toBeLessThanOrEqual(CONCURRENCY);
     // Every job run twice was in flight at the kill: called before it, unfinished.
     for (const i of twice) expect(doneBeforeKill.get(i)).toBe(1);
+    // Every call of a job carried the job's id: a backend that dedupes on it sees one job once.
+    for (const [id, i] of ids) {
+      const seen = backend.requestIds.get(i) ?? [];
+      expect(seen.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(seen)).toEqual(new Set([id]));
+    }
     console.log(
       `durability: ${twice.length} of ${JOBS} jobs were in flight at the kill and ran again`,
     );

@@ -5,6 +5,12 @@
 
 import type { HostileAnswer } from "./hostile.js";
 
+/** The first text value of an `x-request-id` header (HTTP) or metadata entry (gRPC). */
+export function requestIdOf(value: unknown): string | undefined {
+  const first: unknown = Array.isArray(value) ? value[0] : value;
+  return typeof first === "string" ? first : undefined;
+}
+
 /** One inference call as the emulator saw it. */
 export interface CallRecord {
   protocol: "rest" | "grpc";
@@ -14,6 +20,8 @@ export interface CallRecord {
   batchSize: number | undefined;
   /** ms since epoch when the call arrived. */
   at: number;
+  /** The call's `x-request-id` header or metadata, when it had one. */
+  requestId?: string;
   /** Set when the call was cancelled by the client before the emulator answered. */
   cancelled?: boolean;
 }

@@ -1,7 +1,8 @@
 /**
  * A small TorchServe-convention backend for async-job tests: `POST /predictions/{m}` answers the
  * input row doubled after `delayMs`, can be held shut (every call waits until `open()`), and
- * counts calls by the first value of each input row, so a test can tell how often each job ran.
+ * counts calls by the first value of each input row, so a test can tell how often each job ran,
+ * and under which `x-request-id`.
  * It runs in the test process, so it outlives a gateway process the test kills.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -12,6 +13,8 @@ export interface SlowBackend {
   url: string;
   /** Calls per first input value (the row's id). */
   readonly calls: Map<number, number>;
+  /** The `x-request-id` of each call, per first input value, in arrival order. */
+  readonly requestIds: Map<number, string[]>;
   /** Total calls. */
   total(): number;
   /** Calls answered or in progress right now. */
@@ -40,6 +43,7 @@ ${extra}`;
 /** Starts the backend on a free loopback port. */
 export async function startSlowBackend(delayMs = 0): Promise<SlowBackend> {
   const calls = new Map<number, number>();
+  const requestIds = new Map<number, string[]>();
   let total = 0;
   let inFlight = 0;
   let delay = delayMs;
@@ -59,6 +63,9 @@ export async function startSlowBackend(delayMs = 0): Promise<SlowBackend> {
     for (const row of rows) {
       const id = row[0] ?? -1;
       calls.set(id, (calls.get(id) ?? 0) + 1);
+      const seen = requestIds.get(id) ?? [];
+      seen.push(String(req.headers["x-request-id"]));
+      requestIds.set(id, seen);
     }
     try {
       if (gate !== undefined) await gate;
@@ -84,6 +91,7 @@ export async function startSlowBackend(delayMs = 0): Promise<SlowBackend> {
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
+    requestIds,
     total: () => total,
     inFlight: () => inFlight,
     hold() {

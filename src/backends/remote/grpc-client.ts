@@ -58,6 +58,8 @@ export interface UnaryOptions {
   deadline: number;
   signal?: AbortSignal;
   metadata?: Record<string, string>;
+  /** Sent as `x-request-id` metadata (see BackendCall.requestId). */
+  requestId?: string | undefined;
 }
 
 /** A grpc-js unary method as loaded by @grpc/proto-loader. */
@@ -87,6 +89,7 @@ export function unaryCall<Req, Res>(
   }
   const metadata = new grpc.Metadata();
   for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value);
+  if (options.requestId !== undefined) metadata.set("x-request-id", options.requestId);
   return new Promise<Res>((resolve, reject) => {
     const onAbort = () => call.cancel();
     const call = fn.call(

@@ -23,6 +23,8 @@ export interface HttpRequest {
   deadline: number;
   /** Aborts the request (client gone, deadline policy). */
   signal?: AbortSignal;
+  /** Sent as `x-request-id` (see BackendCall.requestId). */
+  requestId?: string | undefined;
 }
 
 /** A backend's raw answer. */
@@ -91,7 +93,9 @@ export class HttpClient {
         path: this.basePath + req.path,
         signal: abort,
       };
-      if (req.headers !== undefined) options.headers = req.headers;
+      if (req.requestId !== undefined) {
+        options.headers = { ...req.headers, "x-request-id": req.requestId };
+      } else if (req.headers !== undefined) options.headers = req.headers;
       if (req.body !== undefined) options.body = req.body;
       const res = await this.pool.request(options);
       const body = await readCapped(res, this.maxResponseBytes, fire);

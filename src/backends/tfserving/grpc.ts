@@ -76,7 +76,7 @@ export class TfServingGrpcAdapter implements BackendAdapter {
       this.client,
       "Predict",
       request,
-      { deadline: call.deadline, signal: call.signal },
+      { deadline: call.deadline, signal: call.signal, requestId: call.requestId },
     );
     const names = call.outputs ?? Object.keys(res.outputs);
     const outputs = names.map((name) => {

@@ -69,6 +69,7 @@ export class TfServingRestAdapter implements BackendAdapter {
       body: predictRequestText(signature, call.inputs),
       deadline: call.deadline,
       signal: call.signal,
+      requestId: call.requestId,
     });
     if (res.status !== 200) {
       // A refused call may mean the model changed under a cached signature: read it again (not

@@ -34,6 +34,7 @@ export class TorchServeAdapter implements BackendAdapter {
       body,
       deadline: call.deadline,
       signal: call.signal,
+      requestId: call.requestId,
     });
     const outputs = decodeOutputs(this.name, text, target.outputs, call.outputs);
     return target.version === undefined ? { outputs } : { outputs, modelVersion: target.version };

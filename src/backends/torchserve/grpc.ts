@@ -54,7 +54,12 @@ export class TorchServeGrpc implements TorchServeTransport {
         this.client,
         "Predictions",
         request,
-        { deadline: call.deadline, signal: call.signal, metadata: this.metadata },
+        {
+          deadline: call.deadline,
+          signal: call.signal,
+          metadata: this.metadata,
+          requestId: call.requestId,
+        },
       );
       checkJsonStructure(this.backend, res.prediction);
       return res.prediction.toString("utf8");

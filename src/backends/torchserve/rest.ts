@@ -47,6 +47,7 @@ export class TorchServeRest implements TorchServeTransport {
       body: call.body,
       deadline: call.deadline,
       signal: call.signal,
+      requestId: call.requestId,
     });
     if (res.status !== 200)
       throw errorFromHttpAnswer(this.backend, res.status, res.body, answerBody(res));

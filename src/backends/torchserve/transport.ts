@@ -10,6 +10,8 @@ export interface PredictionCall {
   /** Absolute deadline, ms since the epoch. */
   deadline: number;
   signal: AbortSignal;
+  /** Sent as `x-request-id` (see BackendCall.requestId). */
+  requestId?: string | undefined;
 }
 
 /** A TorchServe protocol. Errors thrown are GatewayErrors. */

@@ -52,7 +52,7 @@ export class TritonGrpcAdapter implements BackendAdapter {
       this.client,
       "ModelInfer",
       request,
-      { deadline: call.deadline, signal: call.signal },
+      { deadline: call.deadline, signal: call.signal, requestId: call.requestId },
     );
     return readGrpcInferResponse(this.name, response);
   }

@@ -49,6 +49,7 @@ export class TritonRestAdapter implements BackendAdapter {
       body,
       deadline: call.deadline,
       signal: call.signal,
+      requestId: call.requestId,
     });
     this.check(res);
     const header = headerValue(res, INFERENCE_HEADER);

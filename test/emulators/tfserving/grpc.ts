@@ -4,6 +4,7 @@
  * from the project's protos with the emulators' own loader (../protos.ts).
  */
 import type * as grpc from "@grpc/grpc-js";
+import { requestIdOf } from "../control.js";
 import { loadServices } from "../protos.js";
 import type { FedInput, ServableRequest, TfServingCore } from "./core.js";
 import { asTfError, invalidArgument } from "./errors.js";
@@ -70,6 +71,7 @@ export function tfServingImplementations(core: TfServingCore, tensorContent: boo
         return;
       }
       const record = core.record("grpc", target);
+      record.requestId = requestIdOf(call.metadata.get("x-request-id"));
       const gone = new Promise<void>((resolve) => call.on("cancelled", () => resolve()));
       void (async () => {
         try {

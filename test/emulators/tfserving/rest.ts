@@ -4,6 +4,7 @@
  * bodies.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { requestIdOf } from "../control.js";
 import type { LoadedModel } from "../runner.js";
 import {
   type FedInput,
@@ -178,6 +179,7 @@ async function predict(
   verb: string,
 ): Promise<void> {
   const record = core.record("rest", target);
+  record.requestId = requestIdOf(req.headers["x-request-id"]);
   let answered = false;
   const gone = new Promise<void>((resolve) => {
     res.on("close", () => {

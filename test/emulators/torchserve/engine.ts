@@ -56,6 +56,7 @@ export class Engine {
     version: string | undefined,
     body: Buffer,
     signal: AbortSignal,
+    requestId?: string,
   ): Promise<string> {
     const model = this.runner.get(modelName, version);
     if (model === undefined) {
@@ -83,6 +84,7 @@ export class Engine {
       parseError = err;
     }
     const record = this.gate.record(protocol, modelName, version, parsed?.batchSize);
+    record.requestId = requestId;
     let answered = false;
     const gone = new Promise<void>((resolve) => {
       const leave = () => {

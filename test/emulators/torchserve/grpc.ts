@@ -7,6 +7,7 @@
  * failed token check is CANCELLED, as TorchServe's GRPCInterceptor answers it.
  */
 import * as grpc from "@grpc/grpc-js";
+import { requestIdOf } from "../control.js";
 import { CallCancelled, type Engine, TOKEN_MESSAGE, TorchServeFailure } from "./engine.js";
 
 interface PredictionsRequest {
@@ -88,6 +89,7 @@ async function predictions(
       version === "" ? undefined : version,
       body,
       controller.signal,
+      requestIdOf(call.metadata.get("x-request-id")),
     );
     callback(null, { prediction: Buffer.from(answer, "utf8") });
   } catch (err) {

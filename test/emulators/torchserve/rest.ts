@@ -4,6 +4,7 @@
  * here (the management API lives on another port in TorchServe): every other path is a 404.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { requestIdOf } from "../control.js";
 import { CallCancelled, type Engine, TOKEN_MESSAGE, TorchServeFailure } from "./engine.js";
 
 /** Largest request body read (TorchServe's default max_request_size is 6.5 MB). */
@@ -84,7 +85,14 @@ async function route(engine: Engine, req: IncomingMessage, res: ServerResponse):
     if (!res.writableFinished) controller.abort();
   });
   try {
-    const answer = await engine.predict("rest", model, version, body, controller.signal);
+    const answer = await engine.predict(
+      "rest",
+      model,
+      version,
+      body,
+      controller.signal,
+      requestIdOf(req.headers["x-request-id"]),
+    );
     send(res, 200, answer);
   } catch (err) {
     if (err instanceof CallCancelled) return;

@@ -6,6 +6,7 @@
  */
 
 import type * as grpc from "@grpc/grpc-js";
+import { requestIdOf } from "../control.js";
 import { type HostileAnswer, hostileOutputName } from "../hostile.js";
 import { loadServices } from "../protos.js";
 import { ortToRaw, rawToOrt, type TypedContents, typedToOrt } from "./convert.js";
@@ -169,6 +170,7 @@ export function grpcImplementation(core: TritonCore): grpc.UntypedServiceImpleme
         request.model_version,
         inputs[0]?.shape[0],
       );
+      record.requestId = requestIdOf(call.metadata.get("x-request-id"));
       // grpc-js also emits 'cancelled' when an answered call's stream closes: only a call still
       // unanswered was abandoned by its client.
       let answered = false;

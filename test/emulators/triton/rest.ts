@@ -3,7 +3,7 @@
  * bodies with the binary tensor extension in and out, `{"error": "..."}` with Triton's statuses.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CallRecord } from "../control.js";
+import { type CallRecord, requestIdOf } from "../control.js";
 import { ELEMENT_SIZE, jsonToOrt, ortToJsonText, ortToRaw, rawToOrt } from "./convert.js";
 import type { Answer, TritonCore, WireInput } from "./core.js";
 import { HTTP_STATUS, invalidArg, TritonError } from "./errors.js";
@@ -258,6 +258,7 @@ async function infer(
   const { json, binary } = splitBody(body, Array.isArray(header) ? header[0] : header);
   const parsed = parseInfer(json, binary);
   record = core.record("rest", model, version, parsed.inputs[0]?.shape[0]);
+  record.requestId = requestIdOf(req.headers["x-request-id"]);
   if (res.destroyed) record.cancelled = true;
   if (!(await core.gate.admit(gone, found.name))) return;
   const answer = await core.infer(
