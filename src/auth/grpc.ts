@@ -1,7 +1,7 @@
 /**
  * The gRPC front's access check (docs/access.md): every RPC but ServerLive and ServerReady (the
- * health probes) needs `authorization: Bearer <key>` (or `x-api-key`) metadata. The handler then
- * runs as the caller, so model checks and per-model limits apply as on HTTP.
+ * health probes) needs `authorization: Bearer <key>` (or `x-api-key`) metadata. The caller is then
+ * the call's request scope (callScope), so model checks and per-model limits apply as on HTTP.
  */
 import {
   Metadata,
@@ -14,7 +14,7 @@ import { type AccessLogger, grpcAccessLog } from "../observability/access-log.js
 import { grpcTracing } from "../observability/trace-front.js";
 import { type Unary, wrapUnary } from "../observability/unary.js";
 import { type AccessControl, ANONYMOUS } from "./access.js";
-import { runAs } from "./principal.js";
+import { callScope } from "./principal.js";
 import { rateLimitHeaders } from "./rate-limit.js";
 
 const OPEN_RPCS = new Set(["ServerLive", "ServerReady"]);
@@ -57,12 +57,11 @@ export function guardImplementation(
 }
 
 type Duplex = ServerDuplexStream<unknown, unknown>;
-type Listener = (...args: unknown[]) => void;
 
 /**
  * A stream authenticates once, from its metadata, before its handler sees a message (a readable
- * stream holds its data until a listener is attached). Each event then runs as the caller, so
- * every request on the stream gets the model check and the model's rate limit, as a unary call.
+ * stream holds its data until a listener is attached). Every request on the stream then gets the
+ * model check and the model's rate limit of the stream's caller, as a unary call.
  */
 function guardStream(
   stream: (call: Duplex) => void,
@@ -70,16 +69,14 @@ function guardStream(
 ): (call: Duplex) => void {
   return (call) => {
     if (!access.enabled) {
-      runAs(ANONYMOUS, () => stream(call));
+      callScope(call).principal = ANONYMOUS;
+      stream(call);
       return;
     }
     authenticateCall(access, call).then(
       ({ principal }) => {
-        const on = call.on.bind(call) as (event: string | symbol, listener: Listener) => Duplex;
-        const asCaller = (event: string | symbol, listener: Listener): Duplex =>
-          on(event, (...args: unknown[]) => runAs(principal, () => listener(...args)));
-        Object.defineProperty(call, "on", { value: asCaller });
-        runAs(principal, () => stream(call));
+        callScope(call).principal = principal;
+        stream(call);
       },
       (err: unknown) => call.emit("error", failureOf(err)),
     );
@@ -118,11 +115,15 @@ function failureOf(err: unknown): ServiceError {
 function guardUnary(rpc: string, unary: Unary, access: AccessControl): Unary {
   return (call, callback) => {
     if (!access.enabled || OPEN_RPCS.has(rpc)) {
-      runAs(ANONYMOUS, () => unary(call, callback));
+      callScope(call).principal = ANONYMOUS;
+      unary(call, callback);
       return;
     }
     authenticateCall(access, call).then(
-      ({ principal }) => runAs(principal, () => unary(call, callback)),
+      ({ principal }) => {
+        callScope(call).principal = principal;
+        unary(call, callback);
+      },
       (err: unknown) => callback(failureOf(err)),
     );
   };

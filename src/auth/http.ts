@@ -7,8 +7,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { PermissionDeniedError, RateLimitedError, type RateLimitState } from "../errors.js";
 import type { AppEnv } from "../http/deps.js";
 import { errorResponse } from "../http/errors.js";
+import { scopeOf } from "../http/scope.js";
 import { type AccessControl, ANONYMOUS } from "./access.js";
-import { runAs } from "./principal.js";
 import { rateLimitHeaders } from "./rate-limit.js";
 
 /** True for the admin routes and the admin page. */
@@ -23,7 +23,8 @@ export function accessControl(access: AccessControl): MiddlewareHandler<AppEnv> 
   return async function checkAccess(c, next) {
     const path = c.req.path;
     if (!access.enabled || (!isAdminPath(path) && access.isPublic(path))) {
-      await runAs(ANONYMOUS, next);
+      scopeOf(c).principal = ANONYMOUS;
+      await next();
       return withLimitHeaders(c);
     }
     try {
@@ -36,7 +37,8 @@ export function accessControl(access: AccessControl): MiddlewareHandler<AppEnv> 
       }
       // Handlers that build their own answers put these headers in (withEdgeHeaders).
       c.set("keyLimit", found.limit);
-      await runAs(found.principal, next);
+      scopeOf(c).principal = found.principal;
+      await next();
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
       c.res = errorResponse(c, err);

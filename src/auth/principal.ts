@@ -1,9 +1,10 @@
 /**
- * Who made the current request, carried through the request's async work so the layers below the
- * fronts (model checks, cache keys, job ownership, the access log) see it without new parameters.
- * The request's scope also collects what the access log reports (the resolved route).
+ * Who made a request, and what it resolved to: one RequestScope per request, made by the front
+ * that received it and passed explicitly (HTTP: the Hono context's `scope`; gRPC: the call's, see
+ * callScope; the service: RequestContext.scope and resolve's last argument). The layers below the
+ * fronts (model checks, cache keys, job ownership, the access log) read it from there. It is not
+ * an AsyncLocalStorage: on Node 20 that costs a hook on every promise of every request.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 
 /** An authenticated caller. */
 export interface Principal {
@@ -30,39 +31,25 @@ export interface RequestScope {
   fallback?: boolean;
 }
 
-const storage = new AsyncLocalStorage<RequestScope>();
+/** Scopes of gRPC calls, keyed by the call object every wrapper and the handler share. */
+const callScopes = new WeakMap<object, RequestScope>();
 
-/** Runs `fn` in a fresh request scope (the outermost layer of a front does this). */
-export function inScope<T>(scope: RequestScope, fn: () => T): T {
-  return storage.run(scope, fn);
-}
-
-/** The current request's scope; undefined outside a request. */
-export function currentScope(): RequestScope | undefined {
-  return storage.getStore();
-}
-
-/** Runs `fn` with `principal` as the caller: in the current scope, else in a new one. */
-export function runAs<T>(principal: Principal, fn: () => T): T {
-  const scope = storage.getStore();
-  if (scope !== undefined && scope.principal === undefined) {
-    scope.principal = principal;
-    return fn();
+/** The request scope of a gRPC call (made on first use by the outermost wrapper). */
+export function callScope(call: object): RequestScope {
+  let scope = callScopes.get(call);
+  if (scope === undefined) {
+    scope = {};
+    callScopes.set(call, scope);
   }
-  return storage.run({ principal }, fn);
+  return scope;
 }
 
-/** The caller of the current request; undefined without auth or outside a request. */
-export function currentPrincipal(): Principal | undefined {
-  return storage.getStore()?.principal;
+/** Who made the request, for audit lines: the tenant, or "anonymous" without auth. */
+export function callerOf(scope: RequestScope | undefined): string {
+  return scope?.principal?.tenant || "anonymous";
 }
 
-/** Who made the current request, for audit lines: the tenant, or "anonymous" without auth. */
-export function currentCaller(): string {
-  return storage.getStore()?.principal?.tenant || "anonymous";
-}
-
-/** The current tenant; "" without auth (every caller shares one tenant then). */
-export function currentTenant(): string {
-  return storage.getStore()?.principal?.tenant ?? "";
+/** The request's tenant; "" without auth (every caller shares one tenant then). */
+export function tenantOf(scope: RequestScope | undefined): string {
+  return scope?.principal?.tenant ?? "";
 }

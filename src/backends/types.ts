@@ -55,6 +55,8 @@ export interface BackendCall {
    * requests has none.
    */
   requestId?: string;
+  /** The caller's tenant ("" without auth): the response cache keeps tenants apart. */
+  tenant?: string;
   /** The client's request `parameters` (Triton backends get them; such calls are never batched or cached). */
   parameters?: Readonly<Record<string, unknown>>;
   /** Per-input and per-output parameters, for Triton backends (same rule: never batched or cached). */

@@ -12,7 +12,6 @@
  */
 import { LRUCache } from "lru-cache";
 import { abortError } from "../abort.js";
-import { currentTenant } from "../auth/principal.js";
 import type { BackendResult } from "../backends/types.js";
 import type { InferFn, Policy, TargetCall } from "../pipeline/types.js";
 import { type CachedAnswer, decodeAnswer, encodeAnswer } from "./codec.js";
@@ -140,7 +139,7 @@ export class ResponseCache {
       if (call.parameters !== undefined || call.tensorParameters !== undefined)
         return next(request);
       // Per tenant unless shared (docs/access.md "Tenants"); without auth the tenant is "".
-      const scope = options.shared === true ? namespace : tenantScope(namespace, currentTenant());
+      const scope = options.shared === true ? namespace : tenantScope(namespace, call.tenant ?? "");
       const key = cacheKey(scope, call.outputs, call.inputs);
       if (call.noCache) {
         this.onLookup?.("memory", "bypass");

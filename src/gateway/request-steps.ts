@@ -195,6 +195,7 @@ function backendCall(ctx: StepContext, run: RequestRun): BackendCall {
     noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
     ...(context.priority === undefined ? {} : { priority: context.priority }),
     requestId: context.requestId,
+    tenant: context.scope?.principal?.tenant ?? "",
     ...(request.parameters === undefined ? {} : { parameters: request.parameters }),
     ...(request.tensorParameters === undefined
       ? {}

@@ -2,6 +2,7 @@
  * The service every front (unified HTTP, KServe v2 REST, KServe v2 gRPC) calls. A front turns its
  * wire format into these canonical values and back; it never sees config, routing or backends.
  */
+import type { RequestScope } from "../auth/principal.js";
 import type { ModelMetadata, Priority } from "../backends/types.js";
 import type { SplitEntry } from "../routing/split.js";
 import type { NamedTensor } from "../tensor/types.js";
@@ -46,6 +47,11 @@ export interface RequestContext {
   signal?: AbortSignal;
   /** Scheduling lane; absent = live. Async jobs run as "async" so live requests go first. */
   priority?: Priority;
+  /**
+   * The request's caller and what it resolved to (src/auth/principal.ts). A front's request always
+   * has one; work the gateway starts itself (batches, rollouts) may have none.
+   */
+  scope?: RequestScope;
 }
 
 /** A canonical inference answer. */
@@ -174,3 +180,10 @@ export interface AdminApi {
 
 /** The gateway as the fronts see it: the inference part and the admin part. */
 export interface InferenceService extends InferenceApi, AdminApi {}
+
+/**
+ * The current service, taken once per request (a getter because a config reload swaps it). A
+ * front passes the request's scope: with access control the service it gets checks that caller's
+ * models and limits (src/auth/guard-service.ts).
+ */
+export type ServiceGetter<S extends InferenceApi> = (scope?: RequestScope) => S;

@@ -3,8 +3,9 @@
  * ServerMetadata, ModelReady and ModelMetadata, over the InferenceApi.
  */
 import type { handleUnaryCall, MethodDefinition } from "@grpc/grpc-js";
+import { callScope } from "../auth/principal.js";
 import { toGatewayError } from "../errors.js";
-import type { InferenceApi, Route } from "../gateway/types.js";
+import type { InferenceApi, Route, ServiceGetter } from "../gateway/types.js";
 import type { KserveMethods } from "../protocols/kserve/proto.js";
 import { resolveAsTriton } from "../triton/wording.js";
 import { headerLookup } from "./call-context.js";
@@ -19,7 +20,7 @@ export type KserveHandler<M extends keyof KserveMethods> =
 type Handler<M extends keyof KserveMethods> = KserveHandler<M>;
 
 /** The five RPCs; `service` is read once per call, so a reload applies to the next one. */
-export function healthAndMetadataHandlers(service: () => InferenceApi, fail: GrpcFail) {
+export function healthAndMetadataHandlers(service: ServiceGetter<InferenceApi>, fail: GrpcFail) {
   const ServerLive: Handler<"ServerLive"> = (_call, callback) => {
     callback(null, { live: true });
   };
@@ -47,7 +48,7 @@ export function healthAndMetadataHandlers(service: () => InferenceApi, fail: Grp
   // is_model_ready() returns False instead of raising.
   const ModelReady: Handler<"ModelReady"> = (call, callback) => {
     const run = async (): Promise<boolean> => {
-      const svc = service();
+      const svc = service(callScope(call));
       const release = svc.hold();
       let route: Route;
       try {
@@ -72,7 +73,7 @@ export function healthAndMetadataHandlers(service: () => InferenceApi, fail: Grp
 
   const ModelMetadata: Handler<"ModelMetadata"> = (call, callback) => {
     const run = async () => {
-      const svc = service();
+      const svc = service(callScope(call));
       const release = svc.hold();
       let md: Awaited<ReturnType<typeof svc.metadata>>;
       try {

@@ -11,9 +11,10 @@ import {
 import type { AccessControl } from "../auth/access.js";
 import { frontImplementation } from "../auth/grpc.js";
 import { guardedGetter } from "../auth/guard-service.js";
+import { callScope } from "../auth/principal.js";
 import type { GrpcServerConfig } from "../config/schema.js";
 import { pickRequestId } from "../gateway/request-id.js";
-import type { InferenceApi, RequestContext } from "../gateway/types.js";
+import type { InferenceApi, RequestContext, ServiceGetter } from "../gateway/types.js";
 import type { AccessLogger } from "../observability/access-log.js";
 import {
   type KserveMethods,
@@ -69,7 +70,9 @@ type Handler<M extends keyof KserveMethods> = KserveHandler<M>;
  * service takes effect on the next call while calls in flight keep theirs.
  */
 export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOptions): GrpcFront {
-  const service = options.access ? guardedGetter(given, options.access) : given;
+  const service: ServiceGetter<InferenceApi> = options.access
+    ? guardedGetter(given, options.access)
+    : given;
   const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
   const guard = sendGuard({
     sendTimeoutMs: limits.sendTimeoutMs,
@@ -92,12 +95,13 @@ export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOpt
     const onCancelled = () => controller.abort();
     call.on("cancelled", onCancelled);
     if (call.cancelled) controller.abort();
-    const context: RequestContext = { requestId, header, signal: controller.signal };
+    const scope = callScope(call);
+    const context: RequestContext = { requestId, header, signal: controller.signal, scope };
     const deadline = deadlineMs(call);
     if (deadline !== undefined) context.clientDeadline = deadline;
 
     const run = async () => {
-      const svc = service();
+      const svc = service(scope);
       const release = svc.hold();
       let response: Awaited<ReturnType<typeof svc.infer>>;
       let request: ReturnType<typeof decodeInferRequest>["request"];

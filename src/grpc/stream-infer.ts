@@ -7,9 +7,10 @@
  * sequence's START before the rest even over a pool of connections.
  */
 import type { handleBidiStreamingCall, ServerDuplexStream } from "@grpc/grpc-js";
+import { callScope } from "../auth/principal.js";
 import { toGatewayError } from "../errors.js";
 import { pickRequestId } from "../gateway/request-id.js";
-import type { InferenceApi, RequestContext } from "../gateway/types.js";
+import type { InferenceApi, RequestContext, ServiceGetter } from "../gateway/types.js";
 import type { WireModelInferRequest, WireModelInferResponse } from "../protocols/kserve/proto.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { classifyResponse, grpcClassRequests } from "../triton/classification.js";
@@ -31,7 +32,7 @@ type Call = ServerDuplexStream<WireModelInferRequest, StreamResponse>;
 
 /** The handler; `service` is read once per request, like ModelInfer's. */
 export function streamInfer(
-  service: () => InferenceApi,
+  service: ServiceGetter<InferenceApi>,
   options: {
     decodeLimits?: () => DecodeLimits;
     onInternalError?: (err: unknown, rpc: string) => void;
@@ -44,10 +45,12 @@ export function streamInfer(
     };
     const controller = new AbortController();
     call.on("cancelled", () => controller.abort());
+    const scope = callScope(call);
     const context: RequestContext = {
       requestId: pickRequestId(header("x-request-id")),
       header,
       signal: controller.signal,
+      scope,
     };
     const deadline = call.getDeadline();
     const ms = deadline instanceof Date ? deadline.getTime() : deadline;
@@ -70,7 +73,7 @@ export function streamInfer(
       }
       const key = wireSequenceKey(wire.parameters);
       const before = key === undefined ? undefined : sequences.get(key);
-      const run = () => answerOne(service(), wire, context, options);
+      const run = () => answerOne(service(scope), wire, context, options);
       const answer = before === undefined ? run() : before.then(run);
       if (key !== undefined) {
         sequences.set(key, answer);

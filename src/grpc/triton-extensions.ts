@@ -9,7 +9,8 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import type { InferenceApi } from "../gateway/types.js";
+import { callScope, type RequestScope } from "../auth/principal.js";
+import type { InferenceApi, ServiceGetter } from "../gateway/types.js";
 import type { DecodeLimits } from "../tensor/index.js";
 import { EXTENSION_METHODS } from "../triton/grpc-proto.js";
 import {
@@ -35,12 +36,16 @@ function statusError(code: number, message: string): ServiceError {
 /** A unary extension RPC: `run`'s value is the answer, its throw goes through the front's encoder. */
 function unary(
   rpc: string,
-  run: (request: Record<string, unknown>, metadata: Metadata) => Promise<unknown> | unknown,
+  run: (
+    request: Record<string, unknown>,
+    metadata: Metadata,
+    scope: RequestScope,
+  ) => Promise<unknown> | unknown,
   fail: GrpcFail,
 ): Unary {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => run(call.request, call.metadata))
+      .then(() => run(call.request, call.metadata, callScope(call)))
       .then(
         (res) => callback(null, res),
         (err: unknown) => fail(rpc, callback, err),
@@ -52,7 +57,7 @@ const text = (v: unknown): string => (typeof v === "string" ? v : "");
 
 /** The handlers of every extension RPC, reading `service` once per call. */
 export function tritonExtensionHandlers(
-  service: () => InferenceApi,
+  service: ServiceGetter<InferenceApi>,
   options: {
     decodeLimits?: () => DecodeLimits;
     onInternalError?: (err: unknown, rpc: string) => void;
@@ -62,9 +67,9 @@ export function tritonExtensionHandlers(
   const handlers: UntypedServiceImplementation = {
     ModelConfig: unary(
       "ModelConfig",
-      async (req, md) => ({
+      async (req, md, scope) => ({
         config: await modelConfiguration(
-          service(),
+          service(scope),
           text(req.name),
           text(req.version),
           headerLookup(md),
@@ -74,9 +79,9 @@ export function tritonExtensionHandlers(
     ),
     ModelStatistics: unary(
       "ModelStatistics",
-      (req) => ({
+      (req, _md, scope) => ({
         model_stats: plainBigints(
-          modelStatistics(service(), text(req.name), text(req.version)),
+          modelStatistics(service(scope), text(req.name), text(req.version)),
           true,
         ),
       }),
@@ -84,7 +89,9 @@ export function tritonExtensionHandlers(
     ),
     RepositoryIndex: unary(
       "RepositoryIndex",
-      async (req) => ({ models: await repositoryIndex(service(), req.ready === true) }),
+      async (req, _md, scope) => ({
+        models: await repositoryIndex(service(scope), req.ready === true),
+      }),
       fail,
     ),
     ModelStreamInfer: streamInfer(service, options),

@@ -4,7 +4,7 @@
  * "Run-time weights": on every replica when they share Redis).
  */
 import { Hono } from "hono";
-import { currentCaller } from "../auth/principal.js";
+import { callerOf } from "../auth/principal.js";
 import { ModelNotFoundError } from "../errors.js";
 import type { ModelRoutes } from "../gateway/types.js";
 import { parseTrafficBody } from "../routing/versions.js";
@@ -31,7 +31,7 @@ export function adminRoutes(
     else await deps.setTraffic(model, entries);
     const after = deps.service().routes().models[model];
     deps.logger?.info?.(
-      { who: currentCaller(), model, before, after: describeSplit(after) },
+      { who: callerOf(c.get("scope")), model, before, after: describeSplit(after) },
       "admin: traffic split set",
     );
     return c.json(after, 200);

@@ -3,8 +3,9 @@
  * share. Kept apart from app.ts so route modules can import the types without a cycle.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestScope } from "../auth/principal.js";
 import type { RateLimitState } from "../errors.js";
-import type { InferenceService, ReloadResult } from "../gateway/types.js";
+import type { InferenceService, ReloadResult, ServiceGetter } from "../gateway/types.js";
 import type { JobEngine } from "../jobs/engine.js";
 import type { Metrics } from "../metrics/registry.js";
 import type { SplitEntry } from "../routing/split.js";
@@ -21,8 +22,8 @@ export interface HttpLogger {
 
 /** Dependencies of {@link createHttpApp}. */
 export interface HttpDeps {
-  /** The current service; a getter because a config reload swaps it. Called once per request. */
-  service: () => InferenceService;
+  /** The current service, taken once per request with `scopeOf(c)` when it resolves models. */
+  service: ServiceGetter<InferenceService>;
   /** The registry served at `/metrics`. */
   metrics: Metrics;
   /** The current `server.bodyLimitBytes`. */
@@ -60,6 +61,8 @@ export interface AppEnv {
     keyLimit: RateLimitState | undefined;
     keyLimitSent: boolean;
     bodyRead: BodyReadSettings;
+    /** The request's caller and resolved route (see scope.ts). */
+    scope: RequestScope | undefined;
   };
   Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
 }

@@ -3,7 +3,7 @@
  * routing admin routes of admin.ts.
  */
 import { Hono } from "hono";
-import { currentCaller } from "../auth/principal.js";
+import { callerOf } from "../auth/principal.js";
 import { InvalidRequestError } from "../errors.js";
 import { adminRoutes } from "./admin.js";
 import { adminWriteGuard } from "./admin-guard.js";
@@ -61,7 +61,7 @@ export function adminOpsRoutes(
     // One audit line per admin change (the runtime logs the reload's own details).
     deps.logger?.info?.(
       {
-        who: currentCaller(),
+        who: callerOf(c.get("scope")),
         ...(result.ok
           ? { outcome: "reloaded" }
           : { outcome: "rejected", errors: result.errors.length }),

@@ -20,6 +20,7 @@ import {
 } from "./content-encoding.js";
 import type { AppEnv } from "./deps.js";
 import { withEdgeHeaders } from "./request-id.js";
+import { scopeOf } from "./scope.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -128,6 +129,7 @@ export function requestContext(c: Context<AppEnv>): RequestContext {
     requestId: c.get("requestId"),
     header: (name) => c.req.header(name),
     signal: clientSignal(c),
+    scope: scopeOf(c),
   };
   const timeout = c.req.header(TIMEOUT_HEADER);
   if (timeout !== undefined) {

@@ -9,6 +9,7 @@ import type { AppEnv, HttpDeps } from "./deps.js";
 import { errorHandler, unifiedErrorBody } from "./errors.js";
 import { stderrLogger } from "./logger.js";
 import { predictionBody, predictionHeaders, readJsonBody, requestContext } from "./request.js";
+import { scopeOf } from "./scope.js";
 import { parsePredictBody } from "./unified-codec.js";
 import { runUnified } from "./unified-run.js";
 
@@ -18,7 +19,7 @@ export function unifiedRoutes(deps: Pick<HttpDeps, "service" | "limits" | "logge
   app.onError(errorHandler({ logger: deps.logger ?? stderrLogger, body: unifiedErrorBody }));
 
   async function predict(c: Context<AppEnv>): Promise<Response> {
-    const service = deps.service();
+    const service = deps.service(scopeOf(c));
     const release = service.hold();
     try {
       const limits = deps.limits?.() ?? DEFAULT_LIMITS;

@@ -15,6 +15,7 @@ import {
 import { repositoryIndex } from "../triton/repository.js";
 import type { AppEnv, HttpDeps } from "./deps.js";
 import { readBodyBytes } from "./request.js";
+import { scopeOf } from "./scope.js";
 
 /** Routes of Triton's statistics, model configuration and repository extensions. */
 export function v2ExtensionRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
@@ -22,7 +23,7 @@ export function v2ExtensionRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv>
 
   const stats = (c: Context<AppEnv>) => {
     const found = modelStatistics(
-      deps.service(),
+      deps.service(scopeOf(c)),
       c.req.param("model") ?? "",
       c.req.param("version"),
     );
@@ -34,7 +35,7 @@ export function v2ExtensionRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv>
 
   const config = async (c: Context<AppEnv>) => {
     const found = await modelConfiguration(
-      deps.service(),
+      deps.service(scopeOf(c)),
       c.req.param("model") ?? "",
       c.req.param("version"),
       (name) => c.req.header(name),
@@ -46,7 +47,7 @@ export function v2ExtensionRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv>
 
   app.post("/v2/repository/index", async (c) => {
     const ready = readyFlag(await readBodyBytes(c));
-    return c.json(await repositoryIndex(deps.service(), ready), 200);
+    return c.json(await repositoryIndex(deps.service(scopeOf(c)), ready), 200);
   });
 
   const unsupported = (reason: string) => (c: Context<AppEnv>) => c.json({ error: reason }, 501);

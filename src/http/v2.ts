@@ -21,6 +21,7 @@ import {
   yieldAfter,
   yieldAfterInputs,
 } from "./request.js";
+import { scopeOf } from "./scope.js";
 import { decodeV2Request, encodeV2Response, splitV2Body } from "./v2-codec.js";
 import { v2ExtensionRoutes } from "./v2-extensions.js";
 
@@ -46,7 +47,7 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits" | "logger">):
   // Resolves the path's model and optional version; unknown ones throw the 404 errors.
   // The snapshot is held until `release` (see InferenceService.hold).
   function resolve(c: Context<AppEnv>) {
-    const service = deps.service();
+    const service = deps.service(scopeOf(c));
     const release = service.hold();
     try {
       const model = c.req.param("model") ?? "";

@@ -3,12 +3,12 @@
  * `Prefer: respond-async` on the predict paths), poll, list and cancel.
  */
 import { type Context, Hono, type Next } from "hono";
-import { currentTenant } from "../auth/principal.js";
 import { InvalidRequestError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import type { AppEnv, HttpDeps } from "../http/deps.js";
 import { parseJson, readBodyBytes } from "../http/request.js";
 import { withEdgeHeaders } from "../http/request-id.js";
+import { requestTenant, scopeOf } from "../http/scope.js";
 import { parsePredictBody } from "../http/unified-codec.js";
 import { isRecord } from "../is-record.js";
 import { submitTraceHeaders } from "../observability/job-span.js";
@@ -35,11 +35,6 @@ function stickyHeader(service: InferenceService, model: string): string | undefi
     known.set(model, service.routes().models[model]?.sticky?.header.toLowerCase());
   }
   return known.get(model);
-}
-
-/** The tenant of a request (docs/access.md); "" without auth. */
-function tenantOf(_c: Context<AppEnv>): string {
-  return currentTenant();
 }
 
 /** True when a `Prefer` header asks for `respond-async` (RFC 7240). */
@@ -74,7 +69,7 @@ export function asyncRoutes(
       version: c.req.param("version"),
     });
     const header = (name: string) => c.req.header(name);
-    const service = deps.service();
+    const service = deps.service(scopeOf(c));
     // Unknown models and versions fail now, not later in the job.
     service.resolve(body.model, body.version, header);
     const headers: Record<string, string> = {};
@@ -92,7 +87,7 @@ export function asyncRoutes(
     if (version !== undefined) path.version = version;
     const idempotencyKey = c.req.header("idempotency-key");
     const { job, created } = await engine.submit({
-      tenant: tenantOf(c),
+      tenant: requestTenant(c),
       model: body.model,
       ...(body.version === undefined ? {} : { version: body.version }),
       body: text,
@@ -133,7 +128,7 @@ export function asyncRoutes(
     }
     const after = c.req.query("after");
     const page = await engine.list({
-      tenant: tenantOf(c),
+      tenant: requestTenant(c),
       limit,
       ...(status === undefined ? {} : { status: status as JobStatus }),
       ...(after === undefined || after === "" ? {} : { after }),
@@ -142,12 +137,12 @@ export function asyncRoutes(
   });
 
   app.get("/v1/async/:id", async (c) => {
-    const job = await engine.get(c.req.param("id"), tenantOf(c));
+    const job = await engine.get(c.req.param("id"), requestTenant(c));
     return json(c, 200, jobJson(job));
   });
 
   app.post("/v1/async/:id/cancel", async (c) => {
-    const job = await engine.cancel(c.req.param("id"), tenantOf(c));
+    const job = await engine.cancel(c.req.param("id"), requestTenant(c));
     return json(c, 200, jobJson(job));
   });
 

@@ -2,6 +2,7 @@
  * Runs one async job through the same service path as a live `/v1/predict` (routing, cache,
  * batcher, breakers, fallback, metrics), in the "async" priority lane so live requests go first.
  */
+import type { RequestScope } from "../auth/principal.js";
 import { toGatewayError } from "../errors.js";
 import type { InferenceService } from "../gateway/types.js";
 import { parseJson } from "../http/request.js";
@@ -23,7 +24,7 @@ export function serviceHandler(
   onInternal: (err: unknown, job: JobRecord) => void,
   limits: () => DecodeLimits = () => DEFAULT_LIMITS,
 ): JobHandler {
-  // Each run as the job's tenant, in a span linked to the submit (docs/access.md "Tracing").
+  // Each run in a span linked to the submit (docs/access.md "Tracing").
   return (job, signal) =>
     inJobSpan(job, () => runJob(service(), job, signal, onInternal, limits()));
 }
@@ -48,7 +49,8 @@ async function runJob(
     const { response, text } = await runUnified(
       service,
       body,
-      { requestId: job.id, header, signal, priority: "async" },
+      // As the job's tenant, so its cache entries stay the tenant's as a live request's would.
+      { requestId: job.id, header, signal, priority: "async", scope: jobScope(job.tenant) },
       limits,
       (route) => {
         version = route.version;
@@ -71,4 +73,10 @@ async function runJob(
   } finally {
     release();
   }
+}
+
+function jobScope(tenant: string): RequestScope {
+  return tenant === ""
+    ? {}
+    : { principal: { tenant, admin: false, models: undefined, via: "key" } };
 }

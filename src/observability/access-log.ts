@@ -6,9 +6,10 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { status as grpcStatus } from "@grpc/grpc-js";
 import type { MiddlewareHandler } from "hono";
-import { inScope, type RequestScope } from "../auth/principal.js";
+import { callScope, type RequestScope } from "../auth/principal.js";
 import { toGatewayError } from "../errors.js";
 import type { AppEnv } from "../http/deps.js";
+import { scopeOf } from "../http/scope.js";
 import { onSettled, wrapUnary } from "./unary.js";
 
 /** Where access lines go (pino's `info`). */
@@ -47,9 +48,9 @@ function line(scope: RequestScope, started: number): Record<string, unknown> {
 export function httpAccessLog(logger: AccessLogger): MiddlewareHandler<AppEnv> {
   return async function accessLog(c, next) {
     const started = performance.now();
-    const scope: RequestScope = {};
+    const scope = scopeOf(c);
     try {
-      await inScope(scope, next);
+      await next();
     } finally {
       const statusCode = c.res.status;
       const code =
@@ -81,7 +82,7 @@ export function grpcAccessLog(
 ): UntypedServiceImplementation {
   return wrapUnary(implementation, (rpc, unary) => (call, callback) => {
     const started = performance.now();
-    const scope: RequestScope = {};
+    const scope = callScope(call);
     const done = onSettled(callback, (code) => {
       const header = call.metadata.get("x-request-id").find((v) => typeof v === "string");
       logger.info(
@@ -96,6 +97,6 @@ export function grpcAccessLog(
         "request",
       );
     });
-    inScope(scope, () => unary(call, done));
+    unary(call, done);
   });
 }

@@ -1,8 +1,7 @@
 /**
  * Async jobs run later, outside the request that submitted them: each run gets a span of its own
  * (a new trace) linked to the submit's span, whose traceparent the submit stored with the job
- * (docs/access.md "Tracing"). The run also happens as the job's tenant, so its cache entries stay
- * the tenant's as they would for a live request.
+ * (docs/access.md "Tracing").
  */
 import {
   context,
@@ -12,7 +11,6 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
-import { runAs } from "../auth/principal.js";
 import { isTracing, tracer } from "./trace-front.js";
 
 /** The header the submit's span context is stored under. */
@@ -33,13 +31,9 @@ export interface JobIdentity {
   request: { headers: Record<string, string> };
 }
 
-/** Runs `fn` (one run of `job`) as the job's tenant, in a span linked to its submit. */
+/** Runs `fn` (one run of `job`) in a span linked to its submit. */
 export function inJobSpan<T>(job: JobIdentity, fn: () => Promise<T>): Promise<T> {
-  const run = () =>
-    job.tenant === ""
-      ? fn()
-      : runAs({ tenant: job.tenant, admin: false, models: undefined, via: "key" }, fn);
-  if (!isTracing()) return run();
+  if (!isTracing()) return fn();
   const submitted = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, job.request.headers));
   const links: Link[] = submitted === undefined ? [] : [{ context: submitted }];
   const span = tracer().startSpan(
@@ -47,7 +41,7 @@ export function inJobSpan<T>(job: JobIdentity, fn: () => Promise<T>): Promise<T>
     { root: true, links, attributes: { "infergate.job_id": job.id } },
     ROOT_CONTEXT,
   );
-  return context.with(trace.setSpan(ROOT_CONTEXT, span), run).then(
+  return context.with(trace.setSpan(ROOT_CONTEXT, span), fn).then(
     (result) => {
       span.end();
       return result;

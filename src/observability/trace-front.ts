@@ -18,8 +18,9 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
-import { currentScope } from "../auth/principal.js";
+import { callScope, type RequestScope } from "../auth/principal.js";
 import type { AppEnv } from "../http/deps.js";
+import { scopeOf } from "../http/scope.js";
 import type { Policy } from "../pipeline/types.js";
 import { onSettled, wrapUnary } from "./unary.js";
 
@@ -57,10 +58,8 @@ const metadataGetter: TextMapGetter<Metadata> = {
 };
 
 /** What the request resolved to, as span attributes. */
-function scopeAttributes(): Attributes {
-  const scope = currentScope();
+function scopeAttributes(scope: RequestScope): Attributes {
   const out: Attributes = {};
-  if (scope === undefined) return out;
   if (scope.principal !== undefined) out["infergate.tenant"] = scope.principal.tenant;
   if (scope.model !== undefined) out["infergate.model"] = scope.model;
   if (scope.version !== undefined) out["infergate.version"] = scope.version;
@@ -88,7 +87,7 @@ export function httpTracing(): MiddlewareHandler<AppEnv> {
       await context.with(trace.setSpan(parent, span), next);
     } finally {
       const status = c.res.status;
-      span.setAttributes({ ...scopeAttributes(), "http.response.status_code": status });
+      span.setAttributes({ ...scopeAttributes(scopeOf(c)), "http.response.status_code": status });
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }
@@ -111,7 +110,7 @@ export function grpcTracing(
       parent,
     );
     const done = onSettled(callback, (code) => {
-      span.setAttributes({ ...scopeAttributes(), "rpc.grpc.status_code": code });
+      span.setAttributes({ ...scopeAttributes(callScope(call)), "rpc.grpc.status_code": code });
       if (code !== 0) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     });

@@ -125,6 +125,85 @@ describe("tenants", () => {
     expect(theirs.status).toBe(404);
     expect(codeOf(await theirs.json())).toBe("JOB_NOT_FOUND");
   });
+
+  it("runs an async job as its tenant: its answer lands in that tenant's cache only", async () => {
+    const submit = await postJson(
+      `${gw.url}/v1/models/iris/async/predict`,
+      row(5.7),
+      bearer(KEY_A),
+    );
+    expect(submit.status).toBe(202);
+    const id = (submit.body as { id: string }).id;
+    await expect
+      .poll(
+        async () => {
+          const res = await fetch(`${gw.url}/v1/async/${id}`, { headers: bearer(KEY_A) });
+          return ((await res.json()) as { status: string }).status;
+        },
+        { timeout: 10_000, interval: 20 },
+      )
+      .toBe("succeeded");
+    const a = await predict("iris", row(5.7), bearer(KEY_A));
+    expect(a.headers.get("x-infergate-cache")).toBe("hit");
+    const b = await predict("iris", row(5.7), bearer(KEY_B));
+    expect(b.headers.get("x-infergate-cache")).toBe("miss");
+  });
+
+  it("gives another tenant 404 for a batch, and leaves it out of their list", async () => {
+    const record = JSON.stringify({ id: "r1", inputs: { input: [[5.1, 3.5, 1.4, 0.2]] } });
+    const up = await fetch(`${gw.url}/v1/files?name=tenant-a/in.jsonl`, {
+      method: "POST",
+      headers: bearer(KEY_A),
+      body: `${record}\n`,
+    });
+    expect(up.status).toBe(201);
+    const created = await postJson(
+      `${gw.url}/v1/batches`,
+      {
+        model: "iris",
+        input: { path: "tenant-a/in.jsonl" },
+        output: { path: "tenant-a/out.jsonl" },
+      },
+      bearer(KEY_A),
+    );
+    expect(created.status).toBe(202);
+    const id = (created.body as { id: string }).id;
+    expect((await fetch(`${gw.url}/v1/batches/${id}`, { headers: bearer(KEY_A) })).status).toBe(
+      200,
+    );
+    const theirs = await fetch(`${gw.url}/v1/batches/${id}`, { headers: bearer(KEY_B) });
+    expect(theirs.status).toBe(404);
+    expect(codeOf(await theirs.json())).toBe("JOB_NOT_FOUND");
+    const list = (await (
+      await fetch(`${gw.url}/v1/batches`, { headers: bearer(KEY_B) })
+    ).json()) as {
+      data: { id: string }[];
+    };
+    expect(list.data.map((b) => b.id)).not.toContain(id);
+  });
+
+  it("keeps gRPC cache entries per tenant too", async () => {
+    const client = kserveClient(gw.grpcAddress);
+    const infer = async (key: string) => {
+      const { metadata } = await client.callWithMetadata(
+        "ModelInfer",
+        {
+          model_name: "iris",
+          inputs: [{ name: "input", datatype: "FP32", shape: [1, 4] }],
+          raw_input_contents: [Buffer.from(new Float32Array([6.6, 3.1, 4.4, 1.4]).buffer)],
+        },
+        bearer(key),
+      );
+      return metadata.get("x-infergate-cache")[0];
+    };
+    try {
+      expect(await infer(KEY_A)).toBe("miss");
+      expect(await infer(KEY_A)).toBe("hit");
+      expect(await infer(KEY_B)).toBe("miss");
+    } finally {
+      client.close();
+    }
+  });
 });
 
 describe("gRPC keys", () => {

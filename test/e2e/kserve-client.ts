@@ -14,7 +14,7 @@ export type Unary = (
   metadata: grpc.Metadata,
   options: grpc.CallOptions,
   callback: (err: grpc.ServiceError | null, response: Record<string, unknown>) => void,
-) => void;
+) => grpc.ClientUnaryCall;
 
 /**
  * Opens a client to `address`; `options` are grpc-js channel options (e.g.
@@ -29,6 +29,12 @@ export function kserveClient(
     request: Record<string, unknown>,
     metadata?: Record<string, string>,
   ): Promise<Record<string, unknown>>;
+  /** `call`, also resolving the answer's initial metadata (the gateway's `x-infergate-*`). */
+  callWithMetadata(
+    method: string,
+    request: Record<string, unknown>,
+    metadata?: Record<string, string>,
+  ): Promise<{ response: Record<string, unknown>; metadata: grpc.Metadata }>;
   close(): void;
 } {
   const definition = protoLoader.loadSync(PROTO, {
@@ -45,18 +51,30 @@ export function kserveClient(
     grpc.credentials.createInsecure(),
     options,
   );
-  return {
-    call(method, request, metadata = {}) {
-      const md = new grpc.Metadata();
-      for (const [k, v] of Object.entries(metadata)) md.set(k, v);
-      const fn = (client as unknown as Record<string, Unary>)[method];
-      if (fn === undefined) throw new Error(`no method ${method}`);
-      return new Promise((resolvePromise, reject) => {
-        fn.call(client, request, md, { deadline: Date.now() + 5000 }, (err, response) =>
-          err ? reject(err) : resolvePromise(response),
-        );
+  const callWithMetadata = (
+    method: string,
+    request: Record<string, unknown>,
+    metadata: Record<string, string> = {},
+  ): Promise<{ response: Record<string, unknown>; metadata: grpc.Metadata }> => {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+    const fn = (client as unknown as Record<string, Unary>)[method];
+    if (fn === undefined) throw new Error(`no method ${method}`);
+    return new Promise((resolvePromise, reject) => {
+      let answered = new grpc.Metadata();
+      const call = fn.call(client, request, md, { deadline: Date.now() + 5000 }, (err, response) =>
+        err ? reject(err) : resolvePromise({ response, metadata: answered }),
+      );
+      call.on("metadata", (m: grpc.Metadata) => {
+        answered = m;
       });
+    });
+  };
+  return {
+    async call(method, request, metadata = {}) {
+      return (await callWithMetadata(method, request, metadata)).response;
     },
+    callWithMetadata,
     close() {
       client.close();
     },

@@ -8,6 +8,7 @@ import { InvalidRequestError } from "../../errors.js";
 import type { AppEnv, HttpDeps } from "../../http/deps.js";
 import { parseJson, readBodyBytes } from "../../http/request.js";
 import { withEdgeHeaders } from "../../http/request-id.js";
+import { requestTenant } from "../../http/scope.js";
 import { downloadFile, uploadFile } from "./files.js";
 import { parseBatchRequest } from "./request.js";
 import type { Scheduler } from "./schedules.js";
@@ -26,11 +27,6 @@ function json(c: Context<AppEnv>, status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers });
 }
 
-/** The tenant of a request; "" until the gateway has auth. */
-function tenantOf(_c: Context<AppEnv>): string {
-  return "";
-}
-
 /** Routes of the batches API on `batches`. */
 export function batchRoutes(
   jobs: { readonly batches: Batches; readonly schedules: Scheduler },
@@ -42,7 +38,7 @@ export function batchRoutes(
   app.post("/v1/batches", async (c) => {
     const body = parseJson(await readBodyBytes(c), deps.limits?.());
     const spec = parseBatchRequest(body, batches.config);
-    return json(c, 202, batchView(await batches.create(spec, tenantOf(c))));
+    return json(c, 202, batchView(await batches.create(spec, requestTenant(c))));
   });
 
   app.get("/v1/batches", async (c) => {
@@ -52,21 +48,21 @@ export function batchRoutes(
       throw new InvalidRequestError(`"limit" must be a whole number from 1 to ${MAX_LIMIT}`);
     }
     const after = c.req.query("after");
-    const page = await batches.list(tenantOf(c), limit, after === "" ? undefined : after);
+    const page = await batches.list(requestTenant(c), limit, after === "" ? undefined : after);
     return json(c, 200, { data: page.data.map(batchView), next: page.next });
   });
 
   app.get("/v1/batches/:id", async (c) =>
-    json(c, 200, batchView(await batches.get(c.req.param("id"), tenantOf(c)))),
+    json(c, 200, batchView(await batches.get(c.req.param("id"), requestTenant(c)))),
   );
 
   app.post("/v1/batches/:id/cancel", async (c) =>
-    json(c, 200, batchView(await batches.cancel(c.req.param("id"), tenantOf(c)))),
+    json(c, 200, batchView(await batches.cancel(c.req.param("id"), requestTenant(c)))),
   );
 
   app.get("/v1/batches/:id/events", async (c) => {
     const id = c.req.param("id");
-    const tenant = tenantOf(c);
+    const tenant = requestTenant(c);
     let latest: BatchRecord = await batches.get(id, tenant);
     return streamSSE(c, async (stream) => {
       let sent = "";
