@@ -61,6 +61,23 @@ describe("HTTP timeouts", () => {
     expect(malformed).toContain('"message":"malformed HTTP request (HPE_');
   });
 
+  it("answers chunk extensions past Node's parser limit with 413, in JSON, and closes", async () => {
+    const ext = await open(gw.httpPort);
+    ext.socket.write(
+      "POST /v1/models/iris/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    ext.socket.write(`2;x=${"a".repeat(20_000)}\r\n{}\r\n`);
+    const { data } = await ext.closed;
+    expect(statusOf(data)).toBe(413);
+    expect(data).toContain(
+      '{"error":{"code":"PAYLOAD_TOO_LARGE","message":"chunk extensions too large"}}',
+    );
+    expect(data.toLowerCase()).toContain("connection: close");
+    // The gateway goes on serving.
+    expect((await fetch(`http://127.0.0.1:${gw.httpPort}/healthz`)).status).toBe(200);
+  });
+
   it("answers a stalled upload 408 after the body-idle timeout and closes it", async () => {
     const c = await open(gw.httpPort);
     c.socket.write(`${predictHead(10_000)}{"inputs":[[5.1,`);
