@@ -48,6 +48,18 @@ const row = (x: number) => ({ inputs: [[x, 3.5, 1.4, 0.2]] });
 const predict = (model: string, body: unknown, headers: Record<string, string>) =>
   postJson(`${gw.url}/v1/models/${model}/predict`, body, headers);
 
+/** Waits until the job or batch at `path` (as `key` sees it) has succeeded. */
+const finished = (path: string, key: string) =>
+  expect
+    .poll(
+      async () => {
+        const res = await fetch(`${gw.url}${path}`, { headers: bearer(key) });
+        return ((await res.json()) as { status: string }).status;
+      },
+      { timeout: 20_000, interval: 50 },
+    )
+    .toBe("succeeded");
+
 describe("HTTP keys", () => {
   it("answers 401 UNAUTHENTICATED without a key and with a wrong key", async () => {
     const none = await predict("iris", row(5), {});
@@ -134,15 +146,7 @@ describe("tenants", () => {
     );
     expect(submit.status).toBe(202);
     const id = (submit.body as { id: string }).id;
-    await expect
-      .poll(
-        async () => {
-          const res = await fetch(`${gw.url}/v1/async/${id}`, { headers: bearer(KEY_A) });
-          return ((await res.json()) as { status: string }).status;
-        },
-        { timeout: 10_000, interval: 20 },
-      )
-      .toBe("succeeded");
+    await finished(`/v1/async/${id}`, KEY_A);
     const a = await predict("iris", row(5.7), bearer(KEY_A));
     expect(a.headers.get("x-infergate-cache")).toBe("hit");
     const b = await predict("iris", row(5.7), bearer(KEY_B));
@@ -167,7 +171,9 @@ describe("tenants", () => {
       bearer(KEY_A),
     );
     expect(created.status).toBe(202);
-    const id = (created.body as { id: string }).id;
+    const { id, input } = created.body as { id: string; input: { path: string } };
+    // The tenant sees its own names, not where its file space lies.
+    expect(input.path).toBe("tenant-a/in.jsonl");
     expect((await fetch(`${gw.url}/v1/batches/${id}`, { headers: bearer(KEY_A) })).status).toBe(
       200,
     );
@@ -180,6 +186,37 @@ describe("tenants", () => {
       data: { id: string }[];
     };
     expect(list.data.map((b) => b.id)).not.toContain(id);
+    await finished(`/v1/batches/${id}`, KEY_A);
+    const out = await fetch(`${gw.url}/v1/files/tenant-a/out.jsonl`, { headers: bearer(KEY_A) });
+    expect(out.status).toBe(200);
+    expect(await out.text()).toContain('"id":"r1"');
+    const outForB = await fetch(`${gw.url}/v1/files/tenant-a/out.jsonl`, {
+      headers: bearer(KEY_B),
+    });
+    expect(outForB.status).toBe(404);
+  });
+
+  it("keeps each tenant's files apart: same name, own content, none of the other's", async () => {
+    const put = (key: string, body: string) =>
+      fetch(`${gw.url}/v1/files?name=same.jsonl`, { method: "POST", headers: bearer(key), body });
+    const get = (key: string) => fetch(`${gw.url}/v1/files/same.jsonl`, { headers: bearer(key) });
+    expect((await put(KEY_A, "from a\n")).status).toBe(201);
+    const missing = await get(KEY_B);
+    expect(missing.status).toBe(404);
+    expect(codeOf(await missing.json())).toBe("JOB_NOT_FOUND");
+    expect((await put(KEY_B, "from b\n")).status).toBe(201);
+    expect(await (await get(KEY_A)).text()).toBe("from a\n");
+    expect(await (await get(KEY_B)).text()).toBe("from b\n");
+  });
+
+  it("refuses a batch on a model outside the key's list with 403", async () => {
+    const refused = await postJson(
+      `${gw.url}/v1/batches`,
+      { model: "ops", input: { path: "in.jsonl" }, output: { path: "out.jsonl" } },
+      bearer(KEY_B),
+    );
+    expect(refused.status).toBe(403);
+    expect(codeOf(refused.body)).toBe("PERMISSION_DENIED");
   });
 
   it("keeps gRPC cache entries per tenant too", async () => {

@@ -9,17 +9,19 @@ import { Readable } from "node:stream";
 import type { Context } from "hono";
 import { GatewayError, InvalidRequestError, PayloadTooLargeError } from "../../errors.js";
 import type { AppEnv } from "../../http/deps.js";
-import { resolveDataPath } from "../io/paths.js";
+import { checkRelativePath, resolveDataPath } from "../io/paths.js";
 
-/** Stores the request body as `name`; returns its size. */
+/** Stores the request body as `name` (under the tenant's `prefix`); returns its size. */
 export async function uploadFile(
   c: Context<AppEnv>,
   dataDir: string,
   maxBytes: number,
+  prefix = "",
 ): Promise<{ name: string; bytes: number }> {
   const name = c.req.query("name");
   if (name === undefined || name === "") throw new InvalidRequestError(`"name" is required`);
-  const target = await resolveDataPath(dataDir, name, { createParents: true });
+  checkRelativePath(name);
+  const target = await resolveDataPath(dataDir, prefix + name, { createParents: true });
   const temp = `${target}.upload-${process.pid}-${Date.now()}`;
   const file = await open(temp, "w");
   let bytes = 0;
@@ -45,9 +47,13 @@ export async function uploadFile(
   }
 }
 
-/** Streams `name` from the data dir; a 404 (JOB_NOT_FOUND) when it does not exist. */
-export async function downloadFile(name: string, dataDir: string): Promise<Response> {
-  const path = await resolveDataPath(dataDir, name);
+/**
+ * Streams `name` (under the tenant's `prefix`) from the data dir; a 404 (JOB_NOT_FOUND) when it
+ * does not exist.
+ */
+export async function downloadFile(name: string, dataDir: string, prefix = ""): Promise<Response> {
+  checkRelativePath(name);
+  const path = await resolveDataPath(dataDir, prefix + name);
   let size: number;
   try {
     const info = await stat(path);

@@ -9,12 +9,12 @@ import { join, resolve } from "node:path";
 import type { GatewayConfig } from "../../config/schema.js";
 import { JobNotFoundError } from "../../errors.js";
 import type { InferenceService } from "../../gateway/types.js";
-import { errorsPath } from "../io/jsonl-sink.js";
 import type { BatchMetrics } from "./metrics.js";
 import { notifyBatch } from "./notify.js";
 import { runBatch } from "./run.js";
 import { TargetSlots } from "./slots.js";
 import { type BatchPage, SqliteBatchStore } from "./store.js";
+import { batchErrorsPath } from "./tenant-files.js";
 import { type Batches, type BatchRecord, type BatchSpec, isFinal } from "./types.js";
 
 /** The logger the manager writes to. */
@@ -80,8 +80,7 @@ export class BatchManager implements Batches {
     // Unknown models and versions fail now, not in the batch.
     this.#options.service().resolve(spec.model, spec.version, () => undefined);
     const id = `batch_${randomUUID().replaceAll("-", "")}`;
-    const output = spec.output;
-    const errors = "path" in output ? errorsPath(output.path) : `batches/${id}.errors.jsonl`;
+    const errors = batchErrorsPath(spec.output, id, tenant);
     const batch: BatchRecord = {
       id,
       tenant,

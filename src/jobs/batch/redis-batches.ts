@@ -12,7 +12,6 @@ import { FlowProducer, type Job, Queue, Worker } from "bullmq";
 import type { GatewayConfig } from "../../config/schema.js";
 import { JobNotFoundError } from "../../errors.js";
 import type { InferenceService } from "../../gateway/types.js";
-import { errorsPath } from "../io/jsonl-sink.js";
 import { unavailableOnFailure } from "../unavailable.js";
 import { countRecords } from "./count.js";
 import { finishedBatch, joinParts } from "./finalize.js";
@@ -23,6 +22,7 @@ import { RedisBatchStore, type ShardState } from "./redis-store.js";
 import { runBatch } from "./run.js";
 import { planShards, removeParts, type ShardPlan, shardSpec } from "./shards.js";
 import { TargetSlots } from "./slots.js";
+import { batchErrorsPath } from "./tenant-files.js";
 import type { BatchCounts, Batches, BatchPage, BatchRecord, BatchSpec } from "./types.js";
 import { isFinal } from "./types.js";
 
@@ -103,8 +103,7 @@ export class RedisBatches implements Batches {
   async #create(spec: BatchSpec, tenant: string): Promise<BatchRecord> {
     this.#o.service().resolve(spec.model, spec.version, () => undefined);
     const id = `batch_${randomUUID().replaceAll("-", "")}`;
-    const errors =
-      "path" in spec.output ? errorsPath(spec.output.path) : `batches/${id}.errors.jsonl`;
+    const errors = batchErrorsPath(spec.output, id, tenant);
     const total = await countRecords(spec.input, spec.format ?? "jsonl", this.dataDir);
     const batch: BatchRecord = {
       id,

@@ -8,10 +8,11 @@ import { InvalidRequestError } from "../../errors.js";
 import type { AppEnv, HttpDeps } from "../../http/deps.js";
 import { parseJson, readBodyBytes } from "../../http/request.js";
 import { withEdgeHeaders } from "../../http/request-id.js";
-import { requestTenant } from "../../http/scope.js";
+import { requestTenant, scopeOf } from "../../http/scope.js";
 import { downloadFile, uploadFile } from "./files.js";
 import { parseBatchRequest } from "./request.js";
 import type { Scheduler } from "./schedules.js";
+import { specInTenantSpace, tenantPrefix } from "./tenant-files.js";
 import { type Batches, type BatchRecord, isFinal } from "./types.js";
 import { batchView } from "./view.js";
 
@@ -30,7 +31,7 @@ function json(c: Context<AppEnv>, status: number, body: unknown): Response {
 /** Routes of the batches API on `batches`. */
 export function batchRoutes(
   jobs: { readonly batches: Batches; readonly schedules: Scheduler },
-  deps: Pick<HttpDeps, "limits">,
+  deps: Pick<HttpDeps, "limits" | "service">,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { batches, schedules: scheduler } = jobs;
@@ -38,7 +39,10 @@ export function batchRoutes(
   app.post("/v1/batches", async (c) => {
     const body = parseJson(await readBodyBytes(c), deps.limits?.());
     const spec = parseBatchRequest(body, batches.config);
-    return json(c, 202, batchView(await batches.create(spec, requestTenant(c))));
+    const tenant = requestTenant(c);
+    // The caller's model access is checked as for a live request (403 for a model not theirs).
+    deps.service(scopeOf(c)).resolve(spec.model, spec.version, () => undefined);
+    return json(c, 202, batchView(await batches.create(specInTenantSpace(spec, tenant), tenant)));
   });
 
   app.get("/v1/batches", async (c) => {
@@ -87,11 +91,14 @@ export function batchRoutes(
   });
 
   app.post("/v1/files", async (c) => {
-    const stored = await uploadFile(c, batches.dataDir, batches.config.maxUploadBytes);
+    const prefix = tenantPrefix(requestTenant(c));
+    const stored = await uploadFile(c, batches.dataDir, batches.config.maxUploadBytes, prefix);
     return json(c, 201, stored);
   });
 
-  app.get("/v1/files/:name{.+}", (c) => downloadFile(c.req.param("name"), batches.dataDir));
+  app.get("/v1/files/:name{.+}", (c) =>
+    downloadFile(c.req.param("name"), batches.dataDir, tenantPrefix(requestTenant(c))),
+  );
 
   app.get("/v1/schedules", async (c) => json(c, 200, { data: await scheduler.list() }));
   app.post("/v1/schedules/:name/run", async (c) =>

@@ -2,6 +2,7 @@
  * What clients see of a batch (docs/batch.md "The batch object").
  */
 import type { BatchLocation } from "../io/open.js";
+import { asTenantNamed, locationAsNamed } from "./tenant-files.js";
 import type { BatchRecord } from "./types.js";
 
 function locationView(location: BatchLocation): unknown {
@@ -35,9 +36,10 @@ export function batchView(batch: BatchRecord): Record<string, unknown> {
   };
   if (batch.startedAt !== undefined) view.startedAt = new Date(batch.startedAt).toISOString();
   if (batch.finishedAt !== undefined) view.finishedAt = new Date(batch.finishedAt).toISOString();
-  view.input = locationView(batch.spec.input);
-  view.output = locationView(batch.spec.output);
-  view.errors = { path: batch.errorsPath };
+  // Paths as the tenant named them (stored inside its file space, see tenant-files.ts).
+  view.input = locationView(locationAsNamed(batch.tenant, batch.spec.input));
+  view.output = locationView(locationAsNamed(batch.tenant, batch.spec.output));
+  view.errors = { path: asTenantNamed(batch.tenant, batch.errorsPath) };
   if (batch.error !== undefined) view.error = batch.error;
   return view;
 }
