@@ -1,8 +1,9 @@
 /**
  * Who made a request, and what it resolved to: one RequestScope per request, made by the front
  * that received it and passed explicitly (HTTP: the Hono context's `scope`; gRPC: the call's, see
- * callScope; the service: RequestContext.scope and resolve's last argument). The layers below the
- * fronts (model checks, cache keys, job ownership, the access log) read it from there. It is not
+ * callScope; the service: the guarded view the front takes with `deps.service(scope)`, and
+ * RequestContext.scope). The layers below the fronts (model checks, cache keys, job ownership, the
+ * access log) read it from there. It is not
  * an AsyncLocalStorage: on Node 20 that costs a hook on every promise of every request.
  */
 

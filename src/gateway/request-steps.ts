@@ -4,6 +4,7 @@
  * request and the rest of the list as `next`; the outermost runs first. `GatewayService.infer`
  * runs {@link REQUEST_STEPS} and nothing else, so this list is what happens to a request.
  */
+import { tenantOf } from "../auth/principal.js";
 import type { BackendCall } from "../backends/types.js";
 import { InternalError, toGatewayError } from "../errors.js";
 import { isClientFault } from "../fault.js";
@@ -195,7 +196,7 @@ function backendCall(ctx: StepContext, run: RequestRun): BackendCall {
     noCache: /\bno-cache\b/i.test(context.header("cache-control") ?? ""),
     ...(context.priority === undefined ? {} : { priority: context.priority }),
     requestId: context.requestId,
-    tenant: context.scope?.principal?.tenant ?? "",
+    tenant: tenantOf(context.scope),
     ...(request.parameters === undefined ? {} : { parameters: request.parameters }),
     ...(request.tensorParameters === undefined
       ? {}

@@ -9,7 +9,7 @@ import type { BatchLocation } from "../io/open.js";
 import type { BatchSpec } from "./types.js";
 
 /** The folder of every tenant's space, under the data dir. */
-export const TENANTS_DIR = "tenants";
+const TENANTS_DIR = "tenants";
 
 /** `tenant`'s prefix: "" without auth, else `tenants/<base64url>/` (any tenant id is safe there). */
 export function tenantPrefix(tenant: string): string {
@@ -24,7 +24,7 @@ export function inTenantSpace(tenant: string, name: string): string {
 /** A stored path as the tenant named it. */
 export function asTenantNamed(tenant: string, path: string): string {
   const prefix = tenantPrefix(tenant);
-  return prefix !== "" && path.startsWith(prefix) ? path.slice(prefix.length) : path;
+  return path.startsWith(prefix) ? path.slice(prefix.length) : path;
 }
 
 function mapPath(location: BatchLocation, map: (path: string) => string): BatchLocation {
