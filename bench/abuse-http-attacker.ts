@@ -32,6 +32,8 @@ export interface AttackOptions {
   seconds: number;
   /** stall: the declared body length; all but 10 KB of it is sent. */
   bodyBytes?: number;
+  /** Runs the attacker on this CPU only (taskset), away from the gateway's. */
+  cpu?: number;
 }
 
 const SCRIPT = `
@@ -86,7 +88,11 @@ setTimeout(() => {
 
 /** Runs one attack in a child process; resolves with its counts when it ends. */
 export async function attack(options: AttackOptions): Promise<AttackStats> {
-  const child = spawn(process.execPath, ["-e", SCRIPT], {
+  const command =
+    options.cpu === undefined
+      ? [process.execPath, "-e", SCRIPT]
+      : ["taskset", "-c", String(options.cpu), process.execPath, "-e", SCRIPT];
+  const child = spawn(command[0] as string, command.slice(1), {
     stdio: ["ignore", "pipe", "inherit"],
     env: {
       ...process.env,

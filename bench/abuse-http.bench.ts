@@ -10,10 +10,17 @@
  * connections fit and the flood of 3,000 passes it). Needs `ulimit -n` well above 5,000 in the
  * shell that runs it (the attacker and the gateway each hold thousands of sockets).
  *
+ * BENCH_ABUSE_PIN=1 (with two or more cores and `taskset`) runs the attacker on a CPU of its own
+ * and the gateway and the steady client on another, as when the attacker is another machine, to
+ * tell the attacker's own CPU (half a core for the flood) from what the gateway spends on it. Off
+ * by default: the stalled uploads' loopback copying then lands on the gateway's one core.
+ *
  * Env: BENCH_ABUSE_SLOWLORIS (2000), BENCH_ABUSE_SLOWLORIS_SECONDS (30), BENCH_ABUSE_FLOOD (3000),
- * BENCH_ABUSE_FLOOD_SECONDS (15), BENCH_ABUSE_STALLS (200), BENCH_ABUSE_RATE (200).
+ * BENCH_ABUSE_FLOOD_SECONDS (15), BENCH_ABUSE_STALLS (200), BENCH_ABUSE_RATE (200),
+ * BENCH_ABUSE_PIN (0).
  */
 import { execFileSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { it } from "vitest";
 import { MODELS_DIR } from "../test/emulators/runner.js";
 import { type AttackOptions, type AttackStats, attack } from "./abuse-http-attacker.js";
@@ -34,6 +41,25 @@ const MAX_CONNECTIONS = 2500;
 /** The steady client's keep-alive connections. */
 const CONNECTIONS = 4;
 const BODY_BYTES = 8_000_000;
+/** The gateway's and the client's CPU, and the attacker's, when pinned. */
+const GATEWAY_CPU = 0;
+const ATTACKER_CPU = 1;
+
+/** Whether to pin (see the header): asked for, two cores, and taskset present. */
+function canPin(): boolean {
+  if (process.env.BENCH_ABUSE_PIN !== "1" || availableParallelism() < 2) return false;
+  try {
+    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Moves every thread of process `pid` onto `cpu`. */
+function pin(pid: number, cpu: number): void {
+  execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
+}
 
 const CONFIG = `server:
   host: 127.0.0.1
@@ -72,6 +98,12 @@ it("keeps a steady client served through slowloris, a connection flood and stall
   const gw = await startGateway(CONFIG);
   deferCleanup(() => gw.stop());
   const port = Number(new URL(gw.url).port);
+  const pinned = canPin();
+  if (pinned) {
+    pin(gw.pid, GATEWAY_CPU);
+    pin(process.pid, GATEWAY_CPU);
+  }
+  const cpuOption = pinned ? { cpu: ATTACKER_CPU } : {};
   // One connection per client, used in turn, so none of them sits idle past the keep-alive
   // timeout (a pool would leave its spare connections idle, then reconnect into the flood).
   const clients = Array.from({ length: CONNECTIONS }, () =>
@@ -124,8 +156,14 @@ it("keeps a steady client served through slowloris, a connection flood and stall
     });
     await sleep(3000);
   };
-  await under({ mode: "slowloris", port, count: SLOWLORIS, seconds: SLOWLORIS_SECONDS });
-  await under({ mode: "flood", port, count: FLOOD, seconds: FLOOD_SECONDS });
+  await under({
+    mode: "slowloris",
+    port,
+    count: SLOWLORIS,
+    seconds: SLOWLORIS_SECONDS,
+    ...cpuOption,
+  });
+  await under({ mode: "flood", port, count: FLOOD, seconds: FLOOD_SECONDS, ...cpuOption });
 
   const rssBefore = gw.rssMb();
   const sampler = new RssSampler(gw.pid);
@@ -137,6 +175,7 @@ it("keeps a steady client served through slowloris, a connection flood and stall
     count: STALLS,
     seconds: 15,
     bodyBytes: BODY_BYTES,
+    ...cpuOption,
   });
   phases.push({
     name: `stall × ${STALLS} (8 MB bodies)`,
@@ -163,6 +202,9 @@ it("keeps a steady client served through slowloris, a connection flood and stall
     `Steady client: ${RATE} predictions/s (open loop) on ${CONNECTIONS} keep-alive connections opened before`,
     `the attacks and kept busy throughout; gateway with default server.limits except`,
     `maxConnections ${MAX_CONNECTIONS}; attacker in its own process. ulimit -n: ${ulimit}.`,
+    pinned
+      ? `Pinned: gateway and client on CPU ${GATEWAY_CPU}, attacker on CPU ${ATTACKER_CPU} (taskset), as an attacker on another machine.`
+      : "Not pinned: gateway, client and attacker share every core.",
     "",
     ...table(
       [
@@ -191,7 +233,9 @@ it("keeps a steady client served through slowloris, a connection flood and stall
     `${num(rssBefore, 0)} MiB before, ${num(peakMb, 0)} MiB peak, ${num(rssCut, 0)} MiB when the`,
     `body-idle timeout had cut them, ${num(rssAfter, 0)} MiB 10 s later.`,
     "",
-    "Reading the table: attacker, gateway and client share the machine's cores and its loopback.",
+    pinned
+      ? "Reading the table: the attacker has a CPU of its own; gateway and client share the other, and all three the loopback."
+      : "Reading the table: attacker, gateway and client share the machine's cores and its loopback.",
     "The stall row moves about 1.6 GB over loopback in a second or two; Linux does that copying in",
     "whichever process's system call drives the loopback queue (a CPU profile of this scenario",
     "showed 3 s of the gateway's own small-response writev), so that row's p99 measures the box",

@@ -16,7 +16,11 @@ export class HttpDrainer {
   private lastActivity = 0;
   private draining = false;
 
-  constructor(private readonly server: Server) {
+  /** `beforeDrain` runs first (the accept gate must not listen again once draining starts). */
+  constructor(
+    private readonly server: Server,
+    private readonly beforeDrain: () => void = () => {},
+  ) {
     server.on("request", (_req, res) => {
       this.active.add(res);
       this.lastActivity = Date.now();
@@ -35,6 +39,7 @@ export class HttpDrainer {
    */
   async drain(timeoutMs: number, quietMs = 100): Promise<void> {
     this.draining = true;
+    this.beforeDrain();
     // Answers still being computed must not invite the client to reuse a connection we will close.
     for (const res of this.active) if (!res.headersSent) res.setHeader("connection", "close");
     const until = Date.now() + timeoutMs;

@@ -1,16 +1,19 @@
 /**
  * An HTTP listener for a Hono app with the connection limits of `server.limits` (docs/security.md
  * "Timeouts and caps"): header, whole-request and keep-alive timeouts and a connection cap,
- * applied at start and again after a reload changes them (Node reads them per connection). Every
+ * applied at start and again after a reload changes them (Node reads them per connection); at the
+ * cap the listening socket closes until a connection ends (accept-gate.ts). Every
  * request's target is normalised before routing (path.ts); what the parser refuses is answered
  * in JSON (client-error.ts).
  */
+import cluster from "node:cluster";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { LimitsConfig } from "../config/schema.js";
 import type { Logger } from "../logger.js";
+import { type AcceptGate, gateAccepts } from "./accept-gate.js";
 import { clientErrorHandler } from "./client-error.js";
 import type { AppEnv } from "./deps.js";
 import { HttpDrainer } from "./drain.js";
@@ -103,7 +106,20 @@ export async function listenHttp(app: Hono<AppEnv>, options: ListenOptions): Pro
       "server.limits.maxConnections is not below the open-file limit (ulimit -n): a connection flood exhausts descriptors before the cap refuses it",
     );
   }
-  return { server, drainer: new HttpDrainer(server), port: bound };
+  // A cluster worker's listening socket is the primary's: there Node's own refusal stays.
+  const gate: AcceptGate | undefined = cluster.isWorker
+    ? undefined
+    : gateAccepts(server, {
+        maxConnections: () => {
+          apply();
+          return server.maxConnections;
+        },
+        host: options.host,
+        port: bound,
+        logger,
+        protocol: options.protocol,
+      });
+  return { server, drainer: new HttpDrainer(server, () => gate?.stop()), port: bound };
 }
 
 /** Logs refused connections at most once per interval, with how many, so a flood is one line. */
