@@ -127,10 +127,14 @@ const shadow: RequestStep = {
 const deadline: RequestStep = {
   name: "deadline",
   run: (ctx, run, next) =>
-    runWithDeadline(backendCall(ctx, run), (call) => {
-      run.call = call;
-      return next();
-    }),
+    runWithDeadline(
+      backendCall(ctx, run),
+      (call) => {
+        run.call = call;
+        return next();
+      },
+      run.context.controller,
+    ),
 };
 
 /**

@@ -45,6 +45,12 @@ export interface RequestContext {
   clientDeadline?: number;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
+  /**
+   * The controller behind `signal` when it belongs to this one request (a front's own): the
+   * request's deadline then aborts it directly rather than linking a second controller to it.
+   * Never a controller shared by several requests (a stream's, a batch's).
+   */
+  controller?: AbortController;
   /** Scheduling lane; absent = live. Async jobs run as "async" so live requests go first. */
   priority?: Priority;
   /**

@@ -96,7 +96,13 @@ export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOpt
     call.on("cancelled", onCancelled);
     if (call.cancelled) controller.abort();
     const scope = callScope(call);
-    const context: RequestContext = { requestId, header, signal: controller.signal, scope };
+    const context: RequestContext = {
+      requestId,
+      header,
+      signal: controller.signal,
+      controller,
+      scope,
+    };
     const deadline = deadlineMs(call);
     if (deadline !== undefined) context.clientDeadline = deadline;
 

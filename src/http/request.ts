@@ -125,12 +125,14 @@ export async function readJsonBody(
  * optional `x-infergate-timeout-ms` deadline.
  */
 export function requestContext(c: Context<AppEnv>): RequestContext {
+  const controller = clientController(c);
   const context: RequestContext = {
     requestId: c.get("requestId"),
     header: (name) => c.req.header(name),
-    signal: clientSignal(c),
+    signal: controller?.signal ?? c.req.raw.signal,
     scope: scopeOf(c),
   };
+  if (controller !== undefined) context.controller = controller;
   const timeout = c.req.header(TIMEOUT_HEADER);
   if (timeout !== undefined) {
     const ms = /^\s*\d+\s*$/.test(timeout) ? Number(timeout) : Number.NaN;
@@ -167,14 +169,15 @@ export function predictionHeaders(
 
 /**
  * Aborts when the client goes away before its answer is sent. Under Node it listens on the
- * response directly (no web Request is built); in `app.request()` tests it is the Request's signal.
+ * response directly (no web Request is built); in `app.request()` tests there is none, and the
+ * Request's signal serves.
  */
-function clientSignal(c: Context<AppEnv>): AbortSignal {
+function clientController(c: Context<AppEnv>): AbortController | undefined {
   const outgoing = c.env?.outgoing;
-  if (outgoing === undefined) return c.req.raw.signal;
+  if (outgoing === undefined) return undefined;
   const controller = new AbortController();
   outgoing.once("close", () => {
     if (!outgoing.writableFinished) controller.abort();
   });
-  return controller.signal;
+  return controller;
 }
