@@ -34,6 +34,51 @@ describe("runWithDeadline", () => {
     }
   });
 
+  it("aborts the request's own controller at the deadline, passing the call itself", async () => {
+    vi.useFakeTimers();
+    try {
+      const own = new AbortController();
+      const given = call(Date.now() + 300, own.signal);
+      let seen: BackendCall | undefined;
+      const pending = runWithDeadline(
+        given,
+        (c) => {
+          seen = c;
+          return new Promise<BackendResult>(() => {});
+        },
+        own,
+      );
+      const outcome = expect(pending).rejects.toMatchObject({ code: "BACKEND_TIMEOUT" });
+      expect(seen).toBe(given);
+      await vi.advanceTimersByTimeAsync(300);
+      await outcome;
+      expect(own.signal.aborted).toBe(true);
+      expect(own.signal.reason).toMatchObject({ code: "BACKEND_TIMEOUT" });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("links a controller of its own when the one given is not behind the call's signal", async () => {
+    const parent = new AbortController();
+    const other = new AbortController();
+    let seen: AbortSignal | undefined;
+    const pending = runWithDeadline(
+      call(Date.now() + 1000, parent.signal),
+      (c) => {
+        seen = c.signal;
+        return new Promise<BackendResult>((_resolve, reject) =>
+          c.signal.addEventListener("abort", () => reject(c.signal.reason)),
+        );
+      },
+      other,
+    );
+    expect(seen).not.toBe(parent.signal);
+    parent.abort(new Error("client went away"));
+    await expect(pending).rejects.toThrow("client went away");
+    expect(other.signal.aborted).toBe(false);
+  });
+
   it("never calls the backend when the deadline has already passed", async () => {
     const backend = vi.fn(async () => answer);
     await expect(runWithDeadline(call(Date.now() - 1), backend)).rejects.toMatchObject({
