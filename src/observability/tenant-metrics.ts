@@ -19,16 +19,24 @@ export function withTenantMetrics(
     labelNames: ["tenant", "model", "code"],
     registers: [registry],
   });
+  // Labelled children bound once per label set: a labelled inc() validates and hashes its
+  // labels on every call. As bounded as the series themselves.
+  const children = new Map<string, { inc(): void }>();
   return {
     info(obj, msg) {
       if (msg === "request") {
         const line = obj as { tenant?: unknown; model?: unknown; code?: unknown };
-        const tenant = typeof line.tenant === "string" ? line.tenant : "";
-        counter.inc({
-          tenant: tenant === "" ? "none" : configuredTenants().has(tenant) ? tenant : "jwt",
-          model: typeof line.model === "string" ? line.model : "none",
-          code: typeof line.code === "string" ? line.code : "unknown",
-        });
+        const given = typeof line.tenant === "string" ? line.tenant : "";
+        const tenant = given === "" ? "none" : configuredTenants().has(given) ? given : "jwt";
+        const model = typeof line.model === "string" ? line.model : "none";
+        const code = typeof line.code === "string" ? line.code : "unknown";
+        const key = `${tenant}\u0000${model}\u0000${code}`;
+        let child = children.get(key);
+        if (child === undefined) {
+          child = counter.labels({ tenant, model, code });
+          children.set(key, child);
+        }
+        child.inc();
       }
       logger.info(obj, msg);
     },
