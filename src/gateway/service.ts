@@ -7,7 +7,7 @@
  */
 import type { BackendAdapter, ModelMetadata, TargetRef } from "../backends/types.js";
 import type { GatewayConfig } from "../config/schema.js";
-import { InternalError } from "../errors.js";
+import { InternalError, toGatewayError } from "../errors.js";
 import type { Metrics } from "../metrics/registry.js";
 import { runWithDeadline } from "../pipeline/deadline.js";
 import type { RolloutController } from "../routing/rollout/controller.js";
@@ -182,6 +182,10 @@ export class GatewayService implements InferenceService {
       cache: cacheOf(answer),
       ...answerParameters(answer.result),
     };
+  }
+
+  refused(route: Route, err: unknown): void {
+    this.requests.count(route.model, route.version, route.backend, toGatewayError(err).code);
   }
 
   hold(): () => void {

@@ -158,6 +158,12 @@ export interface InferenceApi {
    */
   infer(route: Route, request: InferRequest, context: RequestContext): Promise<InferResponse>;
   /**
+   * Counts a request to `route` that the front refused before it could call {@link infer}: its
+   * body or inputs did not decode. Such requests are in `infergate_requests_total` under the
+   * error's code like any other refusal.
+   */
+  refused(route: Route, err: unknown): void;
+  /**
    * Pins this config snapshot for one request until the returned function is called. A front
    * holds it from the moment it takes the service until its answer is built, so a reload never
    * closes a backend that a request already on this snapshot still needs.

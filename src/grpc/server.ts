@@ -14,7 +14,7 @@ import { guardedGetter } from "../auth/guard-service.js";
 import { callScope } from "../auth/principal.js";
 import type { GrpcServerConfig } from "../config/schema.js";
 import { pickRequestId } from "../gateway/request-id.js";
-import type { InferenceApi, RequestContext, ServiceGetter } from "../gateway/types.js";
+import type { InferenceApi, RequestContext, Route, ServiceGetter } from "../gateway/types.js";
 import type { AccessLogger } from "../observability/access-log.js";
 import {
   type KserveMethods,
@@ -111,8 +111,10 @@ export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOpt
       const release = svc.hold();
       let response: Awaited<ReturnType<typeof svc.infer>>;
       let request: ReturnType<typeof decodeInferRequest>["request"];
+      let route: Route | undefined;
+      let called = false;
       try {
-        const route = resolveAsTriton(
+        route = resolveAsTriton(
           svc,
           call.request.model_name,
           call.request.model_version || undefined,
@@ -123,8 +125,12 @@ export function createGrpcFront(given: () => InferenceApi, options: GrpcFrontOpt
         const tensorParameters = grpcTensorParameters(call.request);
         if (tensorParameters !== undefined) request.tensorParameters = tensorParameters;
         dropWireTensors(call.request);
+        called = true;
         response = await inferAsTriton(svc, route, request, context);
         response = classifyResponse(route, response, grpcClassRequests(call.request.outputs));
+      } catch (err) {
+        if (route !== undefined && !called) svc.refused(route, err);
+        throw err;
       } finally {
         release();
       }

@@ -27,16 +27,22 @@ export async function runUnified(
   // An undefined version lets the service apply the x-infergate-version header, then the split.
   const route = service.resolve(body.model, body.version, context.header);
   onRoute?.(route);
-  const metadata = await service.metadata(route);
-  const request: InferRequest = {
-    inputs: decodeUnifiedInputs(
-      route.model,
-      body.inputs,
-      metadata.inputs,
-      new DecodeBudget(limits),
-    ),
-  };
-  await yieldAfterInputs(request.inputs);
+  let request: InferRequest;
+  try {
+    const metadata = await service.metadata(route);
+    request = {
+      inputs: decodeUnifiedInputs(
+        route.model,
+        body.inputs,
+        metadata.inputs,
+        new DecodeBudget(limits),
+      ),
+    };
+    await yieldAfterInputs(request.inputs);
+  } catch (err) {
+    service.refused(route, err);
+    throw err;
+  }
   if (body.id !== undefined) request.id = body.id;
   if (body.outputs !== undefined) request.outputs = body.outputs;
   const response = classifyResponse(

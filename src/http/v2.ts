@@ -87,6 +87,7 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits" | "logger">):
     let response: Awaited<ReturnType<typeof service.infer>>;
     let decoded: ReturnType<typeof decodeV2Request>;
     const limits = deps.limits?.() ?? DEFAULT_LIMITS;
+    let called = false;
     try {
       const context = requestContext(c);
       const bytes = await readBodyBytes(c);
@@ -108,8 +109,12 @@ export function v2Routes(deps: Pick<HttpDeps, "service" | "limits" | "logger">):
               (n) => c.req.header(n),
               seq,
             );
+      called = true;
       response = await inferAsTriton(service, target, decoded.request, context);
       response = classifyResponse(target, response, restClassRequests(json));
+    } catch (err) {
+      if (!called) service.refused(route, err);
+      throw err;
     } finally {
       release();
     }

@@ -4,7 +4,12 @@
  * in `calls`. Not used by the gateway itself.
  */
 import type { ModelMetadata } from "../../src/backends/types.js";
-import { InvalidRequestError, ModelNotFoundError, VersionNotFoundError } from "../../src/errors.js";
+import {
+  InvalidRequestError,
+  ModelNotFoundError,
+  toGatewayError,
+  VersionNotFoundError,
+} from "../../src/errors.js";
 import type {
   BreakerInfo,
   HeaderLookup,
@@ -193,6 +198,13 @@ export class FakeService implements InferenceService {
     );
     if (errors.length > 0) throw new TrafficInvalidError(errors);
     this.traffic.set(model, [...entries]);
+  }
+
+  /** Requests a front refused before infer, with their codes (see InferenceApi.refused). */
+  readonly refusals: Array<{ route: Route; code: string }> = [];
+
+  refused(route: Route, err: unknown): void {
+    this.refusals.push({ route, code: toGatewayError(err).code });
   }
 
   /** Snapshot holds not yet released (a front must release every hold it takes). */
