@@ -36,7 +36,9 @@ describe("requests refused while decoding", () => {
     const ok = await counted("OK");
 
     // /v1: text where iris takes FP32 numbers (decoded against its metadata before infer).
-    const v1 = await postJson(`${gw.url}/v1/models/iris/predict`, { inputs: [["a", "b", "c", "d"]] });
+    const v1 = await postJson(`${gw.url}/v1/models/iris/predict`, {
+      inputs: [["a", "b", "c", "d"]],
+    });
     expect(v1.status).toBe(400);
     expect(await counted("INVALID_REQUEST")).toBe(before + 1);
 
