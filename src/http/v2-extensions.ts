@@ -2,7 +2,7 @@
  * Triton's REST extensions on the KServe v2 front (docs/triton.md): statistics, model
  * configuration, repository index, and a clear 501 for what a gateway cannot offer (load/unload,
  * shared memory, trace and log settings). Mounted before the v2 routes so `/v2/models/stats` is
- * not read as a model named "stats".
+ * not read as a model named "stats" (as in Triton, whose statistics path it is).
  */
 import { type Context, Hono } from "hono";
 import { InvalidRequestError } from "../errors.js";
@@ -21,15 +21,19 @@ import { scopeOf } from "./scope.js";
 export function v2ExtensionRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  const stats = (c: Context<AppEnv>) => {
-    const found = modelStatistics(
-      deps.service(scopeOf(c)),
-      c.req.param("model") ?? "",
-      c.req.param("version"),
-    );
+  const statsOf = (c: Context<AppEnv>, model: string, version: string | undefined) => {
+    const found = modelStatistics(deps.service(scopeOf(c)), model, version);
     return c.json({ model_stats: plainBigints(found, false) }, 200);
   };
-  app.get("/v2/models/stats", stats);
+  const stats = (c: Context<AppEnv>) =>
+    statsOf(c, c.req.param("model") ?? "", c.req.param("version"));
+  // Every model's statistics: on the model-metadata path, before the metadata handler, not as a
+  // static `/v2/models/stats` route. That static route beside `/v2/models/:model/stats` is a
+  // shape Hono's RegExpRouter refuses, and the app then fell back to its trie router for every
+  // route (about 10 us more per request).
+  app.get("/v2/models/:model", (c, next) =>
+    c.req.param("model") === "stats" ? Promise.resolve(statsOf(c, "", undefined)) : next(),
+  );
   app.get("/v2/models/:model/stats", stats);
   app.get("/v2/models/:model/versions/:version/stats", stats);
 

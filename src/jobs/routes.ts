@@ -103,7 +103,12 @@ export function asyncRoutes(
   }
 
   const asyncSubmit = (c: Context<AppEnv>) => submit(c, false);
-  app.post("/v1/async/predict", asyncSubmit);
+  // `/v1/async/predict` is matched as `/v1/async/:id`: a static segment there beside
+  // `/v1/async/:id/cancel` is a shape Hono's RegExpRouter refuses, and the whole app would fall
+  // back to the slower trie router (src/http/app-router.test.ts).
+  app.post("/v1/async/:id", (c, next) =>
+    c.req.param("id") === "predict" ? asyncSubmit(c) : next(),
+  );
   app.post("/v1/models/:model/async/predict", asyncSubmit);
   app.post("/v1/models/:model/versions/:version/async/predict", asyncSubmit);
 

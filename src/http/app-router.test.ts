@@ -1,0 +1,49 @@
+import type { SmartRouter } from "hono/router/smart-router";
+import { describe, expect, it } from "vitest";
+import { FakeService } from "../../test/support/fake-service.js";
+import { testApp } from "../../test/support/http-app.js";
+import type { JobEngine } from "../jobs/engine.js";
+import { createMetrics } from "../metrics/registry.js";
+import { createAdminApp, createHttpApp } from "./app.js";
+
+describe("the public app's router", () => {
+  it("is Hono's RegExpRouter with every route mounted (jobs and batches too), not its trie fallback", async () => {
+    const service = new FakeService();
+    // Routes are only registered here; no request below reaches the job engine.
+    const app = createHttpApp({
+      service: () => service,
+      metrics: createMetrics(),
+      bodyLimitBytes: () => 65_536,
+      reload: async () => ({ ok: true }),
+      jobs: {} as JobEngine,
+    });
+    // SmartRouter settles on one router at the first match.
+    expect((await app.request("/healthz")).status).toBe(200);
+    const router = app.router as SmartRouter<unknown>;
+    expect(router.activeRouter.name).toBe("RegExpRouter");
+  });
+
+  it("is the RegExpRouter on the admin listener too", async () => {
+    const service = new FakeService();
+    const app = createAdminApp({
+      service: () => service,
+      metrics: createMetrics(),
+      bodyLimitBytes: () => 65_536,
+      reload: async () => ({ ok: true }),
+    });
+    expect((await app.request("/healthz")).status).toBe(200);
+    expect((app.router as SmartRouter<unknown>).activeRouter.name).toBe("RegExpRouter");
+  });
+
+  it("still answers every model's statistics on /v2/models/stats, and a model's metadata beside it", async () => {
+    const { app } = testApp();
+    const stats = (await (await app.request("/v2/models/stats")).json()) as {
+      model_stats: { name: string }[];
+    };
+    expect(stats.model_stats.length).toBeGreaterThan(0);
+    const names = new Set(stats.model_stats.map((s) => s.name));
+    expect(names.size).toBeGreaterThan(1);
+    const metadata = (await (await app.request("/v2/models/iris")).json()) as { name: string };
+    expect(metadata.name).toBe("iris");
+  });
+});
