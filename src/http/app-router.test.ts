@@ -1,3 +1,4 @@
+import type { Hono } from "hono";
 import type { SmartRouter } from "hono/router/smart-router";
 import { describe, expect, it } from "vitest";
 import { FakeService } from "../../test/support/fake-service.js";
@@ -5,34 +6,33 @@ import { testApp } from "../../test/support/http-app.js";
 import type { JobEngine } from "../jobs/engine.js";
 import { createMetrics } from "../metrics/registry.js";
 import { createAdminApp, createHttpApp } from "./app.js";
+import type { AppEnv } from "./deps.js";
+
+/** Deps for building an app; routes are only registered, no request reaches the job engine. */
+function deps() {
+  const service = new FakeService();
+  return {
+    service: () => service,
+    metrics: createMetrics(),
+    bodyLimitBytes: () => 65_536,
+    reload: async () => ({ ok: true as const }),
+    jobs: {} as JobEngine,
+  };
+}
+
+/** The router SmartRouter settled on, at the first match. */
+async function routerOf(app: Hono<AppEnv>): Promise<string> {
+  expect((await app.request("/healthz")).status).toBe(200);
+  return (app.router as SmartRouter<unknown>).activeRouter.name;
+}
 
 describe("the public app's router", () => {
   it("is Hono's RegExpRouter with every route mounted (jobs and batches too), not its trie fallback", async () => {
-    const service = new FakeService();
-    // Routes are only registered here; no request below reaches the job engine.
-    const app = createHttpApp({
-      service: () => service,
-      metrics: createMetrics(),
-      bodyLimitBytes: () => 65_536,
-      reload: async () => ({ ok: true }),
-      jobs: {} as JobEngine,
-    });
-    // SmartRouter settles on one router at the first match.
-    expect((await app.request("/healthz")).status).toBe(200);
-    const router = app.router as SmartRouter<unknown>;
-    expect(router.activeRouter.name).toBe("RegExpRouter");
+    expect(await routerOf(createHttpApp(deps()))).toBe("RegExpRouter");
   });
 
   it("is the RegExpRouter on the admin listener too", async () => {
-    const service = new FakeService();
-    const app = createAdminApp({
-      service: () => service,
-      metrics: createMetrics(),
-      bodyLimitBytes: () => 65_536,
-      reload: async () => ({ ok: true }),
-    });
-    expect((await app.request("/healthz")).status).toBe(200);
-    expect((app.router as SmartRouter<unknown>).activeRouter.name).toBe("RegExpRouter");
+    expect(await routerOf(createAdminApp(deps()))).toBe("RegExpRouter");
   });
 
   it("still answers every model's statistics on /v2/models/stats, and a model's metadata beside it", async () => {
