@@ -31,8 +31,8 @@ export function v2ExtensionRoutes(deps: Pick<HttpDeps, "service">): Hono<AppEnv>
   // static `/v2/models/stats` route. That static route beside `/v2/models/:model/stats` is a
   // shape Hono's RegExpRouter refuses, and the app then fell back to its trie router for every
   // route (about 10 us more per request).
-  app.get("/v2/models/:model", (c, next) =>
-    c.req.param("model") === "stats" ? Promise.resolve(statsOf(c, "", undefined)) : next(),
+  app.get("/v2/models/:model", async (c, next) =>
+    c.req.param("model") === "stats" ? statsOf(c, "", undefined) : next(),
   );
   app.get("/v2/models/:model/stats", stats);
   app.get("/v2/models/:model/versions/:version/stats", stats);

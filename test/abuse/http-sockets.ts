@@ -39,6 +39,11 @@ export function open(port: number): Promise<Watched> {
   });
 }
 
+/** {@link open}, or "refused" when the connect itself fails (the listener is closed at its cap). */
+export function tryOpen(port: number): Promise<Watched | "refused"> {
+  return open(port).catch(() => "refused" as const);
+}
+
 /** Request headers for a JSON predict of iris declaring `length` body bytes. */
 export function predictHead(length: number): string {
   return [

@@ -4,12 +4,7 @@
  * in `calls`. Not used by the gateway itself.
  */
 import type { ModelMetadata } from "../../src/backends/types.js";
-import {
-  InvalidRequestError,
-  ModelNotFoundError,
-  toGatewayError,
-  VersionNotFoundError,
-} from "../../src/errors.js";
+import { InvalidRequestError, ModelNotFoundError, VersionNotFoundError } from "../../src/errors.js";
 import type {
   BreakerInfo,
   HeaderLookup,
@@ -200,12 +195,8 @@ export class FakeService implements InferenceService {
     this.traffic.set(model, [...entries]);
   }
 
-  /** Requests a front refused before infer, with their codes (see InferenceApi.refused). */
-  readonly refusals: Array<{ route: Route; code: string }> = [];
-
-  refused(route: Route, err: unknown): void {
-    this.refusals.push({ route, code: toGatewayError(err).code });
-  }
+  /** Counting refusals is the real service's (test/e2e/refused-metrics.test.ts checks it). */
+  refused(): void {}
 
   /** Snapshot holds not yet released (a front must release every hold it takes). */
   held = 0;
